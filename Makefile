@@ -1,0 +1,71 @@
+# SnapRace image pipeline. `make test` runs every offline check and the tests; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13; sam build needs that interpreter on PATH. pyenv provides it here.
+PY313 ?= $(firstword $(shell command -v python3.13 2>/dev/null | grep -v shims) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13))
+PY313_BIN := $(dir $(PY313))
+VENV := .venv
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+export AWS_DEFAULT_REGION ?= ap-northeast-2
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv lint cfn-lint sam-validate asl security build unit test clean
+
+help:
+	@echo "make test    every offline check (lint, validate, ASL, security scan, sam build) and pytest"
+	@echo "make venv    create .venv with everything needed to develop and test"
+	@echo "make lint | security | build | unit   one part of make test"
+
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13)"; exit 1; }
+	$(PY313) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: tools/requirements-sam.txt
+	$(PY313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet -r tools/requirements-sam.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
+	$(PY313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r tools/requirements-checkov.txt
+	touch $@
+
+tools/asl/node_modules/.installed: tools/asl/package.json
+	cd tools/asl && npm install --no-audit --no-fund --silent
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: $(VENV)/.installed cfn-lint sam-validate asl
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff format --check src tests tools
+
+cfn-lint: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+sam-validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+asl: $(VENV)/.installed tools/asl/node_modules/.installed
+	@mkdir -p .build
+	$(VENV)/bin/python tools/render_asl.py template.yaml .build/asl
+	for f in .build/asl/*.asl.json; do tools/asl/node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
+
+security: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml --file template.yaml
+
+build: $(SAM_VENV)/.installed
+	PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+test: lint security build unit
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .build tools/asl/node_modules

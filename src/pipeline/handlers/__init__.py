@@ -1,0 +1,13 @@
+"""Lambda entry points, one module per function in template.yaml: parse the event, call the
+shared code, shape the response. Step handlers receive the execution state (see pipeline.uploads)."""
+
+from aws_lambda_powertools import Logger
+
+from pipeline.keys import RawPhoto, parse_raw_key
+
+
+def step_photo(event: dict, logger: Logger) -> RawPhoto:
+    """The photo a step works on, re-validated from the state; its ids go on every log line."""
+    photo = parse_raw_key(event["photo"]["rawKey"])
+    logger.append_keys(photoId=photo.photo_id, executionName=event.get("executionName"))
+    return photo

@@ -1,0 +1,33 @@
+"""IndexFacesFunction: the photo's faces into the event's collection, ExternalImageId = photoId."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pipeline import clients, rekognition
+from pipeline.config import get_config
+from pipeline.handlers import step_photo
+from pipeline.keys import collection_id
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context) -> dict:
+    config = get_config()
+    photo = step_photo(event, logger)
+    collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
+    faces, unindexed = rekognition.index_faces(
+        clients.rekognition(),
+        collection,
+        config.bucket_name,
+        event["image"]["processedKey"],
+        photo.photo_id,
+        config.face_max_faces,
+    )
+    metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(faces))
+    logger.info("Faces indexed", extra={"faces": len(faces), "unindexedFaces": unindexed})
+    return {"faces": [face.as_dict() for face in faces], "unindexedFaces": unindexed}

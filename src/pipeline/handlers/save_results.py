@@ -1,0 +1,35 @@
+"""SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote."""
+
+from functools import cache
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pipeline import results
+from pipeline.handlers import step_photo
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", "takenAt", "photographer")
+
+store = cache(results.default_store)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context) -> dict:
+    photo = step_photo(event, logger)
+    image = event["image"]
+    outcome = results.Outcome(
+        status=results.INDEXED,
+        attributes={name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None},
+        bibs=event["detections"]["bibs"],
+        faces=event["detections"]["faces"],
+    )
+    status = store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
+    if status == results.INDEXED:
+        metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
+    logger.info("Results saved", extra={"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)})
+    return {"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)}

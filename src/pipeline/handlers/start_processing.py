@@ -1,0 +1,54 @@
+"""StartProcessingFunction: upload queue -> one state machine execution per photo.
+
+Invalid keys are logged with their reason and dropped (they can never succeed); a duplicate
+event's ExecutionAlreadyExists counts as success; anything else fails only its own message.
+"""
+
+import json
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from pipeline import clients, uploads
+from pipeline.config import get_config
+from pipeline.errors import InvalidKey
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def start_photo(record: SQSRecord) -> None:
+    body = record.json_body
+    if uploads.is_s3_test_event(body):
+        logger.info("Ignoring S3 test event")
+        return
+    config = get_config()
+    try:
+        request = uploads.execution_request(body, config.bucket_name)
+    except InvalidKey as exc:
+        logger.warning("Upload ignored", extra={"reason": exc.reason})
+        metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
+        return
+    sfn = clients.stepfunctions()
+    log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
+    try:
+        sfn.start_execution(
+            stateMachineArn=config.state_machine_arn, name=request.name, input=json.dumps(request.input)
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("Duplicate event: execution already exists", extra=log_keys)
+        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        return
+    logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
+    metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=start_photo, processor=processor, context=context)

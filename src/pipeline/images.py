@@ -1,0 +1,161 @@
+"""Image normalisation: any accepted upload -> an upright RGB JPEG Rekognition can read, plus a thumbnail.
+
+Rekognition reads JPEG and PNG up to 5 MB with at least 80 px a side; everything is normalised to
+JPEG. JPEGs are decoded in draft mode (libjpeg's DCT scaling), which decodes a 24-45 MP photo at
+1/2-1/8 size directly instead of decoding every pixel and throwing most of them away.
+"""
+
+import datetime
+import struct
+from dataclasses import dataclass
+from io import BytesIO
+
+import pillow_heif
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from pipeline.errors import InvalidImage
+
+pillow_heif.register_heif_opener()
+
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "HEIF": "HEIC"}
+MIN_SIDE = 80
+MAX_REKOGNITION_BYTES = 5 * 1024 * 1024
+THUMBNAIL_QUALITY = 80
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+_SIXTEEN_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
+
+
+@dataclass(frozen=True)
+class NormalisedPhoto:
+    jpeg: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+    source_format: str
+    taken_at: str | None
+
+
+def normalise(
+    data: bytes,
+    *,
+    target_long_side: int,
+    thumbnail_long_side: int,
+    max_pixels: int,
+    max_bytes: int,
+    quality: int,
+) -> NormalisedPhoto:
+    """Validate and normalise one upload; raise InvalidImage with the reason when it cannot be."""
+    if not data:
+        raise InvalidImage("empty file (0 bytes)")
+    if len(data) > max_bytes:
+        raise InvalidImage(f"file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    image = _open(data, max_pixels)
+    source_format = ACCEPTED_FORMATS[image.format]
+    original_width, original_height = image.size
+    taken_at = _taken_at(image)
+
+    scale = min(1.0, target_long_side / max(image.size))
+    out_size = _scaled(image.size, scale)
+    if min(out_size) < MIN_SIDE:
+        raise InvalidImage(
+            f"image is {original_width}x{original_height} px: too narrow to fit "
+            f"{target_long_side} px on the long side with {MIN_SIDE} px on the short side"
+        )
+    if source_format == "JPEG":
+        image.draft("RGB", out_size)
+    try:
+        image.load()
+    except _DECODE_ERRORS as exc:
+        raise InvalidImage(f"{source_format} image data is truncated or corrupt") from exc
+
+    image = _to_rgb(ImageOps.exif_transpose(image))
+    scale = min(1.0, target_long_side / max(image.size))
+    if scale < 1.0:
+        image = image.resize(_scaled(image.size, scale), Image.Resampling.LANCZOS)
+    jpeg = _encode_under(image, quality, MAX_REKOGNITION_BYTES)
+
+    thumbnail = image.copy()
+    thumbnail.thumbnail((thumbnail_long_side, thumbnail_long_side), Image.Resampling.LANCZOS)
+    return NormalisedPhoto(
+        jpeg=jpeg,
+        thumbnail=_encode_under(thumbnail, THUMBNAIL_QUALITY, MAX_REKOGNITION_BYTES),
+        width=image.width,
+        height=image.height,
+        original_width=original_width,
+        original_height=original_height,
+        source_format=source_format,
+        taken_at=taken_at,
+    )
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        image = Image.open(BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise InvalidImage(f"image dimensions exceed the {max_pixels / 1e6:.0f} MP limit") from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidImage("not an image: the content is not JPEG, PNG or HEIC") from exc
+    except _DECODE_ERRORS as exc:
+        raise InvalidImage("image header is truncated or corrupt") from exc
+    if image.format not in ACCEPTED_FORMATS:
+        raise InvalidImage(f"content is {image.format}, not JPEG, PNG or HEIC")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImage(
+            f"image is {width}x{height} px ({width * height / 1e6:.0f} MP); "
+            f"the limit is {max_pixels / 1e6:.0f} MP"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InvalidImage(f"image is {width}x{height} px; at least {MIN_SIDE} px a side is needed")
+    return image
+
+
+def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in _SIXTEEN_BIT_MODES:
+        # Pillow clips 16-bit values at 255 when converting; scale them to 8 bits first.
+        image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        flattened = Image.new("RGB", rgba.size, "white")
+        flattened.paste(rgba, mask=rgba.getchannel("A"))
+        return flattened
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _encode_under(image: Image.Image, quality: int, limit: int) -> bytes:
+    while True:
+        buffer = BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() < limit or quality <= 40:
+            return buffer.getvalue()
+        quality -= 10
+
+
+def _taken_at(image: Image.Image) -> str | None:
+    """EXIF DateTimeOriginal (camera local time, with its offset when the camera wrote one)."""
+    try:
+        exif = image.getexif()
+        details = exif.get_ifd(ExifTags.IFD.Exif)
+    except _DECODE_ERRORS:
+        return None
+    raw = details.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
+    if not isinstance(raw, str):
+        return None
+    try:
+        taken = datetime.datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = details.get(ExifTags.Base.OffsetTimeOriginal)
+    if isinstance(offset, str) and len(offset) == 6 and offset[0] in "+-":
+        return taken.isoformat() + offset
+    return taken.isoformat()

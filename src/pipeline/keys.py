@@ -1,0 +1,115 @@
+"""Object keys and identifiers: the only module that parses or builds an S3 key or an id.
+
+Upload layouts (DESIGN.md §2): ``{orgId}/{eventId}/raw/{file}`` and the older
+``raw/{orgId}/{eventId}/{file}``. ``file`` may contain sub-folders (a photographer's card folders).
+A key that fits both (``raw/x/raw/y.jpg``) is read as the current layout.
+
+Derived objects live outside any raw/ path so they never trigger processing:
+``{orgId}/{eventId}/processed/{photoId}.jpg`` and ``{orgId}/{eventId}/thumbnails/{photoId}.jpg``.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from pipeline.errors import InvalidKey
+
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif")
+PHOTO_ID_LENGTH = 24
+MAX_EXECUTION_NAME = 80
+_NOT_NAME_SAFE = re.compile(r"[^0-9A-Za-z_-]")
+
+
+@dataclass(frozen=True)
+class RawPhoto:
+    """Where an upload belongs: its org, event and the photoId derived from its key."""
+
+    raw_key: str
+    org_id: str
+    event_id: str
+    file_name: str
+
+    @property
+    def photo_id(self) -> str:
+        return photo_id_for(self.raw_key)
+
+    @property
+    def suffix(self) -> str:
+        """The file's extension, lower-case with its dot ('' when it has none)."""
+        name = self.file_name.rsplit("/", 1)[-1]
+        return "." + name.rpartition(".")[2].lower() if "." in name else ""
+
+    @property
+    def is_supported_type(self) -> bool:
+        return self.suffix in PHOTO_SUFFIXES
+
+    @property
+    def processed_key(self) -> str:
+        return f"{self.org_id}/{self.event_id}/processed/{self.photo_id}.jpg"
+
+    @property
+    def thumbnail_key(self) -> str:
+        return f"{self.org_id}/{self.event_id}/thumbnails/{self.photo_id}.jpg"
+
+
+def validate_id(kind: str, value: str) -> str:
+    if not ID_PATTERN.fullmatch(value or ""):
+        raise InvalidKey(
+            f"{kind} {value!r} is not valid: use 1-63 lower-case letters, digits and hyphens, "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def parse_raw_key(raw_key: str) -> RawPhoto:
+    """Parse a decoded upload key; raise InvalidKey with the reason when it fits no layout."""
+    parts = raw_key.split("/", 3)
+    if len(parts) == 4 and parts[2] == "raw":
+        org_id, event_id, file_name = parts[0], parts[1], parts[3]
+    elif len(parts) == 4 and parts[0] == "raw":
+        org_id, event_id, file_name = parts[1], parts[2], parts[3]
+    else:
+        raise InvalidKey(
+            f"key {raw_key!r} is outside the upload layouts "
+            "{orgId}/{eventId}/raw/{file} and raw/{orgId}/{eventId}/{file}"
+        )
+    if not file_name or file_name.endswith("/"):
+        raise InvalidKey(f"key {raw_key!r} is a folder, not a file")
+    validate_id("orgId", org_id)
+    validate_id("eventId", event_id)
+    return RawPhoto(raw_key=raw_key, org_id=org_id, event_id=event_id, file_name=file_name)
+
+
+def photo_id_for(raw_key: str) -> str:
+    """A short id from the raw key alone: hex is URL-safe and valid as an ExternalImageId."""
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()[:PHOTO_ID_LENGTH]
+
+
+def _name_part(value: str, length: int) -> str:
+    return _NOT_NAME_SAFE.sub("", value)[:length]
+
+
+def execution_name(photo_id: str, etag: str, event_token: str) -> str:
+    """Deterministic execution name for one S3 event of one object version.
+
+    The same event delivered twice gets the same name (StartExecution answers
+    ExecutionAlreadyExists); a new upload over the same key carries a new S3 sequencer, so it runs
+    again even when its content (ETag) is unchanged, e.g. after the photo was deleted in between.
+    """
+    name = f"{photo_id}-{_name_part(etag, 32)}-{_name_part(event_token, 20)}"
+    return name[:MAX_EXECUTION_NAME]
+
+
+def deletion_execution_name(photo_id: str, event_token: str) -> str:
+    return f"{photo_id}-deleted-{_name_part(event_token, 20)}"[:MAX_EXECUTION_NAME]
+
+
+def collection_id(prefix: str, org_id: str, event_id: str) -> str:
+    """The event's Rekognition collection: ``{prefix}.{orgId}.{eventId}``.
+
+    ids contain hyphens, so ``{orgId}-{eventId}`` would give org "a-b"/event "c" and org
+    "a"/event "b-c" the same collection; '.' cannot occur in an id. The per-stack prefix keeps a
+    dev and a prod stack in one account apart and lets IAM name the collections of this stack only.
+    """
+    return f"{prefix}.{validate_id('orgId', org_id)}.{validate_id('eventId', event_id)}"

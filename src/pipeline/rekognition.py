@@ -1,0 +1,104 @@
+"""The Rekognition edge: DetectText, collections, IndexFaces and DeleteFaces, and its errors.
+
+Rekognition errors that mean "this photo can never be read" become InvalidImage (the photo is
+REJECTED); throttling that outlived the client's retries becomes RekognitionThrottled (the state
+machine retries with backoff); everything else propagates as a failure.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from pipeline.errors import InvalidImage, RekognitionThrottled
+
+_IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
+_THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
+DELETE_FACES_BATCH = 4096  # DeleteFaces accepts up to 4096 face ids per call
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    face_id: str
+    confidence: float
+    box: dict
+
+    def as_dict(self) -> dict:
+        return {"faceId": self.face_id, "confidence": self.confidence, "box": self.box}
+
+
+@contextmanager
+def rekognition_errors(operation: str, reads_image: bool = True):
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if reads_image and code in _IMAGE_ERRORS:
+            raise InvalidImage(f"Rekognition {operation} cannot read the photo: {message or code}") from exc
+        if code in _THROTTLING_ERRORS:
+            raise RekognitionThrottled(f"Rekognition {operation} throttled: {code}") from exc
+        raise
+
+
+def s3_image(bucket: str, key: str) -> dict:
+    return {"S3Object": {"Bucket": bucket, "Name": key}}
+
+
+def detect_text(client, bucket: str, key: str) -> list[dict]:
+    with rekognition_errors("DetectText"):
+        return client.detect_text(Image=s3_image(bucket, key)).get("TextDetections", [])
+
+
+def index_faces(
+    client, collection_id: str, bucket: str, key: str, photo_id: str, max_faces: int
+) -> tuple[list[IndexedFace], int]:
+    """Index the photo's faces; create the event's collection on first use.
+
+    Returns the indexed faces and the number Rekognition left out (UnindexedFaces: too small,
+    blurred, over MaxFaces).
+    """
+    request = {
+        "CollectionId": collection_id,
+        "Image": s3_image(bucket, key),
+        "ExternalImageId": photo_id,
+        "MaxFaces": max_faces,
+        "QualityFilter": "AUTO",
+        "DetectionAttributes": ["DEFAULT"],
+    }
+    with rekognition_errors("IndexFaces"):
+        try:
+            response = client.index_faces(**request)
+        except client.exceptions.ResourceNotFoundException:
+            ensure_collection(client, collection_id)
+            response = client.index_faces(**request)
+    faces = [
+        IndexedFace(
+            face_id=record["Face"]["FaceId"],
+            confidence=round(float(record["Face"].get("Confidence", 0.0)), 2),
+            box={k.lower(): round(float(v), 4) for k, v in record["Face"]["BoundingBox"].items()},
+        )
+        for record in response.get("FaceRecords", [])
+    ]
+    return faces, len(response.get("UnindexedFaces", []))
+
+
+def ensure_collection(client, collection_id: str) -> None:
+    """Create the collection; another execution creating it at the same moment is fine."""
+    try:
+        client.create_collection(CollectionId=collection_id)
+    except client.exceptions.ResourceAlreadyExistsException:
+        pass
+
+
+def delete_faces(client, collection_id: str, face_ids: list[str]) -> None:
+    """Delete faces from the collection; faces or a collection already gone are not an error."""
+    face_ids = sorted(set(face_ids))
+    for start in range(0, len(face_ids), DELETE_FACES_BATCH):
+        with rekognition_errors("DeleteFaces", reads_image=False):
+            try:
+                client.delete_faces(
+                    CollectionId=collection_id, FaceIds=face_ids[start : start + DELETE_FACES_BATCH]
+                )
+            except client.exceptions.ResourceNotFoundException:
+                return

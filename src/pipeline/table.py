@@ -1,0 +1,115 @@
+"""The DynamoDB single table: the only code that knows its keys (DESIGN.md §4).
+
+| item      | PK                          | SK                             |
+| photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}                |
+| bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |
+
+The org is part of every partition key, so no query of one organiser can reach another's items.
+"""
+
+import random
+import time
+from decimal import Decimal
+
+from boto3.dynamodb.conditions import Key
+
+BATCH_SIZE = 25
+MAX_BATCH_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 5.0
+
+
+def event_pk(org_id: str, event_id: str) -> str:
+    return f"ORG#{org_id}#EVT#{event_id}"
+
+
+def photo_sk(photo_id: str) -> str:
+    return f"PHOTO#{photo_id}"
+
+
+def bib_prefix(bib: str) -> str:
+    return f"BIB#{bib}#PHOTO#"
+
+
+def bib_sk(bib: str, photo_id: str) -> str:
+    return f"{bib_prefix(bib)}{photo_id}"
+
+
+def to_dynamo(value):
+    """Floats become Decimal (DynamoDB's number type), recursively."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: to_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [to_dynamo(inner) for inner in value]
+    return value
+
+
+class PhotoTable:
+    def __init__(self, table, sleep=time.sleep):
+        self.table = table
+        self._sleep = sleep
+
+    def get_photo(self, org_id: str, event_id: str, photo_id: str) -> dict | None:
+        response = self.table.get_item(
+            Key={"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, ConsistentRead=True
+        )
+        return response.get("Item")
+
+    def photos_with_bib(self, org_id: str, event_id: str, bib: str) -> list[dict]:
+        """All bib-index items of a bib in one event (one Query, paginated)."""
+        items, start = [], None
+        while True:
+            page = self.table.query(
+                KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id))
+                & Key("SK").begins_with(bib_prefix(bib)),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def replace_photo(self, photo: dict, bibs: list[dict], previous: dict | None) -> None:
+        """Write the photo item and its bib items; remove bib items an earlier run left behind.
+
+        ``photo`` has orgId, eventId, photoId and the photo attributes; ``bibs`` are
+        {"bib", "confidence", "box"} dicts.
+        """
+        pk = event_pk(photo["orgId"], photo["eventId"])
+        photo_id = photo["photoId"]
+        puts = [
+            {"PK": pk, "SK": bib_sk(found["bib"], photo_id), "photoId": photo_id, **found}
+            for found in bibs
+        ]
+        puts.append({"PK": pk, "SK": photo_sk(photo_id), **photo})
+        stale = set((previous or {}).get("bibs", [])) - {found["bib"] for found in bibs}
+        deletes = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in sorted(stale)]
+        self._batch_write(
+            [{"PutRequest": {"Item": to_dynamo(item)}} for item in puts]
+            + [{"DeleteRequest": {"Key": key}} for key in deletes]
+        )
+
+    def delete_photo(self, org_id: str, event_id: str, photo_id: str, previous: dict | None) -> None:
+        pk = event_pk(org_id, event_id)
+        keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in (previous or {}).get("bibs", [])]
+        keys.append({"PK": pk, "SK": photo_sk(photo_id)})
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, requests: list[dict]) -> None:
+        """BatchWriteItem in 25s, resending UnprocessedItems with full-jitter backoff."""
+        client = self.table.meta.client
+        name = self.table.name
+        for start in range(0, len(requests), BATCH_SIZE):
+            pending = requests[start : start + BATCH_SIZE]
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = client.batch_write_item(RequestItems={name: pending})
+                pending = response.get("UnprocessedItems", {}).get(name, [])
+                if not pending:
+                    break
+                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+            else:
+                raise RuntimeError(
+                    f"DynamoDB left {len(pending)} writes unprocessed after {MAX_BATCH_ATTEMPTS} attempts"
+                )

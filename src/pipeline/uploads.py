@@ -1,0 +1,63 @@
+"""What an S3 event from the upload queue means: which execution to start, with which input.
+
+The execution input is the whole state the steps share; it stays small (ids and keys only):
+    {"action": "process" | "reject" | "delete", "executionName": ...,
+     "photo": {"bucket", "rawKey", "etag", "orgId", "eventId", "photoId"}, "reason": ...}
+"reject" is an upload in a raw path whose type we do not accept: it is recorded as REJECTED,
+never dropped silently.
+"""
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
+from pipeline import keys
+from pipeline.errors import InvalidKey
+
+CREATED, DELETED = "Object Created", "Object Deleted"
+
+
+class UnexpectedEvent(ValueError):
+    """A message the upload rule should never deliver; it is retried, then lands in the DLQ."""
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    name: str
+    input: dict
+
+
+def is_s3_test_event(body: dict) -> bool:
+    """S3 sends s3:TestEvent when a notification destination is configured."""
+    return body.get("Event") == "s3:TestEvent"
+
+
+def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
+    """The execution for one S3 EventBridge event; InvalidKey when the key cannot be a photo."""
+    notification = S3EventBridgeNotificationEvent(body)
+    if notification.source != "aws.s3" or notification.detail_type not in (CREATED, DELETED):
+        raise UnexpectedEvent(f"not an S3 object event: {notification.source}/{notification.detail_type}")
+    detail = notification.detail
+    if detail.bucket.name != bucket_name:
+        raise InvalidKey(f"bucket {detail.bucket.name!r} is not this stack's bucket {bucket_name!r}")
+    photo = keys.parse_raw_key(detail.object.key)  # the data class URL-decodes the key
+    event_token = detail.object.get("sequencer") or notification.get_id
+    state = {
+        "photo": {
+            "bucket": bucket_name,
+            "rawKey": photo.raw_key,
+            "etag": detail.object.etag.strip('"'),
+            "orgId": photo.org_id,
+            "eventId": photo.event_id,
+            "photoId": photo.photo_id,
+        }
+    }
+    if notification.detail_type == DELETED:
+        name = keys.deletion_execution_name(photo.photo_id, event_token)
+        return ExecutionRequest(name, {"action": "delete", "executionName": name, **state})
+    name = keys.execution_name(photo.photo_id, detail.object.etag, event_token)
+    if not photo.is_supported_type:
+        shown = photo.suffix[:16] or "(no extension)"
+        reason = f"unsupported file type {shown}: upload .jpg, .jpeg, .png, .heic or .heif"
+        return ExecutionRequest(name, {"action": "reject", "executionName": name, "reason": reason, **state})
+    return ExecutionRequest(name, {"action": "process", "executionName": name, **state})
