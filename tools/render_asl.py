@@ -31,7 +31,8 @@ def render(template_path: Path, out_dir: Path) -> list[Path]:
         used = set(PLACEHOLDER.findall(definition))
         if used != set(substitutions):
             sys.exit(
-                f"{logical_id}: ASL placeholders {sorted(used)} != DefinitionSubstitutions {sorted(substitutions)}"
+                f"{logical_id}: ASL placeholders {sorted(used)} "
+                f"!= DefinitionSubstitutions {sorted(substitutions)}"
             )
         rendered = PLACEHOLDER.sub(lambda match: FAKE_ARN.format(match.group(1)), definition)
         json.loads(rendered)  # the rendered file must still be JSON

@@ -7,6 +7,7 @@ JPEG. JPEGs are decoded in draft mode (libjpeg's DCT scaling), which decodes a 2
 
 import datetime
 import struct
+import warnings
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -47,10 +48,7 @@ def normalise(
     quality: int,
 ) -> NormalisedPhoto:
     """Validate and normalise one upload; raise InvalidImage with the reason when it cannot be."""
-    if not data:
-        raise InvalidImage("empty file (0 bytes)")
-    if len(data) > max_bytes:
-        raise InvalidImage(f"file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    check_upload_size(len(data), max_bytes)
     image = _open(data, max_pixels)
     source_format = ACCEPTED_FORMATS[image.format]
     original_width, original_height = image.size
@@ -90,10 +88,24 @@ def normalise(
     )
 
 
+def check_upload_size(size: int, max_bytes: int) -> None:
+    """Reject empty and oversized uploads (called before the body is even read)."""
+    if size == 0:
+        raise InvalidImage("empty file (0 bytes)")
+    if size > max_bytes:
+        raise InvalidImage(f"file is {_megabytes(size)}; the limit is {_megabytes(max_bytes)}")
+
+
+def _megabytes(size: int) -> str:
+    return f"{round(size / 2**20, 1):g} MB"
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        image = Image.open(BytesIO(data))
+        with warnings.catch_warnings():  # the size is checked below, with a readable reason
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise InvalidImage(f"image dimensions exceed the {max_pixels / 1e6:.0f} MP limit") from exc
     except UnidentifiedImageError as exc:

@@ -5,7 +5,7 @@ REJECTED); throttling that outlived the client's retries becomes RekognitionThro
 machine retries with backoff); everything else propagates as a failure.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -85,10 +85,8 @@ def index_faces(
 
 def ensure_collection(client, collection_id: str) -> None:
     """Create the collection; another execution creating it at the same moment is fine."""
-    try:
+    with suppress(client.exceptions.ResourceAlreadyExistsException):
         client.create_collection(CollectionId=collection_id)
-    except client.exceptions.ResourceAlreadyExistsException:
-        pass
 
 
 def delete_faces(client, collection_id: str, face_ids: list[str]) -> None:

@@ -80,8 +80,7 @@ class PhotoTable:
         pk = event_pk(photo["orgId"], photo["eventId"])
         photo_id = photo["photoId"]
         puts = [
-            {"PK": pk, "SK": bib_sk(found["bib"], photo_id), "photoId": photo_id, **found}
-            for found in bibs
+            {"PK": pk, "SK": bib_sk(found["bib"], photo_id), "photoId": photo_id, **found} for found in bibs
         ]
         puts.append({"PK": pk, "SK": photo_sk(photo_id), **photo})
         stale = set((previous or {}).get("bibs", [])) - {found["bib"] for found in bibs}

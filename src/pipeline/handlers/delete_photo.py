@@ -1,7 +1,5 @@
 """DeletePhotoFunction: a deleted raw upload is removed everywhere (items, derived objects, faces)."""
 
-from functools import cache
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -12,15 +10,13 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-store = cache(results.default_store)
-
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
-    removed = store().remove(photo)
+    removed = results.default_store().remove(photo)
     if removed:
         metrics.add_metric(name="PhotosDeleted", unit=MetricUnit.Count, value=1)
     logger.info("Photo deleted" if removed else "Raw object exists again; photo kept")

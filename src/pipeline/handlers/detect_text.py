@@ -28,7 +28,9 @@ def bib_rules() -> bibs.BibRules:
 def lambda_handler(event: dict, context) -> dict:
     config = get_config()
     step_photo(event, logger)
-    detections = rekognition.detect_text(clients.rekognition(), config.bucket_name, event["image"]["processedKey"])
+    detections = rekognition.detect_text(
+        clients.rekognition(), config.bucket_name, event["image"]["processedKey"]
+    )
     found = bibs.read_bibs(detections, bib_rules())
     metrics.add_metric(name="BibsFound", unit=MetricUnit.Count, value=len(found))
     logger.info("Text detected", extra={"words": len(detections), "bibs": len(found)})

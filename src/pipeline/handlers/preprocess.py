@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import clients, images
 from pipeline.config import get_config
-from pipeline.errors import InvalidImage, PhotoSuperseded
+from pipeline.errors import PhotoSuperseded
 from pipeline.handlers import step_photo
 
 logger = Logger()
@@ -23,10 +23,7 @@ def lambda_handler(event: dict, context) -> dict:
     s3 = clients.s3()
     photo = step_photo(event, logger)
     raw = get_raw_object(s3, config.bucket_name, photo.raw_key, event["photo"]["etag"])
-    if raw["ContentLength"] > config.max_upload_bytes:
-        raise InvalidImage(
-            f"file is {raw['ContentLength'] / 2**20:.1f} MB; the limit is {config.max_upload_bytes / 2**20:.0f} MB"
-        )
+    images.check_upload_size(raw["ContentLength"], config.max_upload_bytes)
     normalised = images.normalise(
         raw["Body"].read(),
         target_long_side=config.target_long_side,
@@ -38,7 +35,9 @@ def lambda_handler(event: dict, context) -> dict:
     for key, body in ((photo.processed_key, normalised.jpeg), (photo.thumbnail_key, normalised.thumbnail)):
         s3.put_object(Bucket=config.bucket_name, Key=key, Body=body, ContentType="image/jpeg")
     tag_for_archive(s3, config.bucket_name, photo.raw_key)
-    logger.info("Photo normalised", extra={"sourceFormat": normalised.source_format, "bytes": raw["ContentLength"]})
+    logger.info(
+        "Photo normalised", extra={"sourceFormat": normalised.source_format, "bytes": raw["ContentLength"]}
+    )
     return {
         "processedKey": photo.processed_key,
         "thumbnailKey": photo.thumbnail_key,

@@ -6,8 +6,6 @@ removes whatever an earlier run or this one left (bibs, faces, derived objects):
 silently lost, and a photo that is not INDEXED is not findable.
 """
 
-from functools import cache
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -19,8 +17,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 METRIC_BY_STATUS = {results.REJECTED: "PhotosRejected", results.FAILED: "PhotosFailed"}
-
-store = cache(results.default_store)
 
 
 def outcome_of(state: dict) -> results.Outcome:
@@ -43,7 +39,7 @@ def outcome_of(state: dict) -> results.Outcome:
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
     outcome = outcome_of(event)
-    status = store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
+    status = results.default_store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
     if status in METRIC_BY_STATUS:
         metrics.add_metric(name=METRIC_BY_STATUS[status], unit=MetricUnit.Count, value=1)
     logger.info("Photo recorded", extra={"status": status, "reason": outcome.attributes["reason"]})

@@ -1,7 +1,5 @@
 """SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote."""
 
-from functools import cache
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -12,8 +10,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", "takenAt", "photographer")
-
-store = cache(results.default_store)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -28,8 +24,10 @@ def lambda_handler(event: dict, context) -> dict:
         bibs=event["detections"]["bibs"],
         faces=event["detections"]["faces"],
     )
-    status = store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
+    status = results.default_store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
-    logger.info("Results saved", extra={"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)})
+    logger.info(
+        "Results saved", extra={"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)}
+    )
     return {"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)}

@@ -47,8 +47,11 @@ def start_photo(record: SQSRecord) -> None:
     logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
 
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
-    return process_partial_response(event=event, record_handler=start_photo, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=start_photo, processor=processor, context=context
+    )

@@ -1,0 +1,84 @@
+"""Shared fixtures: a moto AWS with the stack's bucket and table (built from template.yaml's own
+properties), fresh clients and configuration per test, and a Lambda context."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "test"
+BUCKET = f"snaprace-images-{STAGE}"
+TABLE = f"PhotoService-{STAGE}"
+REGION = "ap-northeast-2"
+
+# Set before any handler module is imported: no real credentials, no X-Ray daemon.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "STAGE": STAGE,
+        "BUCKET_NAME": BUCKET,
+        "TABLE_NAME": TABLE,
+        "COLLECTION_PREFIX": f"snaprace-{STAGE}",
+        "POWERTOOLS_SERVICE_NAME": "image-rekognition",
+        "POWERTOOLS_METRICS_NAMESPACE": "SnapRace",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_configuration():
+    """Configuration and clients are cached per container; each test gets its own."""
+    from pipeline import clients
+    from pipeline.config import get_config
+
+    def clear():
+        get_config.cache_clear()
+        for factory in (clients.s3, clients.rekognition, clients.dynamodb_table, clients.stepfunctions):
+            factory.cache_clear()
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
+def template() -> dict:
+    from template_model import load_template
+
+    return load_template()
+
+
+@pytest.fixture
+def aws(template):
+    """moto with the stack's bucket and table; the table is created from the template's properties."""
+    from moto import mock_aws
+    from template_model import create_table_kwargs
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        boto3.client("dynamodb", region_name=REGION).create_table(**create_table_kwargs(template, STAGE))
+        yield
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "TestFunction-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:TestFunction-test"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()

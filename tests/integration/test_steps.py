@@ -1,0 +1,346 @@
+"""Each step's handler against moto (S3, DynamoDB, Step Functions) with Rekognition answering in
+its real response shapes through botocore's Stubber (which also checks every request against the
+API model). Assertions are on what ends up in the bucket and the table."""
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from conftest import BUCKET, REGION, TABLE
+from photos import face_record, photo, s3_eventbridge_event, sqs_batch, text_detection, unindexed_face
+
+from pipeline import clients, keys
+from pipeline.errors import InvalidImage, PhotoSuperseded
+from pipeline.table import PhotoTable
+
+RAW_KEY = "acme/seoul-2026/raw/IMG_0001.JPG"
+COLLECTION = "snaprace-test.acme.seoul-2026"
+
+
+@pytest.fixture
+def s3(aws):
+    return boto3.client("s3", region_name=REGION)
+
+
+@pytest.fixture
+def table(aws):
+    return PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
+
+
+@pytest.fixture
+def rekognition(aws):
+    """Stub the client the handlers use; every queued response must be consumed."""
+    with Stubber(clients.rekognition()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def upload(s3, key=RAW_KEY, body=None, **extra) -> dict:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body or photo(3000, 2000), **extra)
+    etag = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    photo_id = keys.photo_id_for(key)
+    name = keys.execution_name(photo_id, etag, "0061")
+    org, event = keys.parse_raw_key(key).org_id, keys.parse_raw_key(key).event_id
+    return {
+        "action": "process",
+        "executionName": name,
+        "photo": {
+            "bucket": BUCKET,
+            "rawKey": key,
+            "etag": etag,
+            "orgId": org,
+            "eventId": event,
+            "photoId": photo_id,
+        },
+    }
+
+
+def object_exists(s3, key) -> bool:
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=key)["KeyCount"] > 0
+
+
+def run_steps(state, context, rekognition, words, faces, *, collection_exists=True):
+    """Preprocess -> DetectText and IndexFaces -> SaveResults, as the state machine chains them."""
+    from pipeline.handlers import detect_text, index_faces, preprocess, save_results
+
+    state = {**state, "image": preprocess.lambda_handler(state, context)}
+    rekognition.add_response("detect_text", {"TextDetections": words})
+    text = detect_text.lambda_handler(state, context)
+    if not collection_exists:
+        rekognition.add_client_error("index_faces", "ResourceNotFoundException", http_status_code=400)
+        rekognition.add_response(
+            "create_collection",
+            {"StatusCode": 200, "CollectionArn": "arn", "FaceModelVersion": "7.0"},
+            {"CollectionId": COLLECTION},
+        )
+    rekognition.add_response(
+        "index_faces", {"FaceRecords": faces, "UnindexedFaces": [unindexed_face()], "FaceModelVersion": "7.0"}
+    )
+    indexed = index_faces.lambda_handler(state, context)
+    state["detections"] = {"bibs": text["bibs"], "faces": indexed["faces"], "errors": []}
+    state["result"] = save_results.lambda_handler(state, context)
+    return state
+
+
+def test_photo_ends_indexed_with_bibs_and_faces(s3, table, rekognition, context):
+    state = upload(s3, Metadata={"photographer": "Kim\x07 Photo"})
+    photo_id = state["photo"]["photoId"]
+    words = [text_detection("1234", left=0.4, top=0.6, height=0.05), text_detection("FINISH", top=0.1)]
+    faces = [face_record(photo_id)]
+    state = run_steps(state, context, rekognition, words, faces, collection_exists=False)
+
+    assert state["result"] == {"status": "INDEXED", "bibs": 1, "faces": 1}
+    item = table.get_photo("acme", "seoul-2026", photo_id)
+    assert item["status"] == "INDEXED" and item["bibs"] == ["1234"]
+    assert item["faceIds"] == [faces[0]["Face"]["FaceId"]]
+    assert (item["width"], item["height"], item["photographer"]) == (2048, 1365, "Kim Photo")
+    assert [hit["photoId"] for hit in table.photos_with_bib("acme", "seoul-2026", "1234")] == [photo_id]
+    assert table.photos_with_bib("other-org", "seoul-2026", "1234") == []
+    processed = s3.get_object(Bucket=BUCKET, Key=item["processedKey"])
+    assert processed["ContentType"] == "image/jpeg"
+    assert object_exists(s3, item["thumbnailKey"])
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key=RAW_KEY)["TagSet"]
+    assert {"Key": "snaprace-class", "Value": "raw"} in tags
+
+
+def test_reupload_replaces_old_bibs_and_faces(s3, table, rekognition, context):
+    first = upload(s3)
+    photo_id = first["photo"]["photoId"]
+    old_face = face_record(photo_id)
+    run_steps(first, context, rekognition, [text_detection("1234")], [old_face])
+
+    second = upload(s3, body=photo(2400, 1600))
+    assert second["photo"]["etag"] != first["photo"]["etag"]
+    new_face = face_record(photo_id)
+    rekognition_delete = {"CollectionId": COLLECTION, "FaceIds": [old_face["Face"]["FaceId"]]}
+    rekognition.add_response("detect_text", {"TextDetections": [text_detection("5678")]})
+    rekognition.add_response("index_faces", {"FaceRecords": [new_face], "UnindexedFaces": []})
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [old_face["Face"]["FaceId"]]}, rekognition_delete
+    )
+    from pipeline.handlers import detect_text, index_faces, preprocess, save_results
+
+    second["image"] = preprocess.lambda_handler(second, context)
+    bibs = detect_text.lambda_handler(second, context)["bibs"]
+    faces = index_faces.lambda_handler(second, context)["faces"]
+    second["detections"] = {"bibs": bibs, "faces": faces, "errors": []}
+    save_results.lambda_handler(second, context)
+
+    item = table.get_photo("acme", "seoul-2026", photo_id)
+    assert item["bibs"] == ["5678"] and item["faceIds"] == [new_face["Face"]["FaceId"]]
+    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
+    assert len(table.photos_with_bib("acme", "seoul-2026", "5678")) == 1
+    assert item["createdAt"] <= item["updatedAt"]
+
+
+def test_invalid_upload_is_rejected_with_its_reason_and_nothing_derived(s3, table, context):
+    from pipeline.handlers import preprocess, record_status
+
+    state = upload(s3, body=photo(1200, 900)[:3000])
+    with pytest.raises(InvalidImage) as raised:
+        preprocess.lambda_handler(state, context)
+    cause = {"errorMessage": raised.value.reason, "errorType": "InvalidImage", "stackTrace": []}
+    state["error"] = {"Error": "InvalidImage", "Cause": json.dumps(cause)}
+    assert record_status.lambda_handler(state, context)["status"] == "REJECTED"
+
+    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    assert (item["status"], item["reason"]) == ("REJECTED", "JPEG image data is truncated or corrupt")
+    assert item["bibs"] == [] and item["faceIds"] == []
+    assert not object_exists(s3, "acme/seoul-2026/processed/")
+
+
+def test_unsupported_type_is_recorded_as_rejected(s3, table, context):
+    from pipeline.handlers import record_status
+
+    state = upload(s3, key="acme/seoul-2026/raw/notes.txt", body=b"shot list")
+    state.update(
+        action="reject", reason="unsupported file type .txt: upload .jpg, .jpeg, .png, .heic or .heif"
+    )
+    record_status.lambda_handler(state, context)
+    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    assert item["status"] == "REJECTED" and item["reason"].startswith("unsupported file type .txt")
+
+
+def test_failure_after_indexing_deletes_the_faces_of_that_run(s3, table, rekognition, context):
+    from pipeline.handlers import record_status
+
+    state = upload(s3)
+    run_face = face_record(state["photo"]["photoId"])["Face"]
+    state["detections"] = {
+        "bibs": [],
+        "faces": [{"faceId": run_face["FaceId"], "confidence": 99.0, "box": {}}],
+        "errors": [
+            {
+                "Error": "RekognitionThrottled",
+                "Cause": json.dumps({"errorMessage": "Rekognition DetectText throttled"}),
+            }
+        ],
+    }
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": [run_face["FaceId"]]},
+        {"CollectionId": COLLECTION, "FaceIds": [run_face["FaceId"]]},
+    )
+    assert record_status.lambda_handler(state, context)["status"] == "FAILED"
+    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    assert item["reason"] == "RekognitionThrottled: Rekognition DetectText throttled"
+    assert item["faceIds"] == []
+
+
+def test_deleted_upload_is_removed_everywhere(s3, table, rekognition, context):
+    from pipeline.handlers import delete_photo
+
+    state = upload(s3)
+    face = face_record(state["photo"]["photoId"])
+    run_steps(state, context, rekognition, [text_detection("1234")], [face])
+    s3.delete_object(Bucket=BUCKET, Key=RAW_KEY)
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": [face["Face"]["FaceId"]]},
+        {"CollectionId": COLLECTION, "FaceIds": [face["Face"]["FaceId"]]},
+    )
+
+    assert delete_photo.lambda_handler({**state, "action": "delete"}, context) == {"deleted": True}
+    assert table.get_photo("acme", "seoul-2026", state["photo"]["photoId"]) is None
+    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
+    assert not object_exists(s3, "acme/seoul-2026/processed/")
+    assert not object_exists(s3, "acme/seoul-2026/thumbnails/")
+
+
+def test_deletion_keeps_a_photo_uploaded_again_since(s3, table, rekognition, context):
+    from pipeline.handlers import delete_photo
+
+    state = upload(s3)
+    run_steps(state, context, rekognition, [], [])
+    assert delete_photo.lambda_handler({**state, "action": "delete"}, context) == {"deleted": False}
+    assert table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])["status"] == "INDEXED"
+
+
+def test_run_for_a_replaced_upload_writes_nothing_and_drops_its_faces(s3, table, rekognition, context):
+    from pipeline.handlers import save_results
+
+    stale = upload(s3)
+    stale["image"] = {"processedKey": "x", "thumbnailKey": "y", "width": 100, "height": 100}
+    upload(s3, body=photo(900, 600))  # a newer upload of the same key
+    face_id = face_record("p")["Face"]["FaceId"]
+    stale["detections"] = {
+        "bibs": [],
+        "faces": [{"faceId": face_id, "confidence": 99.0, "box": {}}],
+        "errors": [],
+    }
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
+    )
+    assert save_results.lambda_handler(stale, context)["status"] == "SUPERSEDED"
+    assert table.get_photo("acme", "seoul-2026", stale["photo"]["photoId"]) is None
+
+
+def test_preprocess_of_a_deleted_or_replaced_upload_is_superseded(s3, context):
+    from pipeline.handlers import preprocess
+
+    state = upload(s3)
+    upload(s3, body=photo(900, 600))
+    with pytest.raises(PhotoSuperseded):
+        preprocess.lambda_handler(state, context)
+    s3.delete_object(Bucket=BUCKET, Key=RAW_KEY)
+    with pytest.raises(PhotoSuperseded):
+        preprocess.lambda_handler(state, context)
+
+
+def test_oversized_upload_is_rejected_with_its_size(s3, context, monkeypatch):
+    from pipeline.handlers import preprocess
+
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", str(100 * 1024))
+    state = upload(s3, body=photo(3000, 2000))
+    with pytest.raises(InvalidImage, match=r"^file is [0-9.]+ MB; the limit is 0.1 MB$"):
+        preprocess.lambda_handler(state, context)
+
+
+class PartlyUnprocessed:
+    """A table whose first BatchWriteItem call holds back half the writes, as DynamoDB does under load."""
+
+    def __init__(self, table):
+        self.name, self._table, self.calls = table.name, table, 0
+        self.meta = self
+
+    @property
+    def client(self):
+        return self
+
+    def batch_write_item(self, RequestItems):
+        self.calls += 1
+        requests = RequestItems[self.name]
+        held = requests[len(requests) // 2 :] if self.calls == 1 else []
+        sent = requests[: len(requests) - len(held)]
+        self._table.meta.client.batch_write_item(RequestItems={self.name: sent})
+        return {"UnprocessedItems": {self.name: held} if held else {}}
+
+
+def test_unprocessed_batch_items_are_written_after_backoff(table):
+    flaky = PartlyUnprocessed(table.table)
+    waits = []
+    writer = PhotoTable(flaky, sleep=waits.append)
+    bibs = [{"bib": str(1000 + n), "confidence": 99.0, "box": {}} for n in range(30)]
+    writer.replace_photo({"orgId": "acme", "eventId": "e1", "photoId": "p1", "status": "INDEXED"}, bibs, None)
+    assert flaky.calls == 3 and len(waits) == 1  # 31 writes: 25 (13 held back, resent) + 6
+    assert len(table.photos_with_bib("acme", "e1", "1029")) == 1
+    assert sum(len(table.photos_with_bib("acme", "e1", b["bib"])) for b in bibs) == 30
+
+
+# ------------------------------------------------------------------ the starter
+@pytest.fixture
+def state_machine(aws):
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="image-processing-test",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    return sfn, arn
+
+
+def test_starter_starts_one_execution_per_photo_and_ignores_duplicates(state_machine, context, monkeypatch):
+    sfn, arn = state_machine
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    from pipeline.handlers import start_processing
+
+    created = s3_eventbridge_event(BUCKET, "acme/e1/raw/IMG+1.jpg")
+    batch = sqs_batch(
+        created,
+        created,  # EventBridge delivered the same event twice
+        s3_eventbridge_event(BUCKET, "raw/acme/e1/IMG_2.PNG", sequencer="0062"),
+        s3_eventbridge_event(BUCKET, "acme/e1/raw/readme.txt", sequencer="0063"),
+        s3_eventbridge_event(BUCKET, "acme/E1/raw/IMG_3.jpg", sequencer="0064"),  # invalid event id: dropped
+        {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET},
+    )
+    assert start_processing.lambda_handler(batch, context) == {"batchItemFailures": []}
+
+    executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+    inputs = {
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["photo"][
+            "rawKey"
+        ]: json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["action"]
+        for e in executions
+    }
+    assert inputs == {
+        "acme/e1/raw/IMG 1.jpg": "process",
+        "raw/acme/e1/IMG_2.PNG": "process",
+        "acme/e1/raw/readme.txt": "reject",
+    }
+
+
+def test_starter_reports_only_the_failed_messages(state_machine, context, monkeypatch):
+    sfn, arn = state_machine
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    from pipeline.handlers import start_processing
+
+    batch = sqs_batch(
+        s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg"), "{not json", {"detail-type": "Object Created"}
+    )
+    failures = start_processing.lambda_handler(batch, context)["batchItemFailures"]
+    assert [f["itemIdentifier"] for f in failures] == [
+        batch["Records"][1]["messageId"],
+        batch["Records"][2]["messageId"],
+    ]
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1

@@ -1,0 +1,102 @@
+import re
+
+import pytest
+
+from pipeline import keys
+from pipeline.errors import InvalidKey
+
+
+@pytest.mark.parametrize(
+    "raw_key, org, event, file_name",
+    [
+        ("acme/seoul-marathon-2026/raw/IMG_0001.JPG", "acme", "seoul-marathon-2026", "IMG_0001.JPG"),
+        ("raw/acme/seoul-marathon-2026/IMG_0001.jpg", "acme", "seoul-marathon-2026", "IMG_0001.jpg"),
+        ("acme/e1/raw/card 2/finish line.jpeg", "acme", "e1", "card 2/finish line.jpeg"),
+        ("acme/e1/raw/c++ 마라톤 %.png", "acme", "e1", "c++ 마라톤 %.png"),
+        ("raw/e1/raw/x.jpg", "raw", "e1", "x.jpg"),  # both layouts fit: the current one wins
+    ],
+)
+def test_both_layouts_parse(raw_key, org, event, file_name):
+    photo = keys.parse_raw_key(raw_key)
+    assert (photo.org_id, photo.event_id, photo.file_name) == (org, event, file_name)
+
+
+@pytest.mark.parametrize(
+    "raw_key, reason",
+    [
+        ("acme/e1/processed/abc.jpg", "outside the upload layouts"),
+        ("photos/IMG_1.jpg", "outside the upload layouts"),
+        ("Acme/e1/raw/IMG_1.jpg", "orgId 'Acme' is not valid"),
+        ("acme/-e1/raw/IMG_1.jpg", "eventId '-e1' is not valid"),
+        ("acme/e_1/raw/IMG_1.jpg", "eventId 'e_1' is not valid"),
+        (f"{'a' * 64}/e1/raw/IMG_1.jpg", "is not valid"),
+        ("raw/acme/e1/", "is a folder"),
+        ("acme/e1/raw/card1/", "is a folder"),
+        ("raw/acme.com/e1/IMG_1.jpg", "orgId 'acme.com' is not valid"),
+    ],
+)
+def test_keys_outside_the_rules_are_rejected_with_a_reason(raw_key, reason):
+    with pytest.raises(InvalidKey, match=re.escape(reason)):
+        keys.parse_raw_key(raw_key)
+
+
+@pytest.mark.parametrize(
+    "file_name, supported",
+    [
+        ("a.jpg", True),
+        ("a.JPG", True),
+        ("a.Jpeg", True),
+        ("a.PNG", True),
+        ("a.heic", True),
+        ("a.HEIF", True),
+        ("a.gif", False),
+        ("a.txt", False),
+        ("README", False),
+        ("a.jpg.exe", False),
+        ("folder.jpg/readme", False),
+    ],
+)
+def test_photo_types_are_case_insensitive(file_name, supported):
+    assert keys.parse_raw_key(f"acme/e1/raw/{file_name}").is_supported_type is supported
+
+
+def test_photo_id_depends_on_the_key_alone_and_is_safe_as_external_image_id():
+    first = keys.parse_raw_key("acme/e1/raw/IMG 1.jpg").photo_id
+    assert first == keys.photo_id_for("acme/e1/raw/IMG 1.jpg")
+    assert first != keys.parse_raw_key("acme/e1/raw/IMG 2.jpg").photo_id
+    assert first != keys.parse_raw_key("raw/acme/e1/IMG 1.jpg").photo_id
+    assert re.fullmatch(r"[a-zA-Z0-9_.\-:]{1,255}", first)
+
+
+def test_derived_keys_are_outside_raw_paths():
+    photo = keys.parse_raw_key("raw/acme/e1/IMG_1.jpg")
+    assert photo.processed_key == f"acme/e1/processed/{photo.photo_id}.jpg"
+    assert photo.thumbnail_key == f"acme/e1/thumbnails/{photo.photo_id}.jpg"
+    for derived in (photo.processed_key, photo.thumbnail_key):
+        with pytest.raises(InvalidKey):
+            keys.parse_raw_key(derived)
+
+
+def test_execution_names_fit_step_functions_rules():
+    photo_id = keys.photo_id_for("acme/e1/raw/a.jpg")
+    multipart_etag = "9b2cf535f27731c974343645a3985328-128"
+    name = keys.execution_name(photo_id, f'"{multipart_etag}"', "0055AED6DCD90281E5" * 3)
+    assert len(name) <= 80
+    assert re.fullmatch(r"[0-9A-Za-z_-]+", name)
+    assert keys.execution_name(photo_id, multipart_etag, "0055AED6DCD90281E5") == keys.execution_name(
+        photo_id, f'"{multipart_etag}"', "0055AED6DCD90281E5"
+    )
+    deleted = keys.deletion_execution_name(photo_id, "0055AED6DCD90281E5")
+    assert len(deleted) <= 80 and deleted != name
+
+
+def test_same_content_uploaded_again_gets_a_new_execution():
+    photo_id = keys.photo_id_for("acme/e1/raw/a.jpg")
+    etag = "d41d8cd98f00b204e9800998ecf8427e"
+    assert keys.execution_name(photo_id, etag, "0061") != keys.execution_name(photo_id, etag, "0062")
+
+
+def test_collection_ids_never_collide_across_organisers():
+    assert keys.collection_id("snaprace-dev", "a-b", "c") != keys.collection_id("snaprace-dev", "a", "b-c")
+    assert keys.collection_id("snaprace-dev", "acme", "e1") == "snaprace-dev.acme.e1"
+    assert re.fullmatch(r"[a-zA-Z0-9_.\-]{1,255}", keys.collection_id("snaprace-prod", "a" * 63, "b" * 63))
