@@ -57,7 +57,7 @@ asl: $(VENV)/.installed tools/asl/node_modules/.installed
 	for f in .build/asl/*.asl.json; do tools/asl/node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
 
 security: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --config-file .checkov.yaml --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --config-file .checkov.yaml --file template.yaml
 
 build: $(SAM_VENV)/.installed
 	PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
