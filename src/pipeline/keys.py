@@ -86,6 +86,11 @@ def photo_id_for(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()[:PHOTO_ID_LENGTH]
 
 
+def normalise_etag(etag: str | None) -> str:
+    """S3 returns ETags in quotes in some APIs and without in others; store and compare them bare."""
+    return (etag or "").strip('"')
+
+
 def _name_part(value: str, length: int) -> str:
     return _NOT_NAME_SAFE.sub("", value)[:length]
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import clients, rekognition
 from pipeline.config import get_config
-from pipeline.keys import RawPhoto, collection_id
+from pipeline.keys import RawPhoto, collection_id, normalise_etag
 from pipeline.table import PhotoTable
 
 INDEXED, REJECTED, FAILED, SUPERSEDED = "INDEXED", "REJECTED", "FAILED", "SUPERSEDED"
@@ -31,10 +31,6 @@ class Outcome:
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def normalise_etag(etag: str | None) -> str:
-    return (etag or "").strip('"')
 
 
 class PhotoStore:

@@ -46,7 +46,7 @@ def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
         "photo": {
             "bucket": bucket_name,
             "rawKey": photo.raw_key,
-            "etag": detail.object.etag.strip('"'),
+            "etag": keys.normalise_etag(detail.object.etag),
             "orgId": photo.org_id,
             "eventId": photo.event_id,
             "photoId": photo.photo_id,
