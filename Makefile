@@ -11,18 +11,20 @@ CHECKOV_VENV := .venv-checkov
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv lint cfn-lint sam-validate asl security build unit test clean
+.PHONY: help venv demo lint cfn-lint sam-validate asl security build unit test clean
 
 help:
+	@echo "make demo    the pipeline on the embedded local stack with generated photos (no AWS account)"
 	@echo "make test    every offline check (lint, validate, ASL, security scan, sam build) and pytest"
 	@echo "make venv    create .venv with everything needed to develop and test"
 	@echo "make lint | security | build | unit   one part of make test"
 
-$(VENV)/.installed: requirements-dev.txt src/requirements.txt
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml
 	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13)"; exit 1; }
 	$(PY313) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --no-deps --editable .   # the snaprace command
 	touch $@
 
 $(SAM_VENV)/.installed: tools/requirements-sam.txt
@@ -41,9 +43,12 @@ tools/asl/node_modules/.installed: tools/asl/package.json
 
 venv: $(VENV)/.installed
 
+demo: $(VENV)/.installed
+	$(VENV)/bin/snaprace demo
+
 lint: $(VENV)/.installed cfn-lint sam-validate asl
-	$(VENV)/bin/ruff check src tests tools
-	$(VENV)/bin/ruff format --check src tests tools
+	$(VENV)/bin/ruff check snaprace src tests tools
+	$(VENV)/bin/ruff format --check snaprace src tests tools
 
 cfn-lint: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml
@@ -68,4 +73,4 @@ unit: $(VENV)/.installed
 test: lint security build unit
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .build tools/asl/node_modules
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .build .snaprace tools/asl/node_modules

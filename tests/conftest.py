@@ -52,7 +52,7 @@ def fresh_configuration():
 
 @pytest.fixture
 def template() -> dict:
-    from template_model import load_template
+    from snaprace.template import load_template
 
     return load_template()
 
@@ -61,7 +61,8 @@ def template() -> dict:
 def aws(template):
     """moto with the stack's bucket and table; the table is created from the template's properties."""
     from moto import mock_aws
-    from template_model import create_table_kwargs
+
+    from snaprace.template import create_table_kwargs
 
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)

@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from template_model import ROOT, resources_of_type
+
+from snaprace.template import ROOT, resources_of_type
 
 ALLOWED_STAR_ACTIONS = {  # APIs without resource-level permissions
     "rekognition:DetectText",

@@ -17,6 +17,7 @@ BATCH_SIZE = 25
 MAX_BATCH_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 5.0
+PHOTO_PREFIX = "PHOTO#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -24,7 +25,7 @@ def event_pk(org_id: str, event_id: str) -> str:
 
 
 def photo_sk(photo_id: str) -> str:
-    return f"PHOTO#{photo_id}"
+    return f"{PHOTO_PREFIX}{photo_id}"
 
 
 def bib_prefix(bib: str) -> str:
@@ -58,12 +59,18 @@ class PhotoTable:
         return response.get("Item")
 
     def photos_with_bib(self, org_id: str, event_id: str, bib: str) -> list[dict]:
-        """All bib-index items of a bib in one event (one Query, paginated)."""
+        """All bib-index items of a bib in one event."""
+        return self._query_prefix(event_pk(org_id, event_id), bib_prefix(bib))
+
+    def event_photos(self, org_id: str, event_id: str) -> list[dict]:
+        """Every photo item of one event, whatever its status."""
+        return self._query_prefix(event_pk(org_id, event_id), PHOTO_PREFIX)
+
+    def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict]:
         items, start = [], None
         while True:
             page = self.table.query(
-                KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id))
-                & Key("SK").begins_with(bib_prefix(bib)),
+                KeyConditionExpression=Key("PK").eq(pk) & Key("SK").begins_with(sk_prefix),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             items.extend(page.get("Items", []))

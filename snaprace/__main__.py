@@ -1,0 +1,3 @@
+from snaprace.cli import main
+
+main()

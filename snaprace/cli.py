@@ -1,0 +1,289 @@
+"""`snaprace`: the operator's command for a deployed stack or the local stack.
+
+    snaprace [--endpoint-url URL] [--stack NAME] [--region REGION] COMMAND ...
+
+With --endpoint-url (or SNAPRACE_ENDPOINT_URL) every command talks to the local stack and needs
+no credentials; without it, to the CloudFormation stack in the region.
+"""
+
+import json
+import signal
+import sys
+import threading
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import click
+
+from pipeline.bibs import normalise_bib
+from snaprace import operations
+from snaprace.stack import DEFAULT_STACK, Stack, StackError
+from snaprace.template import find_function, load_template
+
+
+class Failure(click.ClickException):
+    """An error with its fix, printed without a traceback."""
+
+
+def _stack(ctx: click.Context) -> Stack:
+    return ctx.find_root().obj
+
+
+def _run(call):
+    try:
+        return call()
+    except StackError as exc:
+        raise Failure(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--endpoint-url", envvar="SNAPRACE_ENDPOINT_URL", help="The local stack's endpoint.")
+@click.option("--stack", "stack_name", envvar="SNAPRACE_STACK", default=DEFAULT_STACK, show_default=True)
+@click.option(
+    "--region", envvar="AWS_REGION", help="AWS region (default: your profile's, else ap-northeast-2)."
+)
+@click.pass_context
+def main(ctx: click.Context, endpoint_url: str | None, stack_name: str, region: str | None) -> None:
+    """SnapRace image pipeline: upload race photos, follow their processing, find runners."""
+    ctx.obj = Stack(name=stack_name, region=region, endpoint_url=endpoint_url)
+
+
+# ---------------------------------------------------------------- local stack
+
+
+@main.group()
+def local() -> None:
+    """The embedded local stack (no AWS account needed)."""
+
+
+@local.command("up")
+@click.option("--port", default=4566, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--engine", type=click.Choice(["scripted", "vision"]), default="scripted", show_default=True)
+@click.option(
+    "--rekognition-tps", type=click.FloatRange(min=0.1), help="Throttle each Rekognition operation."
+)
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Default: .snaprace/local.log"
+)
+@click.pass_context
+def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_file: Path | None) -> None:
+    """Start the local stack; runs until Ctrl-C or SIGTERM."""
+    import logging
+
+    from snaprace.local.stack import LocalStack, default_log_file, wait_until_ready
+
+    log_file = log_file or default_log_file()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    terminal = sys.stdout
+    log_stream = log_file.open("a", buffering=1)
+    logging.basicConfig(
+        stream=log_stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.captureWarnings(True)
+
+    def progress(line: str) -> None:
+        terminal.write(line + "\n")
+        terminal.flush()
+
+    stack = LocalStack(
+        port=port,
+        engine_name=engine,
+        rekognition_tps=rekognition_tps,
+        stack_name=_stack(ctx).name,
+        progress=progress,
+    )
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        with redirect_stdout(log_stream):  # handler logs and metrics (stdout on Lambda) go to the log
+            stack.start()
+            if not wait_until_ready(stack.endpoint_url):
+                raise Failure(f"the local stack did not answer on {stack.endpoint_url}")
+            throttle = f", Rekognition throttled at {rekognition_tps:g}/s" if rekognition_tps else ""
+            progress(
+                f"ready: stack {stack.stack_name} at {stack.endpoint_url} (engine {engine}{throttle}); "
+                f"logs in {log_file}"
+            )
+            progress(f"  export SNAPRACE_ENDPOINT_URL={stack.endpoint_url}")
+            stopping.wait()
+    except OSError as exc:
+        raise Failure(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror} — is another stack running? Try --port"
+        ) from None
+    finally:
+        stack.stop()
+    progress("stopped")
+
+
+# ---------------------------------------------------------------- invoke
+
+
+@main.command()
+@click.argument("function")
+@click.option("--event", "event_file", required=True, type=click.File("r"), help="An events/*.json fixture.")
+@click.pass_context
+def invoke(ctx, function: str, event_file) -> None:
+    """Run one function's handler here with its template environment, like `sam local invoke`.
+
+    FUNCTION is a logical id (PreprocessFunction) or its short form (preprocess, detect-text).
+    The result goes to stdout, the function's logs to stderr; exit 1 when the handler raises.
+    """
+    import os
+
+    from snaprace.local.functions import FunctionRuntime
+
+    stack = _stack(ctx)
+    try:
+        logical_id = find_function(load_template(), function)
+    except KeyError as exc:
+        raise Failure(exc.args[0]) from None
+    try:
+        event = json.load(event_file)
+    except ValueError as exc:
+        raise Failure(f"{event_file.name} is not JSON: {exc}") from None
+    specs = _run(stack.function_specs)
+    spec = specs[logical_id]
+    os.environ.update(spec.environment)
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = stack.region
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon outside Lambda
+    if stack.endpoint_url:
+        os.environ.update(AWS_ENDPOINT_URL=stack.endpoint_url, AWS_ACCESS_KEY_ID="local")
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - the local stack takes any
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+    runtime = FunctionRuntime(specs, stack.region, stack.description["StackId"].split(":")[4])
+    with redirect_stdout(sys.stderr):
+        invocation = runtime.invoke(spec, event)
+    click.echo(json.dumps(invocation.payload, indent=2, default=str))
+    click.echo(
+        f"{spec.name}: {'error' if invocation.error else 'ok'} in {invocation.duration_ms:.0f} ms", err=True
+    )
+    if invocation.error:
+        ctx.exit(1)
+
+
+# ---------------------------------------------------------------- photos in and out
+
+
+def _event_options(command):
+    command = click.option("--event", "event_id", required=True, help="Event id, e.g. seoul-marathon-2026")(
+        command
+    )
+    return click.option("--org", "org_id", required=True, help="Organiser id, e.g. acme")(command)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_event_options
+@click.option("--photographer", help="Photographer id; photos go under raw/{photographer}/")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
+    """Upload photos (files or folders) to an event. Safe to run again: files already uploaded
+    with the same content are skipped."""
+    stack = _stack(ctx)
+    plans = _run(lambda: operations.plan_uploads(paths, org_id, event_id, photographer))
+    if not plans:
+        raise Failure("nothing to upload: the folders are empty")
+    _run(lambda: stack.bucket)
+    with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
+        report = _run(lambda: operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1)))
+    click.echo(
+        f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
+        f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}"
+    )
+    for path, error in sorted(report.failed.items()):
+        click.echo(f"  failed: {path}: {error}", err=True)
+    if report.failed:
+        ctx.exit(1)
+
+
+def _print_audit(result: operations.Audit, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    counts = result.as_dict()
+    for name in ("raw", "indexed", "rejected", "failed", "missing"):
+        click.echo(f"{'raw photos' if name == 'raw' else name:<10} {counts[name]:>6}")
+    for key in result.missing[:20]:
+        click.echo(f"  missing: {key}")
+    if len(result.missing) > 20:
+        click.echo(f"  ... and {len(result.missing) - 20} more (--json lists them all)")
+    if result.orphaned:
+        click.echo(f"orphaned   {len(result.orphaned):>6}  (results whose raw photo is gone)")
+
+
+@main.command()
+@_event_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def audit(ctx, org_id, event_id, as_json) -> None:
+    """Count raw photos and their final statuses; exit 1 when any photo has none (missing)."""
+    result = _run(lambda: operations.audit(_stack(ctx), org_id, event_id))
+    _print_audit(result, as_json)
+    if result.missing:
+        ctx.exit(1)
+
+
+@main.command()
+@_event_options
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(min=0), help="Seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final audit as JSON.")
+@click.pass_context
+def wait(ctx, org_id, event_id, timeout, as_json) -> None:
+    """Wait until every raw photo of the event has a final status; exit 1 on timeout."""
+    stack = _stack(ctx)
+    state = {"shown": None}
+
+    def show(current: operations.Audit) -> None:
+        done = current.raw - len(current.missing)
+        line = f"{done}/{current.raw} photos final"
+        if line != state["shown"]:
+            click.echo(line, err=True)
+            state["shown"] = line
+
+    finished, result = _run(lambda: operations.wait(stack, org_id, event_id, timeout, on_poll=show))
+    _print_audit(result, as_json)
+    if not finished:
+        click.echo(f"timed out after {timeout:g} s with {len(result.missing)} photos still missing", err=True)
+        ctx.exit(1)
+
+
+@main.command()
+@_event_options
+@click.option("--bib", help="Only photos where this bib was read.")
+@click.option("--json", "as_json", is_flag=True, help='{"photos": [...]} with presigned URLs.')
+@click.pass_context
+def photos(ctx, org_id, event_id, bib, as_json) -> None:
+    """The event's indexed photos, newest first, or a runner's by bib."""
+    if bib is not None:
+        bib = normalise_bib(bib)
+        if not bib.isalnum():
+            raise Failure(f"{bib!r} is not a bib number")
+    found = _run(lambda: operations.photos(_stack(ctx), org_id, event_id, bib))
+    if as_json:
+        click.echo(json.dumps({"photos": found}))
+        return
+    if not found:
+        click.echo("no photos" + (f" with bib {bib}" if bib else ""))
+        return
+    click.echo(f"{'photo':<24}  {'bibs':<20}  {'faces':>5}  raw key")
+    for photo in found:
+        bibs = ",".join(photo["bibs"]) or "-"
+        click.echo(f"{photo['photoId']:<24}  {bibs:<20.20}  {photo['faces']:>5}  {photo['rawKey']}")
+    click.echo(f"{len(found)} photos" + (f" with bib {bib}" if bib else ""))
+
+
+@main.command()
+@click.option("--port", default=4599, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--keep", is_flag=True, help="Leave the local stack running afterwards.")
+def demo(port: int, keep: bool) -> None:
+    """Start the local stack, upload the sample photos, wait, summarise, search, stop."""
+    from snaprace.demo import run_demo
+
+    raise SystemExit(run_demo(port=port, keep=keep))
+
+
+if __name__ == "__main__":
+    main()

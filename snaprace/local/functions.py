@@ -1,0 +1,137 @@
+"""The template's functions, run in-process the way Lambda runs them: the handler named in
+template.yaml, called with the event and a Lambda context; an exception becomes Lambda's error
+payload (errorType = the exception's class, which the state machine's Retry and Catch match).
+
+One process hosts every function, so the process environment is the union of the functions'
+template environments; a variable two functions set differently is refused at start-up.
+Each invocation puts AWS/Lambda Invocations, Errors and Duration metrics, as Lambda does.
+"""
+
+import importlib
+import json
+import logging
+import os
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+
+from snaprace.template import FunctionSpec
+
+log = logging.getLogger("snaprace.local.functions")
+
+
+class EnvironmentConflict(RuntimeError):
+    pass
+
+
+def union_environment(specs: list[FunctionSpec]) -> dict[str, str]:
+    merged: dict[str, tuple[str, str]] = {}
+    for spec in specs:
+        for name, value in spec.environment.items():
+            if name in merged and merged[name][1] != value:
+                raise EnvironmentConflict(
+                    f"{merged[name][0]} and {spec.logical_id} set {name} differently; the local stack "
+                    "runs every function in one process and needs one value"
+                )
+            merged[name] = (spec.logical_id, value)
+    return {name: value for name, (_, value) in merged.items()}
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    function_version: str = "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    payload: object
+    error: bool
+    duration_ms: float
+
+
+class FunctionRuntime:
+    def __init__(self, specs: dict[str, FunctionSpec], region: str, account: str, put_metrics=None):
+        self.specs = specs
+        self.region, self.account = region, account
+        self.put_metrics = put_metrics or (lambda spec, invocation: None)
+        self._by_name = {spec.name: spec for spec in specs.values()}
+
+    def arn(self, spec: FunctionSpec) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{spec.name}"
+
+    def find(self, name_or_arn: str) -> FunctionSpec | None:
+        """Lambda accepts a name, a full ARN or a partial ARN, optionally with a qualifier."""
+        name = name_or_arn
+        if name.startswith("arn:"):
+            name = name.split(":function:", 1)[-1]
+        name = name.split(":", 1)[0]
+        return self._by_name.get(name) or self.specs.get(name)
+
+    def handler(self, spec: FunctionSpec):
+        module_name, _, attribute = spec.handler.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(self, spec: FunctionSpec, event) -> Invocation:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        context = LambdaContext(
+            function_name=spec.name,
+            memory_limit_in_mb=spec.memory,
+            invoked_function_arn=self.arn(spec),
+            aws_request_id=request_id,
+            deadline=started + spec.timeout,
+        )
+        try:
+            result = self.handler(spec)(event, context)
+            json.dumps(result)  # Lambda must serialise the result; fail here as it would there
+            invocation = Invocation(result, False, 0.0)
+        except Exception as exc:  # noqa: BLE001 - every handler failure becomes Lambda's error payload
+            log.error("%s failed: %s", spec.name, exc.__class__.__name__, exc_info=True)
+            invocation = Invocation(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": exc.__class__.__name__,
+                    "requestId": request_id,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                },
+                True,
+                0.0,
+            )
+        invocation.duration_ms = (time.monotonic() - started) * 1000
+        if invocation.duration_ms > spec.timeout * 1000:
+            log.warning(
+                "%s ran %.0f ms, over its %s s timeout", spec.name, invocation.duration_ms, spec.timeout
+            )
+        self.put_metrics(spec, invocation)
+        return invocation
+
+
+def process_environment(specs: list[FunctionSpec], endpoint_url: str, region: str) -> dict[str, str]:
+    """What the local stack sets in its process: the functions' variables, and the Lambda runtime's
+    own (region, credentials) pointed at the local endpoint. X-Ray has no daemon here."""
+    return {
+        **union_environment(specs),
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }

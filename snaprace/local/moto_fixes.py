@@ -1,0 +1,124 @@
+"""Where moto's behaviour differs from AWS in a way the pipeline depends on, the local stack
+corrects it here (each with the AWS behaviour it restores). `install()` applies them all.
+
+1. S3 -> EventBridge notifications as S3 really sends them. moto sends a fixed sequencer, `eTag`
+instead of `etag` and no deletion type; the pipeline keys executions on the sequencer (a re-upload
+after a delete must run again), so the local stack replaces moto's sender with one that follows
+the documented event shape: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+"""
+
+import itertools
+import re
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import quote_plus
+
+from moto.s3 import notifications
+
+_counter = itertools.count(int(time.time() * 1000) << 16)
+_lock = threading.Lock()
+_REASONS = {
+    "Put": "PutObject",
+    "Post": "PostObject",
+    "Copy": "CopyObject",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+
+
+def _sequencer() -> str:
+    with _lock:
+        return f"{next(_counter):018X}"
+
+
+def s3_event(account_id: str, bucket, event_name: str, key) -> dict | None:
+    reason = event_name.partition(":")[2].partition(":")[2]  # s3:ObjectCreated:Put -> Put
+    if event_name.startswith("s3:ObjectCreated:"):
+        detail_type = "Object Created"
+        obj = {"key": quote_plus(key.name, safe="/"), "size": key.size, "etag": key.etag.strip('"')}
+    elif event_name.startswith("s3:ObjectRemoved:"):
+        detail_type = "Object Deleted"
+        obj = {"key": quote_plus(key.name, safe="/")}
+    else:
+        return None
+    if getattr(key, "version_id", None) and key.version_id != "null":
+        obj["version-id"] = key.version_id
+    obj["sequencer"] = _sequencer()
+    detail = {
+        "version": "0",
+        "bucket": {"name": bucket.name},
+        "object": obj,
+        "request-id": uuid.uuid4().hex[:16].upper(),
+        "requester": account_id,
+        "source-ip-address": "127.0.0.1",
+        "reason": _REASONS.get(reason, "DeleteObject"),
+    }
+    if detail_type == "Object Deleted":
+        detail["deletion-type"] = (
+            "Delete Marker Created" if reason == "DeleteMarkerCreated" else "Permanently Deleted"
+        )
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "aws.s3",
+        "account": account_id,
+        "time": time.time(),  # moto's rule target writes it as ISO 8601, as EventBridge does
+        "region": bucket.region_name,
+        "resources": [bucket.arn],
+        "detail": detail,
+    }
+
+
+def _send_event_bridge_message(account_id: str, bucket, event_name, key) -> None:
+    from moto.events.models import events_backends
+
+    event = s3_event(account_id, bucket, str(getattr(event_name, "value", event_name)), key)
+    if event is None:
+        return
+    backend = events_backends[account_id][bucket.region_name]
+    for event_bus in backend.event_buses.values():
+        for rule in list(event_bus.rules.values()):
+            if rule.state == "ENABLED":
+                rule.send_to_targets(event, transform_input=False)
+
+
+# 2. Step Functions JSONPath: a definite path such as `$[1].faces` (how a Parallel state's
+# ResultSelector reads one branch) selects that value. moto wraps any value reached through an
+# array index in a list ([faces] instead of faces), which AWS does only for indefinite paths
+# (wildcards, slices, filters). https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html
+_INDEFINITE = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[:,][^\]]*\]")
+
+
+def _extract_json(path: str, data):
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    if not _INDEFINITE.search(path):
+        matches = json_path.parse(path).find(data)
+        if len(matches) == 1:
+            return matches[0].value
+    return _original_extract_json(path, data)
+
+
+_original_extract_json = None
+
+
+def _install_json_path() -> None:
+    global _original_extract_json
+    from moto.stepfunctions.parser import models  # noqa: F401 - loads the interpreter's modules
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    if _original_extract_json is not None:
+        return
+    _original_extract_json = json_path.extract_json
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "extract_json", None) is (
+            _original_extract_json
+        ):
+            module.extract_json = _extract_json
+
+
+def install() -> None:
+    notifications._send_event_bridge_message = _send_event_bridge_message
+    _install_json_path()

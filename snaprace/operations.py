@@ -1,0 +1,250 @@
+"""What the operator commands do, without the command line: upload, audit, wait, photos.
+
+Every function takes a `Stack` (deployed or local) and returns data; `snaprace.cli` prints it.
+"""
+
+import hashlib
+import mimetypes
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from pipeline import keys
+from pipeline.errors import InvalidKey
+from pipeline.results import FAILED, INDEXED, REJECTED
+from pipeline.table import PhotoTable
+from snaprace.stack import Stack, StackError
+
+FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
+SKIPPED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+URL_SECONDS = 900
+
+
+def validate_ids(org_id: str, event_id: str, photographer: str | None = None) -> None:
+    try:
+        keys.validate_id("orgId", org_id)
+        keys.validate_id("eventId", event_id)
+        if photographer is not None:
+            keys.validate_id("photographer", photographer)
+    except InvalidKey as exc:
+        raise StackError(str(exc)) from None
+
+
+def raw_prefix(org_id: str, event_id: str) -> str:
+    return f"{org_id}/{event_id}/raw/"
+
+
+# ---------------------------------------------------------------- upload
+
+
+@dataclass
+class UploadPlan:
+    path: Path
+    key: str
+
+
+@dataclass
+class UploadReport:
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already there with the same content
+    failed: dict[str, str] = field(default_factory=dict)  # path -> error
+
+
+def plan_uploads(
+    paths: Iterable[Path], org_id: str, event_id: str, photographer: str | None
+) -> list[UploadPlan]:
+    """Files as given; folders recursively, keeping their sub-folders in the key. Every file is
+    uploaded (the pipeline rejects what it cannot read, with a reason); OS litter is skipped."""
+    validate_ids(org_id, event_id, photographer)
+    prefix = raw_prefix(org_id, event_id) + (f"{photographer}/" if photographer else "")
+    plans = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            plans += [
+                UploadPlan(f, prefix + f.relative_to(path).as_posix())
+                for f in files
+                if f.name.lower() not in SKIPPED_NAMES and not f.name.startswith("._")
+            ]
+        elif path.is_file():
+            plans.append(UploadPlan(path, prefix + path.name))
+        else:
+            raise StackError(f"{path}: no such file or folder")
+    return plans
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload(
+    stack: Stack,
+    plans: list[UploadPlan],
+    concurrency: int = 8,
+    on_done: Callable[[UploadPlan], None] = lambda plan: None,
+) -> UploadReport:
+    """Put each file (single-part, so the ETag is its MD5); skip it when the bucket already has
+    that key with the same content, so an interrupted upload can simply be run again."""
+    s3, bucket = stack.client("s3"), stack.bucket
+    report = UploadReport()
+
+    def one(plan: UploadPlan) -> str:
+        md5 = _md5(plan.path)
+        try:
+            head = s3.head_object(Bucket=bucket, Key=plan.key)
+            if keys.normalise_etag(head.get("ETag")) == md5:
+                return "skipped"
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        with plan.path.open("rb") as body:
+            s3.put_object(
+                Bucket=bucket,
+                Key=plan.key,
+                Body=body,
+                ContentType=mimetypes.guess_type(plan.path.name)[0] or "application/octet-stream",
+                ServerSideEncryption="AES256",
+            )
+        return "uploaded"
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = {pool.submit(one, plan): plan for plan in plans}
+        for future in as_completed(futures):
+            plan = futures[future]
+            try:
+                outcome = future.result()
+                (report.uploaded if outcome == "uploaded" else report.skipped).append(plan.key)
+            except Exception as exc:  # noqa: BLE001 - report per file, keep going
+                report.failed[str(plan.path)] = str(exc)
+            on_done(plan)
+    return report
+
+
+# ---------------------------------------------------------------- audit
+
+
+@dataclass
+class Audit:
+    raw: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    missing: list[str] = field(default_factory=list)  # raw keys with no final status for their content
+    ignored: list[str] = field(default_factory=list)  # keys in raw/ that are not photo keys (folders)
+    orphaned: list[str] = field(default_factory=list)  # photo items whose raw object is gone
+
+    def as_dict(self) -> dict:
+        return {
+            "raw": self.raw,
+            "indexed": self.statuses[INDEXED],
+            "rejected": self.statuses[REJECTED],
+            "failed": self.statuses[FAILED],
+            "missing": len(self.missing),
+            "ignored": len(self.ignored),
+            "orphaned": len(self.orphaned),
+            "missingKeys": self.missing,
+            "orphanedKeys": self.orphaned,
+        }
+
+
+def raw_objects(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
+    """Raw key -> ETag, in both upload layouts."""
+    s3, found = stack.client("s3"), {}
+    for prefix in (raw_prefix(org_id, event_id), f"raw/{org_id}/{event_id}/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                found[obj["Key"]] = keys.normalise_etag(obj.get("ETag"))
+    return found
+
+
+def photo_table(stack: Stack) -> PhotoTable:
+    return PhotoTable(stack.resource("dynamodb").Table(stack.table_name))
+
+
+def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
+    """Every raw photo should have a photo item with a final status for its current content."""
+    validate_ids(org_id, event_id)
+    objects = raw_objects(stack, org_id, event_id)
+    items = {item["photoId"]: item for item in photo_table(stack).event_photos(org_id, event_id)}
+    result = Audit()
+    seen_ids = set()
+    for raw_key, etag in sorted(objects.items()):
+        try:
+            photo = keys.parse_raw_key(raw_key)
+        except InvalidKey:
+            result.ignored.append(raw_key)
+            continue
+        result.raw += 1
+        seen_ids.add(photo.photo_id)
+        item = items.get(photo.photo_id)
+        if item and item.get("status") in FINAL_STATUSES and item.get("etag") == etag:
+            result.statuses[item["status"]] += 1
+        else:
+            result.missing.append(raw_key)
+    result.orphaned = sorted(item.get("rawKey", pid) for pid, item in items.items() if pid not in seen_ids)
+    return result
+
+
+def wait(
+    stack: Stack,
+    org_id: str,
+    event_id: str,
+    timeout: float,
+    interval: float = 1.0,
+    on_poll: Callable[[Audit], None] = lambda audit: None,
+) -> tuple[bool, Audit]:
+    """Audit until nothing is missing; (True, audit) when done, (False, audit) on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = audit(stack, org_id, event_id)
+        on_poll(current)
+        if not current.missing:
+            return True, current
+        if time.monotonic() >= deadline:
+            return False, current
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- photos
+
+
+def photos(stack: Stack, org_id: str, event_id: str, bib: str | None = None) -> list[dict]:
+    """Indexed photos of an event (newest first), or those where a bib was read."""
+    validate_ids(org_id, event_id)
+    table = photo_table(stack)
+    items = [i for i in table.event_photos(org_id, event_id) if i.get("status") == INDEXED]
+    if bib is not None:
+        wanted = {found["photoId"] for found in table.photos_with_bib(org_id, event_id, bib)}
+        items = [i for i in items if i["photoId"] in wanted]
+    items.sort(key=lambda i: (i.get("takenAt") or i.get("createdAt") or "", i["photoId"]), reverse=True)
+    s3 = stack.client("s3")
+    return [
+        {
+            "photoId": item["photoId"],
+            "rawKey": item["rawKey"],
+            "bibs": list(item.get("bibs", [])),
+            "faces": len(item.get("faceIds", [])),
+            "matchedBy": "bib" if bib is not None else None,
+            "similarity": None,
+            "url": s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": stack.bucket, "Key": item["processedKey"]},
+                ExpiresIn=URL_SECONDS,
+            )
+            if item.get("processedKey")
+            else None,
+        }
+        for item in items
+    ]
+
+
+def status_items(stack: Stack, org_id: str, event_id: str, status: str) -> list[dict]:
+    validate_ids(org_id, event_id)
+    return [i for i in photo_table(stack).event_photos(org_id, event_id) if i.get("status") == status]
