@@ -1,5 +1,6 @@
 """Shared fixtures: a moto AWS with the stack's bucket and table (built from template.yaml's own
-properties), fresh clients and configuration per test, and a Lambda context."""
+properties), fresh clients and configuration per test, a Lambda context, and the local stack
+for the end-to-end tests."""
 
 import os
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from local_stack import start_local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "test"
@@ -83,3 +85,27 @@ class LambdaContext:
 @pytest.fixture
 def context() -> LambdaContext:
     return LambdaContext()
+
+
+# ---------------------------------------------------------------- end-to-end (tests/e2e)
+# Tests share one local stack, each in its own event; a second stack throttles Rekognition.
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory):
+    running = start_local_stack(tmp_path_factory.mktemp("local-stack"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def throttled_stack(tmp_path_factory):
+    running = start_local_stack(tmp_path_factory.mktemp("throttled-stack"), "--rekognition-tps", "2")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def event_id(request) -> str:
+    """One event per test: ids are lower-case letters, digits and hyphens."""
+    return "e2e-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")

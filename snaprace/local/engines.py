@@ -89,7 +89,7 @@ def signature(data: bytes) -> tuple[int, float]:
         upright = ImageOps.exif_transpose(image)
         small = upright.convert("L").resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
         aspect = upright.width / upright.height
-    pixels = list(small.getdata())
+    pixels = list(small.tobytes())  # one byte per pixel in mode L
     mean = sum(pixels) / len(pixels)
     bits = 0
     for value in pixels:

@@ -119,6 +119,34 @@ def _install_json_path() -> None:
             module.extract_json = _extract_json
 
 
+# 3. Deleting an object in a versioned bucket creates a delete marker, and S3 notifies
+# s3:ObjectRemoved:DeleteMarkerCreated. moto notifies nothing in that case, so the pipeline would
+# never hear of the deletion.
+def _notify_delete_markers() -> None:
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.delete_object
+    if getattr(original, "_snaprace", False):
+        return
+
+    def delete_object(self, bucket_name, key_name, version_id=None, bypass=False):
+        deleted, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        if deleted and version_id is None and meta.get("delete-marker") == "true":
+            bucket = self.get_bucket(bucket_name)
+            marker = next(k for k in bucket.keys.getlist(key_name) if str(k.version_id) == meta["version-id"])
+            notifications.send_event(
+                self.account_id,
+                notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT,
+                bucket,
+                marker,
+            )
+        return deleted, meta
+
+    delete_object._snaprace = True
+    S3Backend.delete_object = delete_object
+
+
 def install() -> None:
     notifications._send_event_bridge_message = _send_event_bridge_message
+    _notify_delete_markers()
     _install_json_path()

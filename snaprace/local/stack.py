@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,8 @@ class LocalStack:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        with socket.socket() as probe:  # werkzeug would print its own advice and exit
+            probe.bind(("127.0.0.1", self.port))  # OSError when the port is taken
         os.environ.update(process_environment(list(self.specs.values()), self.endpoint_url, self.region))
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -378,8 +381,23 @@ class LocalStack:
         backend = self._s3_backend()
         for bucket in list(backend.buckets.values()):
             for name, key in list(bucket.keys.items()):
-                if name.lower().endswith((".jpg", ".jpeg", ".png")):
+                if name.lower().endswith((".jpg", ".jpeg", ".png")) and hasattr(
+                    key, "etag"
+                ):  # not a delete marker
                     yield f"{bucket.name}/{name}/{key.etag}", (lambda k=key: bytes(k.value))
+
+    def health(self) -> dict:
+        """What /_snaprace/health answers: readiness, and the emulator's call and throttle counts."""
+        return {
+            "status": "ready",
+            "stack": self.stack_name,
+            "engine": self.engine.name,
+            "rekognition": {
+                "tps": self.rekognition.throttle.tps,
+                "calls": dict(self.rekognition.calls),
+                "throttled": dict(self.rekognition.throttle.throttled),
+            },
+        }
 
     # ---------------------------------------------------------------- the endpoint
 
@@ -394,7 +412,7 @@ class LocalStack:
                 if spec is not None:
                     return self._lambda_invoke(environ, start_response, spec)
             if environ.get("PATH_INFO") == "/_snaprace/health":
-                return _respond(start_response, 200, {"status": "ready", "stack": self.stack_name})
+                return _respond(start_response, 200, self.health())
             if _CFN_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")):
                 body = _read_body(environ)
                 answered = self._cloudformation(parse_qs(body.decode()), start_response)
@@ -412,6 +430,11 @@ class LocalStack:
             return _respond(start_response, 200, self.rekognition.handle(operation, request))
         except RekognitionError as exc:
             return _respond(start_response, exc.status, {"__type": exc.code, "Message": exc.message})
+        except Exception:  # an emulator bug answers as Rekognition's own failure would
+            log.exception("Rekognition emulator: %s", operation)
+            return _respond(
+                start_response, 500, {"__type": "InternalServerError", "Message": "emulator error"}
+            )
 
     def _lambda_invoke(self, environ, start_response, spec):
         body = _read_body(environ)
@@ -440,8 +463,14 @@ class LocalStack:
                 f"<member><OutputKey>{escape(k)}</OutputKey><OutputValue>{escape(v)}</OutputValue></member>"
                 for k, v in self.outputs.items()
             )
+            parameters = "".join(
+                f"<member><ParameterKey>{escape(k)}</ParameterKey><ParameterValue>{escape(v)}</ParameterValue>"
+                "</member>"
+                for k, v in self.resolver.parameters.items()
+            )
             inner = (
                 f"<Stacks><member><StackName>{self.stack_name}</StackName><StackId>{stack_id}</StackId>"
+                f"<Parameters>{parameters}</Parameters>"
                 "<CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>"
                 f"<Outputs>{outputs}</Outputs></member></Stacks>"
             )

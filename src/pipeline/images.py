@@ -147,7 +147,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def _encode_under(image: Image.Image, quality: int, limit: int) -> bytes:
     while True:
         buffer = BytesIO()
-        image.save(buffer, "JPEG", quality=quality)
+        # No metadata travels to the photos runners see: Pillow would copy the upload's JPEG
+        # comment (camera notes, names) from image.info unless told otherwise; EXIF is not passed.
+        image.save(buffer, "JPEG", quality=quality, comment=b"")
         if buffer.tell() < limit or quality <= 40:
             return buffer.getvalue()
         quality -= 10

@@ -190,3 +190,14 @@ def test_files_over_the_size_cap_are_rejected_before_decoding():
 def test_minimum_side_matches_rekognition():
     assert MIN_SIDE == 80
     assert normalise(photo(80, 80), **LIMITS).width == 80
+
+
+def test_no_upload_metadata_reaches_the_processed_photo_or_thumbnail():
+    upload = photo(1200, 900, comment=b"shot by Kim Min-jun, card 2", taken_at="2026:11:01 08:15:30")
+    assert decoded(upload).info.get("comment")  # the upload carries a comment and EXIF
+    result = normalise(upload, **LIMITS)
+    for output in (result.jpeg, result.thumbnail):
+        image = decoded(output)
+        assert "comment" not in image.info
+        assert not image.getexif()
+    assert result.taken_at  # the capture time is read before the metadata is dropped

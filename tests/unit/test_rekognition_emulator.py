@@ -1,0 +1,235 @@
+"""The Rekognition emulator answers like Rekognition: validation, limits, shapes and errors."""
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from snaprace.local.engines import ScriptedEngine, embed_script
+from snaprace.local.rekognition import RekognitionEmulator, RekognitionError, Throttle
+from snaprace.samples import Runner, race_photo
+
+REGION, ACCOUNT = "ap-northeast-2", "123456789012"
+COLLECTION = "snaprace-dev.acme.seoul-2026"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def objects():
+    return {}
+
+
+@pytest.fixture
+def emulator(objects):
+    return RekognitionEmulator(
+        ScriptedEngine(), lambda bucket, key, version: objects.get((bucket, key)), REGION, ACCOUNT
+    )
+
+
+def image_bytes(data: bytes) -> dict:
+    return {"Bytes": base64.b64encode(data).decode()}
+
+
+def error_of(call) -> RekognitionError:
+    with pytest.raises(RekognitionError) as caught:
+        call()
+    return caught.value
+
+
+def test_collection_lifecycle_and_errors(emulator):
+    created = emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    assert created["StatusCode"] == 200
+    assert created["CollectionArn"].endswith(f":collection/{COLLECTION}")
+    again = error_of(lambda: emulator.handle("CreateCollection", {"CollectionId": COLLECTION}))
+    assert again.code == "ResourceAlreadyExistsException"
+    assert emulator.handle("DescribeCollection", {"CollectionId": COLLECTION})["FaceCount"] == 0
+    assert emulator.handle("ListCollections", {})["CollectionIds"] == [COLLECTION]
+    assert emulator.handle("DeleteCollection", {"CollectionId": COLLECTION}) == {"StatusCode": 200}
+    gone = error_of(lambda: emulator.handle("DescribeCollection", {"CollectionId": COLLECTION}))
+    assert gone.code == "ResourceNotFoundException"
+    bad = error_of(lambda: emulator.handle("CreateCollection", {"CollectionId": "acme/seoul"}))
+    assert bad.code == "ValidationException"
+
+
+def test_index_faces_stores_the_faces_the_photo_shows(emulator):
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    data, script = race_photo(1, [Runner("101"), Runner("202")])
+    response = emulator.handle(
+        "IndexFaces",
+        {
+            "CollectionId": COLLECTION,
+            "Image": image_bytes(data),
+            "ExternalImageId": "photo1",
+            "MaxFaces": 100,
+        },
+    )
+    records = response["FaceRecords"]
+    assert len(records) == 2
+    assert {r["Face"]["ExternalImageId"] for r in records} == {"photo1"}
+    boxes = sorted(r["Face"]["BoundingBox"]["Left"] for r in records)
+    assert boxes == sorted(face["box"][0] for face in script["faces"])
+    listed = emulator.handle("ListFaces", {"CollectionId": COLLECTION})["Faces"]
+    assert {f["FaceId"] for f in listed} == {r["Face"]["FaceId"] for r in records}
+
+
+def test_index_faces_leaves_out_faces_over_max_faces_and_low_quality(emulator):
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    image = Image.new("RGB", (1000, 800), (90, 120, 150))
+    script = {
+        "faces": [
+            {"person": "a", "box": [0.1, 0.1, 0.2, 0.25]},
+            {"person": "b", "box": [0.4, 0.1, 0.1, 0.12]},
+            {"person": "c", "box": [0.7, 0.1, 0.1, 0.12], "sharpness": 5},
+            {"person": "d", "box": [0.9, 0.9, 0.02, 0.02]},
+        ]
+    }
+    data = embed_script(image, script)
+    response = emulator.handle(
+        "IndexFaces", {"CollectionId": COLLECTION, "Image": image_bytes(data), "MaxFaces": 1}
+    )
+    assert len(response["FaceRecords"]) == 1
+    assert response["FaceRecords"][0]["Face"]["BoundingBox"]["Width"] == 0.2  # the largest face first
+    reasons = sorted(tuple(u["Reasons"]) for u in response["UnindexedFaces"])
+    assert reasons == [("EXCEEDS_MAX_FACES",), ("LOW_SHARPNESS",), ("SMALL_BOUNDING_BOX",)]
+
+
+def test_image_checks(emulator, objects):
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    tiny = io.BytesIO()
+    Image.new("RGB", (79, 200)).save(tiny, "JPEG")
+    assert error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(tiny.getvalue())})).code == (
+        "InvalidParameterException"
+    )
+    gif = io.BytesIO()
+    Image.new("RGB", (200, 200)).save(gif, "GIF")
+    assert error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(gif.getvalue())})).code == (
+        "InvalidImageFormatException"
+    )
+    assert error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(b"<html>")})).code == (
+        "InvalidImageFormatException"
+    )
+    huge = b"\xff\xd8" + b"0" * (5 * 1024 * 1024)
+    assert error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(huge)})).code == (
+        "ImageTooLargeException"
+    )
+    missing = {"S3Object": {"Bucket": "b", "Name": "nothing.jpg"}}
+    assert (
+        error_of(lambda: emulator.handle("DetectText", {"Image": missing})).code == "InvalidS3ObjectException"
+    )
+    both = {"Bytes": "", "S3Object": {"Bucket": "b", "Name": "k"}}
+    assert (
+        error_of(lambda: emulator.handle("DetectText", {"Image": both})).code == "InvalidParameterException"
+    )
+
+
+def test_detect_text_lines_and_words_reads_s3_objects(emulator, objects):
+    data, _ = race_photo(2, [Runner("4321")])
+    objects[("bucket", "raw/photo.jpg")] = data
+    response = emulator.handle(
+        "DetectText", {"Image": {"S3Object": {"Bucket": "bucket", "Name": "raw/photo.jpg"}}}
+    )
+    detections = response["TextDetections"]
+    assert [(d["Type"], d["DetectedText"]) for d in detections] == [("LINE", "4321"), ("WORD", "4321")]
+    word = detections[1]
+    assert word["ParentId"] == detections[0]["Id"]
+    assert set(word["Geometry"]) == {"BoundingBox", "Polygon"}
+    assert 0 < word["Confidence"] <= 100
+
+
+def test_detect_text_returns_at_most_100_words(emulator):
+    lines = [
+        {"text": " ".join(f"w{line}{i}" for i in range(7)), "box": [0.0, line / 20, 0.9, 0.04]}
+        for line in range(20)
+    ]
+    data = embed_script(Image.new("RGB", (800, 800), (200, 200, 200)), {"text": lines})
+    detections = emulator.handle("DetectText", {"Image": image_bytes(data)})["TextDetections"]
+    words = [d for d in detections if d["Type"] == "WORD"]
+    assert len(words) == 98  # 14 whole lines of 7; a 15th would pass 100
+    assert len([d for d in detections if d["Type"] == "LINE"]) == 14
+
+
+def test_searches_match_the_same_person_only(emulator):
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    for seed, bibs in ((1, ["11", "22"]), (2, ["11"]), (3, ["33"])):
+        data, _ = race_photo(seed, [Runner(b) for b in bibs])
+        emulator.handle(
+            "IndexFaces",
+            {"CollectionId": COLLECTION, "Image": image_bytes(data), "ExternalImageId": f"p{seed}"},
+        )
+    from snaprace.samples import selfie
+
+    found = emulator.handle(
+        "SearchFacesByImage",
+        {"CollectionId": COLLECTION, "Image": image_bytes(selfie("11")), "FaceMatchThreshold": 90},
+    )
+    assert sorted(m["Face"]["ExternalImageId"] for m in found["FaceMatches"]) == ["p1", "p2"]
+    assert all(m["Similarity"] >= 99 for m in found["FaceMatches"])
+    face_id = found["FaceMatches"][0]["Face"]["FaceId"]
+    by_face = emulator.handle("SearchFaces", {"CollectionId": COLLECTION, "FaceId": face_id})
+    assert len(by_face["FaceMatches"]) == 1 and by_face["SearchedFaceId"] == face_id
+    nobody = embed_script(Image.new("RGB", (300, 300)), {"faces": []})
+    no_face = error_of(
+        lambda: emulator.handle(
+            "SearchFacesByImage", {"CollectionId": COLLECTION, "Image": image_bytes(nobody)}
+        )
+    )
+    assert no_face.code == "InvalidParameterException"
+    threshold = error_of(
+        lambda: emulator.handle(
+            "SearchFaces", {"CollectionId": COLLECTION, "FaceId": face_id, "FaceMatchThreshold": 101}
+        )
+    )
+    assert threshold.code == "InvalidParameterException"
+
+
+def test_delete_faces_reports_unknown_faces(emulator):
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    data, _ = race_photo(4, [Runner("44")])
+    (record,) = emulator.handle("IndexFaces", {"CollectionId": COLLECTION, "Image": image_bytes(data)})[
+        "FaceRecords"
+    ]
+    face_id = record["Face"]["FaceId"]
+    unknown = "00000000-0000-0000-0000-000000000000"
+    response = emulator.handle("DeleteFaces", {"CollectionId": COLLECTION, "FaceIds": [face_id, unknown]})
+    assert response["DeletedFaces"] == [face_id]
+    assert response["UnsuccessfulFaceDeletions"] == [{"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]}]
+    assert emulator.handle("DescribeCollection", {"CollectionId": COLLECTION})["FaceCount"] == 0
+
+
+def test_scripted_failure_is_answered_as_that_error(emulator):
+    data, _ = race_photo(5, [Runner("55")], fail={"DetectText": "InternalServerError"})
+    failure = error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(data)}))
+    assert (failure.code, failure.status) == ("InternalServerError", 500)
+
+
+def test_throttle_admits_tps_calls_per_rolling_second():
+    clock = Clock()
+    throttle = Throttle(2, clock)
+    assert [throttle.admit("DetectText") for _ in range(3)] == [True, True, False]
+    assert throttle.admit("IndexFaces")  # each operation has its own quota
+    clock.now += 1.0
+    assert throttle.admit("DetectText")
+    assert throttle.throttled == {"DetectText": 1}
+
+
+def test_throttled_call_is_provisioned_throughput_exceeded(objects):
+    emulator = RekognitionEmulator(ScriptedEngine(), lambda *a: None, REGION, ACCOUNT, tps=1)
+    emulator.handle("ListCollections", {})
+    assert (
+        error_of(lambda: emulator.handle("ListCollections", {})).code
+        == "ProvisionedThroughputExceededException"
+    )
+
+
+def test_responses_are_json(emulator):
+    data, _ = race_photo(6, [Runner("66")])
+    json.dumps(emulator.handle("DetectFaces", {"Image": image_bytes(data)}))
