@@ -88,6 +88,15 @@ class FunctionRuntime:
         module_name, _, attribute = spec.handler.rpartition(".")
         return getattr(importlib.import_module(module_name), attribute)
 
+    def warm(self) -> None:
+        """Import every handler (their cold start) and set up boto3's default session once, before
+        invocations run concurrently: botocore's lazy credential set-up is not thread safe."""
+        import boto3
+
+        boto3.client("sts")
+        for spec in self.specs.values():
+            self.handler(spec)
+
     def invoke(self, spec: FunctionSpec, event) -> Invocation:
         request_id = str(uuid.uuid4())
         started = time.monotonic()

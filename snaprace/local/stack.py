@@ -117,6 +117,7 @@ class LocalStack:
         self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
         self._spawn(self._server.serve_forever, "server")
         self._create_resources()
+        self.functions.warm()
         starter = self._sqs_event_sources()
         for index, (spec, source) in enumerate(starter):
             for worker in range(source["concurrency"]):
