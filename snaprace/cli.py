@@ -276,13 +276,12 @@ def photos(ctx, org_id, event_id, bib, as_json) -> None:
 
 
 @main.command()
-@click.option("--port", default=4599, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--keep", is_flag=True, help="Leave the local stack running afterwards.")
-def demo(port: int, keep: bool) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), help="Default: a free port.")
+def demo(port: int | None) -> None:
     """Start the local stack, upload the sample photos, wait, summarise, search, stop."""
     from snaprace.demo import run_demo
 
-    raise SystemExit(run_demo(port=port, keep=keep))
+    raise SystemExit(run_demo(port=port))
 
 
 if __name__ == "__main__":

@@ -3,12 +3,6 @@ Tests talk to it only through its endpoint (boto3, the snaprace command)."""
 
 import itertools
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +11,7 @@ import pytest
 
 from pipeline import keys
 from snaprace import operations
+from snaprace.local.launch import DidNotStart, Launched, launch
 from snaprace.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,18 +23,9 @@ def next_seed() -> int:
     return next(_seeds)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
-class RunningStack:
-    process: subprocess.Popen
-    endpoint: str
-    log_file: Path
-    output: list[str]
+class RunningStack(Launched):
+    """A launched local stack, with what the tests ask of it."""
 
     @property
     def stack(self) -> Stack:
@@ -66,43 +52,10 @@ class RunningStack:
         table = operations.photo_table(self.stack)
         return table.get_photo(org, event, keys.photo_id_for(raw_key))
 
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        remaining, _ = self.process.communicate(timeout=30)
-        return "".join(self.output) + remaining
-
 
 def start_local_stack(tmp_path: Path, *options: str) -> RunningStack:
-    port = free_port()
-    log_file = tmp_path / "local.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [
-            sys.executable,
-            "-m",
-            "snaprace",
-            "local",
-            "up",
-            "--port",
-            str(port),
-            "--log-file",
-            str(log_file),
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    output, deadline = [], time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if "ready" in line:
-            return RunningStack(process, f"http://127.0.0.1:{port}", log_file, output)
-    process.kill()
-    log = log_file.read_text() if log_file.exists() else ""
-    pytest.fail(f"local stack did not start:\n{''.join(output)}\n{log[-3000:]}")
+    try:
+        launched = launch(tmp_path / "local.log", *options, timeout=60)
+    except DidNotStart as exc:
+        pytest.fail(str(exc))
+    return RunningStack(launched.process, launched.endpoint, launched.log_file, launched.output)

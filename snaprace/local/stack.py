@@ -106,7 +106,8 @@ class LocalStack:
         from werkzeug.serving import make_server
 
         with socket.socket() as probe:  # werkzeug would print its own advice and exit
-            probe.bind(("127.0.0.1", self.port))  # OSError when the port is taken
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+            probe.bind(("127.0.0.1", self.port))  # OSError when someone listens there
         os.environ.update(process_environment(list(self.specs.values()), self.endpoint_url, self.region))
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)

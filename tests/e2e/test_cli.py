@@ -4,10 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
-from local_stack import ROOT, free_port, next_seed, start_local_stack
+from local_stack import ROOT, next_seed, start_local_stack
 
 from snaprace.cli import main
+from snaprace.local.launch import DidNotStart, free_port, launch
 from snaprace.samples import Runner, race_photo
 
 ORG = "acme"
@@ -126,26 +128,13 @@ def test_errors_name_the_resource_and_the_fix(local_stack):
 
 
 def test_local_up_refuses_a_busy_port_and_stops_cleanly(tmp_path):
-    running = start_local_stack(tmp_path / "a")
-    port = running.endpoint.rsplit(":", 1)[-1]
-    busy = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "snaprace",
-            "local",
-            "up",
-            "--port",
-            port,
-            "--log-file",
-            str(tmp_path / "b.log"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert busy.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
-    output = running.stop()
+    running = start_local_stack(tmp_path)
+    port = int(running.endpoint.rsplit(":", 1)[-1])
+    try:
+        with pytest.raises(DidNotStart) as refused:
+            launch(tmp_path / "second.log", port=port)
+    finally:
+        output = running.stop()
+    assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value)
     assert running.process.returncode == 0
     assert output.rstrip().endswith("stopped")
