@@ -3,7 +3,9 @@ template.yaml, called with the event and a Lambda context; an exception becomes 
 payload (errorType = the exception's class, which the state machine's Retry and Catch match).
 
 One process hosts every function, so the process environment is the union of the functions'
-template environments; a variable two functions set differently is refused at start-up.
+template environments; a variable two functions set differently is refused at start-up. Each
+function is one container: its invocations run one at a time (handlers keep per-invocation state
+in module globals, as Lambda allows), different functions run concurrently.
 Each invocation puts AWS/Lambda Invocations, Errors and Duration metrics, as Lambda does.
 """
 
@@ -11,6 +13,7 @@ import importlib
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -72,6 +75,9 @@ class FunctionRuntime:
         self.region, self.account = region, account
         self.put_metrics = put_metrics or (lambda spec, invocation: None)
         self._by_name = {spec.name: spec for spec in specs.values()}
+        # Lambda runs one invocation at a time per container; handlers keep per-invocation state in
+        # module globals (Powertools' batch processor, metrics), so each function is one container.
+        self._containers = {logical_id: threading.Lock() for logical_id in specs}
 
     def arn(self, spec: FunctionSpec) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{spec.name}"
@@ -98,38 +104,38 @@ class FunctionRuntime:
             self.handler(spec)
 
     def invoke(self, spec: FunctionSpec, event) -> Invocation:
-        request_id = str(uuid.uuid4())
-        started = time.monotonic()
-        context = LambdaContext(
-            function_name=spec.name,
-            memory_limit_in_mb=spec.memory,
-            invoked_function_arn=self.arn(spec),
-            aws_request_id=request_id,
-            deadline=started + spec.timeout,
-        )
-        try:
-            result = self.handler(spec)(event, context)
-            json.dumps(result)  # Lambda must serialise the result; fail here as it would there
-            invocation = Invocation(result, False, 0.0)
-        except Exception as exc:  # noqa: BLE001 - every handler failure becomes Lambda's error payload
-            log.error("%s failed: %s", spec.name, exc.__class__.__name__, exc_info=True)
-            invocation = Invocation(
-                {
-                    "errorMessage": str(exc),
-                    "errorType": exc.__class__.__name__,
-                    "requestId": request_id,
-                    "stackTrace": traceback.format_tb(exc.__traceback__),
-                },
-                True,
-                0.0,
-            )
-        invocation.duration_ms = (time.monotonic() - started) * 1000
+        with self._containers[spec.logical_id]:  # waiting for the container is not Duration
+            started = time.monotonic()
+            invocation = self._run(spec, event, started)
+            invocation.duration_ms = (time.monotonic() - started) * 1000
         if invocation.duration_ms > spec.timeout * 1000:
             log.warning(
                 "%s ran %.0f ms, over its %s s timeout", spec.name, invocation.duration_ms, spec.timeout
             )
         self.put_metrics(spec, invocation)
         return invocation
+
+    def _run(self, spec: FunctionSpec, event, started: float) -> Invocation:
+        context = LambdaContext(
+            function_name=spec.name,
+            memory_limit_in_mb=spec.memory,
+            invoked_function_arn=self.arn(spec),
+            aws_request_id=str(uuid.uuid4()),
+            deadline=started + spec.timeout,
+        )
+        try:
+            result = self.handler(spec)(event, context)
+            json.dumps(result)  # Lambda must serialise the result; fail here as it would there
+            return Invocation(result, False, 0.0)
+        except Exception as exc:  # noqa: BLE001 - every handler failure becomes Lambda's error payload
+            log.error("%s failed: %s", spec.name, exc.__class__.__name__, exc_info=True)
+            payload = {
+                "errorMessage": str(exc),
+                "errorType": exc.__class__.__name__,
+                "requestId": context.aws_request_id,
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            return Invocation(payload, True, 0.0)
 
 
 def process_environment(specs: list[FunctionSpec], endpoint_url: str, region: str) -> dict[str, str]:
