@@ -152,7 +152,7 @@ def invoke(ctx, function: str, event_file) -> None:
         os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - the local stack takes any
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
-    runtime = FunctionRuntime(specs, stack.region, stack.description["StackId"].split(":")[4])
+    runtime = FunctionRuntime(specs, stack.region, stack.account)
     with redirect_stdout(sys.stderr):
         invocation = runtime.invoke(spec, event)
     click.echo(json.dumps(invocation.payload, indent=2, default=str))

@@ -127,12 +127,13 @@ class Stack:
         resolver = Resolver(
             template,
             region=self.region,
-            account=self._account(),
+            account=self.account,
             stack_name=self.name,
             parameters={**self.parameters, "Stage": stage},
             physical_ids=dict(self.physical_ids),
         )
         return function_specs(resolver)
 
-    def _account(self) -> str:
+    @property
+    def account(self) -> str:
         return self.description["StackId"].split(":")[4]

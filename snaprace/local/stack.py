@@ -21,6 +21,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
@@ -69,7 +70,7 @@ class LocalStack:
     rekognition_tps: float | None = None
     region: str = DEFAULT_REGION
     stack_name: str = DEFAULT_STACK
-    progress: object = print
+    progress: Callable[[str], None] = print
     template: dict = field(default_factory=load_template)
 
     def __post_init__(self):
