@@ -70,7 +70,8 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
     """Start the local stack; runs until Ctrl-C or SIGTERM."""
     import logging
 
-    from snaprace.local.stack import LocalStack, default_log_file, wait_until_ready
+    from snaprace.local.engines import EngineUnavailable
+    from snaprace.local.stack import LocalStack, PortInUse, default_log_file, wait_until_ready
 
     log_file = log_file or default_log_file()
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -85,13 +86,16 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
         terminal.write(line + "\n")
         terminal.flush()
 
-    stack = LocalStack(
-        port=port,
-        engine_name=engine,
-        rekognition_tps=rekognition_tps,
-        stack_name=_stack(ctx).name,
-        progress=progress,
-    )
+    try:
+        stack = LocalStack(
+            port=port,
+            engine_name=engine,
+            rekognition_tps=rekognition_tps,
+            stack_name=_stack(ctx).name,
+            progress=progress,
+        )
+    except EngineUnavailable as exc:
+        raise Failure(str(exc)) from None
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -107,10 +111,8 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
             )
             progress(f"  export SNAPRACE_ENDPOINT_URL={stack.endpoint_url}")
             stopping.wait()
-    except OSError as exc:
-        raise Failure(
-            f"cannot listen on 127.0.0.1:{port}: {exc.strerror} — is another stack running? Try --port"
-        ) from None
+    except PortInUse as exc:
+        raise Failure(str(exc)) from None
     finally:
         stack.stop()
     progress("stopped")

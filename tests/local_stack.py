@@ -5,6 +5,7 @@ import itertools
 import json
 import urllib.request
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def next_seed() -> int:
 class RunningStack(Launched):
     """A launched local stack, with what the tests ask of it."""
 
-    @property
+    @cached_property
     def stack(self) -> Stack:
         return Stack(endpoint_url=self.endpoint)
 

@@ -180,12 +180,16 @@ class ScriptedEngine:
         return round(digest[0] % 400 / 10, 4)
 
 
+class EngineUnavailable(ValueError):
+    pass
+
+
 def make_engine(name: str, known_images=list):
     if name == "scripted":
         return ScriptedEngine(known_images)
     if name == "vision":
-        raise SystemExit(
+        raise EngineUnavailable(
             "the vision engine (real offline OCR and face models) is not built yet; "
             "use --engine scripted (the default)"
         )
-    raise SystemExit(f"unknown engine {name!r}: use scripted or vision")
+    raise EngineUnavailable(f"unknown engine {name!r}: use scripted or vision")

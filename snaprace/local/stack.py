@@ -63,6 +63,10 @@ EMULATED_TYPES = (
 )
 
 
+class PortInUse(RuntimeError):
+    pass
+
+
 @dataclass
 class LocalStack:
     port: int = 4566
@@ -108,7 +112,13 @@ class LocalStack:
 
         with socket.socket() as probe:  # werkzeug would print its own advice and exit
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
-            probe.bind(("127.0.0.1", self.port))  # OSError when someone listens there
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise PortInUse(
+                    f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror} — is another stack running? "
+                    "Try --port"
+                ) from None
         os.environ.update(process_environment(list(self.specs.values()), self.endpoint_url, self.region))
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)

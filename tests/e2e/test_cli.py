@@ -127,6 +127,29 @@ def test_errors_name_the_resource_and_the_fix(local_stack):
     assert bad_id.exit_code == 1 and "orgId" in bad_id.output
 
 
+def test_local_up_says_when_an_engine_is_not_available(tmp_path):
+    vision = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "snaprace",
+            "local",
+            "up",
+            "--engine",
+            "vision",
+            "--log-file",
+            str(tmp_path / "l"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        vision.returncode == 1 and "vision engine" in vision.stderr and "--engine scripted" in vision.stderr
+    )
+
+
 def test_local_up_refuses_a_busy_port_and_stops_cleanly(tmp_path):
     running = start_local_stack(tmp_path)
     port = int(running.endpoint.rsplit(":", 1)[-1])
