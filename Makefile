@@ -47,8 +47,8 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/snaprace demo
 
 lint: $(VENV)/.installed cfn-lint sam-validate asl
-	$(VENV)/bin/ruff check snaprace src tests tools
-	$(VENV)/bin/ruff format --check snaprace src tests tools
+	$(VENV)/bin/ruff check snaprace src tests tools bench
+	$(VENV)/bin/ruff format --check snaprace src tests tools bench
 
 cfn-lint: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml

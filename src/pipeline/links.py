@@ -1,0 +1,68 @@
+"""Face-to-bib links: which face in a photo belongs to the runner wearing which bib, by geometry.
+
+A bib is pinned on the torso: its top edge lies below the chin, between half a head and six heads
+down (a torso is about three head heights); its centre is within one and a half face widths of the
+face's centre line; it is between 0.4 and 3 face widths wide. Those bounds come from body
+proportions, not from any dataset. Among the pairs within bounds, the closest to the typical
+placement (centred, three heads down) are linked first, one face to one bib: in a group photo each
+runner's face gets at most their own bib, never every bib in view.
+
+Boxes are Rekognition's normalised {"left", "top", "width", "height"}; the photo's aspect ratio
+turns them into one unit (a normalised width is not a normalised height).
+"""
+
+from dataclasses import dataclass
+
+MIN_DROP, MAX_DROP = 0.5, 6.0  # bib top below the face bottom, in face heights
+TYPICAL_DROP = 3.0
+MAX_OFFSET = 1.5  # bib centre from the face centre line, in face widths
+MIN_WIDTH_RATIO, MAX_WIDTH_RATIO = 0.4, 3.0  # bib width / face width
+
+
+@dataclass(frozen=True)
+class Link:
+    face: int  # index into the faces given
+    bib: int  # index into the bibs given
+    score: float  # 0 = the typical placement; larger = less typical
+
+
+def _measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float] | None:
+    face_width, face_height = face["width"] * aspect, face["height"]
+    if face_width <= 0 or face_height <= 0:
+        return None
+    drop = (bib["top"] - (face["top"] + face["height"])) / face_height
+    offset = ((bib["left"] + bib["width"] / 2) - (face["left"] + face["width"] / 2)) * aspect / face_width
+    ratio = bib["width"] * aspect / face_width
+    return drop, offset, ratio
+
+
+def plausible(face: dict, bib: dict, aspect: float = 1.0) -> float | None:
+    """The pair's score when the bib can be this face's runner's, else None."""
+    measured = _measure(face, bib, aspect)
+    if measured is None:
+        return None
+    drop, offset, ratio = measured
+    if not (
+        MIN_DROP <= drop <= MAX_DROP
+        and abs(offset) <= MAX_OFFSET
+        and MIN_WIDTH_RATIO <= ratio <= MAX_WIDTH_RATIO
+    ):
+        return None
+    return abs(offset) + abs(drop - TYPICAL_DROP) / TYPICAL_DROP
+
+
+def link(faces: list[dict], bibs: list[dict], aspect: float = 1.0) -> list[Link]:
+    """One-to-one links, the most plausible pairs first. `aspect` = photo width / height."""
+    candidates = []
+    for face_index, face in enumerate(faces):
+        for bib_index, bib in enumerate(bibs):
+            score = plausible(face, bib, aspect)
+            if score is not None:
+                candidates.append(Link(face_index, bib_index, round(score, 4)))
+    linked, used_faces, used_bibs = [], set(), set()
+    for candidate in sorted(candidates, key=lambda c: (c.score, c.face, c.bib)):
+        if candidate.face not in used_faces and candidate.bib not in used_bibs:
+            linked.append(candidate)
+            used_faces.add(candidate.face)
+            used_bibs.add(candidate.bib)
+    return sorted(linked, key=lambda c: c.face)
