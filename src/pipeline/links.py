@@ -66,3 +66,12 @@ def link(faces: list[dict], bibs: list[dict], aspect: float = 1.0) -> list[Link]
             used_faces.add(candidate.face)
             used_bibs.add(candidate.bib)
     return sorted(linked, key=lambda c: c.face)
+
+
+def attach_faces(bibs: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
+    """The bibs a photo's run found, each with the faceId of the runner wearing it when linked."""
+    found = link([face["box"] for face in faces], [bib["box"] for bib in bibs], width / height)
+    by_bib = {pair.bib: faces[pair.face]["faceId"] for pair in found}
+    return [
+        {**bib, "faceId": by_bib[index]} if index in by_bib else dict(bib) for index, bib in enumerate(bibs)
+    ]

@@ -95,7 +95,9 @@ def test_photo_ends_indexed_with_bibs_and_faces(s3, table, rekognition, context)
     assert item["status"] == "INDEXED" and item["bibs"] == ["1234"]
     assert item["faceIds"] == [faces[0]["Face"]["FaceId"]]
     assert (item["width"], item["height"], item["photographer"]) == (2048, 1365, "Kim Photo")
-    assert [hit["photoId"] for hit in table.photos_with_bib("acme", "seoul-2026", "1234")] == [photo_id]
+    (bib_item,) = table.photos_with_bib("acme", "seoul-2026", "1234")
+    assert bib_item["photoId"] == photo_id
+    assert bib_item["faceId"] == faces[0]["Face"]["FaceId"]  # the bib sits under that face: linked
     assert table.photos_with_bib("other-org", "seoul-2026", "1234") == []
     processed = s3.get_object(Bucket=BUCKET, Key=item["processedKey"])
     assert processed["ContentType"] == "image/jpeg"

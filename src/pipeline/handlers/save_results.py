@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import results
+from pipeline import links, results
 from pipeline.handlers import step_photo
 
 logger = Logger()
@@ -17,17 +17,19 @@ IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", 
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
-    image = event["image"]
+    image, detections = event["image"], event["detections"]
     outcome = results.Outcome(
         status=results.INDEXED,
         attributes={name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None},
-        bibs=event["detections"]["bibs"],
-        faces=event["detections"]["faces"],
+        bibs=links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"]),
+        faces=detections["faces"],
     )
     status = results.default_store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
+    linked = sum(1 for bib in outcome.bibs if "faceId" in bib)
     logger.info(
-        "Results saved", extra={"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)}
+        "Results saved",
+        extra={"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces), "linked": linked},
     )
     return {"status": status, "bibs": len(outcome.bibs), "faces": len(outcome.faces)}
