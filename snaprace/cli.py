@@ -254,27 +254,45 @@ def wait(ctx, org_id, event_id, timeout, as_json) -> None:
 
 @main.command()
 @_event_options
-@click.option("--bib", help="Only photos where this bib was read.")
+@click.option("--bib", help="A runner's photos: where the bib was read, or their linked face seen.")
+@click.option("--selfie", type=click.File("rb"), help="A runner's photos by a selfie (JPEG or PNG).")
 @click.option("--json", "as_json", is_flag=True, help='{"photos": [...]} with presigned URLs.')
 @click.pass_context
-def photos(ctx, org_id, event_id, bib, as_json) -> None:
-    """The event's indexed photos, newest first, or a runner's by bib."""
+def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
+    """The event's indexed photos, newest first, or a runner's by bib or selfie."""
+    if bib is not None and selfie is not None:
+        raise Failure("give --bib or --selfie, not both")
     if bib is not None:
         bib = normalise_bib(bib)
         if not bib.isalnum():
             raise Failure(f"{bib!r} is not a bib number")
-    found = _run(lambda: operations.photos(_stack(ctx), org_id, event_id, bib))
+    image = selfie.read() if selfie is not None else None
+    found = _run(lambda: operations.photos(_stack(ctx), org_id, event_id, bib, image))
     if as_json:
         click.echo(json.dumps({"photos": found}))
         return
+    what = f" with bib {bib}" if bib else (" matching the selfie" if selfie else "")
     if not found:
-        click.echo("no photos" + (f" with bib {bib}" if bib else ""))
+        click.echo(f"no photos{what}")
         return
-    click.echo(f"{'photo':<24}  {'bibs':<20}  {'faces':>5}  raw key")
+    click.echo(f"{'photo':<24}  {'matched':<12}  {'bibs':<14}  raw key")
     for photo in found:
+        matched = photo["matchedBy"] or "-"
+        if photo["similarity"] is not None:
+            matched += f" {photo['similarity']:.0f}%"
         bibs = ",".join(photo["bibs"]) or "-"
-        click.echo(f"{photo['photoId']:<24}  {bibs:<20.20}  {photo['faces']:>5}  {photo['rawKey']}")
-    click.echo(f"{len(found)} photos" + (f" with bib {bib}" if bib else ""))
+        click.echo(f"{photo['photoId']:<24}  {matched:<12}  {bibs:<14.14}  {photo['rawKey']}")
+    click.echo(f"{len(found)} photos{what}")
+
+
+@main.command("api-key")
+@click.pass_context
+def api_key(ctx) -> None:
+    """Print the search API's URL and key (from the stack's secret), for curl and front ends."""
+    stack = _stack(ctx)
+    name = _run(lambda: stack.output("ApiKeySecretName"))
+    key = stack.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+    click.echo(f"{stack.output('ApiUrl')}\n{key}")
 
 
 @main.command()

@@ -17,12 +17,12 @@ from botocore.exceptions import ClientError
 from pipeline import keys
 from pipeline.errors import InvalidKey
 from pipeline.results import FAILED, INDEXED, REJECTED
+from pipeline.search import MAX_PAGE, BadRequest, PhotoSearch, photo_urls
 from pipeline.table import PhotoTable
 from snaprace.stack import Stack, StackError
 
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
 SKIPPED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
-URL_SECONDS = 900
 
 
 def validate_ids(org_id: str, event_id: str, photographer: str | None = None) -> None:
@@ -215,33 +215,43 @@ def wait(
 # ---------------------------------------------------------------- photos
 
 
-def photos(stack: Stack, org_id: str, event_id: str, bib: str | None = None) -> list[dict]:
-    """Indexed photos of an event (newest first), or those where a bib was read."""
+def photo_search(stack: Stack) -> PhotoSearch:
+    """The search the API runs, on this stack's table and collections."""
+    prefix = stack.function_specs()["SearchApiFunction"].environment["COLLECTION_PREFIX"]
+    return PhotoSearch(photo_table(stack), stack.client("rekognition"), prefix)
+
+
+def photos(
+    stack: Stack, org_id: str, event_id: str, bib: str | None = None, selfie: bytes | None = None
+) -> list[dict]:
+    """Indexed photos of an event (newest first), a runner's by bib (read, or their linked face
+    seen), or by selfie — the same search code as the API."""
     validate_ids(org_id, event_id)
-    table = photo_table(stack)
-    items = [i for i in table.event_photos(org_id, event_id) if i.get("status") == INDEXED]
-    if bib is not None:
-        wanted = {found["photoId"] for found in table.photos_with_bib(org_id, event_id, bib)}
-        items = [i for i in items if i["photoId"] in wanted]
-    items.sort(key=lambda i: (i.get("takenAt") or i.get("createdAt") or "", i["photoId"]), reverse=True)
+    finder = photo_search(stack)
+    try:
+        if selfie is not None:
+            matches = finder.by_selfie(org_id, event_id, selfie)
+        elif bib is not None:
+            matches = finder.by_bib(org_id, event_id, bib)
+        else:
+            matches, cursor = finder.gallery(org_id, event_id, MAX_PAGE)
+            while cursor:
+                page, cursor = finder.gallery(org_id, event_id, MAX_PAGE, cursor)
+                matches += page
+    except BadRequest as exc:
+        raise StackError(str(exc)) from None
     s3 = stack.client("s3")
     return [
         {
-            "photoId": item["photoId"],
-            "rawKey": item["rawKey"],
-            "bibs": list(item.get("bibs", [])),
-            "faces": len(item.get("faceIds", [])),
-            "matchedBy": "bib" if bib is not None else None,
-            "similarity": None,
-            "url": s3.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": stack.bucket, "Key": item["processedKey"]},
-                ExpiresIn=URL_SECONDS,
-            )
-            if item.get("processedKey")
-            else None,
+            "photoId": match.item["photoId"],
+            "rawKey": match.item["rawKey"],
+            "bibs": list(match.item.get("bibs", [])),
+            "faces": len(match.item.get("faceIds", [])),
+            "matchedBy": match.matched_by,
+            "similarity": None if match.similarity is None else round(match.similarity, 2),
+            "url": photo_urls(s3, stack.bucket, match.item)["photoUrl"],
         }
-        for item in items
+        for match in matches
     ]
 
 

@@ -46,6 +46,7 @@ _NAME_PROPERTY = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::SecretsManager::Secret": "Name",
 }
 
 
@@ -235,14 +236,22 @@ def find_function(template: dict, wanted: str) -> str:
     raise KeyError(f"no function {wanted!r} in template.yaml; functions are: {', '.join(sorted(functions))}")
 
 
+_CREATE_TABLE_PROPERTIES = (
+    "TableName",
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+)
+
+
+def table_request(properties: dict) -> dict:
+    """CreateTable arguments from an AWS::DynamoDB::Table's resolved properties."""
+    return {name: properties[name] for name in _CREATE_TABLE_PROPERTIES if name in properties}
+
+
 def create_table_kwargs(template: dict, stage: str) -> dict:
     """CreateTable arguments for the stack's table, from the template's own properties."""
     (logical_id,) = resources_of_type(template, "AWS::DynamoDB::Table")
     resolver = Resolver(template, region="ap-northeast-2", parameters={"Stage": stage})
-    properties = resolver.resource_properties(logical_id)
-    return {
-        "TableName": properties["TableName"],
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "KeySchema": properties["KeySchema"],
-        "BillingMode": properties["BillingMode"],
-    }
+    return table_request(resolver.resource_properties(logical_id))

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import socket
 import threading
 import time
@@ -33,6 +34,7 @@ from botocore.config import Config
 from snaprace.local import moto_fixes
 from snaprace.local.engines import make_engine
 from snaprace.local.functions import FunctionRuntime, process_environment
+from snaprace.local.http_api import HttpApiGateway
 from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
 from snaprace.template import (
     LOCAL_ACCOUNT,
@@ -42,6 +44,7 @@ from snaprace.template import (
     load_template,
     local_physical_id,
     resources_of_type,
+    table_request,
 )
 
 log = logging.getLogger("snaprace.local")
@@ -49,6 +52,7 @@ DEFAULT_STACK = "ImageRekognitionStack-dev"
 DEFAULT_REGION = "ap-northeast-2"
 STAGE = "dev"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+_EXECUTE_API = re.compile(r"https://([A-Za-z0-9]+)\.execute-api\.[a-z0-9.-]+")
 _CFN_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/cloudformation/aws4_request")
 # Created by the local stack; everything else in the template is listed as not emulated.
 EMULATED_TYPES = (
@@ -60,6 +64,8 @@ EMULATED_TYPES = (
     "AWS::Serverless::StateMachine",
     "AWS::Events::Rule",
     "AWS::CloudWatch::Alarm",
+    "AWS::SecretsManager::Secret",
+    "AWS::Serverless::HttpApi",
 )
 
 
@@ -89,6 +95,8 @@ class LocalStack:
                 self.resolver.physical_ids[logical_id] = local_physical_id(
                     resource_type, name, self.region, self.endpoint_url
                 )
+        for logical_id in resources_of_type(self.template, "AWS::Serverless::HttpApi"):
+            self.resolver.physical_ids[logical_id] = logical_id  # served at {endpoint}/_api/{logical id}
         self.specs = function_specs(self.resolver)
         self.functions = FunctionRuntime(self.specs, self.region, LOCAL_ACCOUNT, self._put_lambda_metrics)
         self.engine = make_engine(self.engine_name, self._bucket_images)
@@ -96,9 +104,12 @@ class LocalStack:
             self.engine, self._read_object, self.region, LOCAL_ACCOUNT, self.rekognition_tps
         )
         self.outputs = {
-            name: str(self.resolver.resolve(output["Value"]))
+            name: _EXECUTE_API.sub(
+                rf"{self.endpoint_url}/_api/\1", str(self.resolver.resolve(output["Value"]))
+            )
             for name, output in self.template.get("Outputs", {}).items()
         }
+        self.http_api = HttpApiGateway(self.resolver, self.specs, self.functions)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = None
@@ -172,13 +183,8 @@ class LocalStack:
         for logical_id in queues:
             self._create_queue(logical_id)
         for logical_id in by_type["AWS::DynamoDB::Table"]:
-            properties = self.resolver.resource_properties(logical_id)
             self.client("dynamodb").create_table(
-                **{
-                    k: properties[k]
-                    for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")
-                    if k in properties
-                }
+                **table_request(self.resolver.resource_properties(logical_id))
             )
         for logical_id in by_type["AWS::SNS::Topic"]:
             self.client("sns").create_topic(Name=self.resolver.name_of(logical_id))
@@ -195,6 +201,12 @@ class LocalStack:
             events.put_targets(
                 Rule=properties["Name"],
                 Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in properties.get("Targets", [])],
+            )
+        for logical_id in by_type["AWS::SecretsManager::Secret"]:
+            properties = self.resolver.resource_properties(logical_id)
+            generated = secrets.token_hex(20)  # GenerateSecretString: letters and digits
+            self.client("secretsmanager").create_secret(
+                Name=properties["Name"], SecretString=properties.get("SecretString", generated)
             )
         for logical_id in by_type["AWS::CloudWatch::Alarm"]:
             properties = self.resolver.resource_properties(logical_id)
@@ -424,6 +436,8 @@ class LocalStack:
                 spec = self.functions.find(unquote(invoke.group("name")))
                 if spec is not None:
                     return self._lambda_invoke(environ, start_response, spec)
+            if environ.get("PATH_INFO", "").startswith("/_api/"):
+                return self.http_api.handle(environ, start_response)
             if environ.get("PATH_INFO") == "/_snaprace/health":
                 return _respond(start_response, 200, self.health())
             if _CFN_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")):

@@ -22,6 +22,7 @@ class Config:
     bib_min_confidence: float
     bib_min_height: float
     face_max_faces: int
+    cdn_base_url: str
 
 
 def _int(name: str, default: int) -> int:
@@ -52,4 +53,5 @@ def get_config() -> Config:
         bib_min_confidence=_float("BIB_MIN_CONFIDENCE", 80.0),
         bib_min_height=_float("BIB_MIN_HEIGHT", 0.015),
         face_max_faces=_int("FACE_MAX_FACES", 100),
+        cdn_base_url=os.environ.get("CDN_BASE_URL", "").rstrip("/"),
     )

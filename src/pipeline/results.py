@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from pipeline import clients, rekognition
 from pipeline.config import get_config
 from pipeline.keys import RawPhoto, collection_id, normalise_etag
-from pipeline.table import PhotoTable
+from pipeline.table import PhotoTable, gallery_key
 
 INDEXED, REJECTED, FAILED, SUPERSEDED = "INDEXED", "REJECTED", "FAILED", "SUPERSEDED"
 
@@ -73,6 +73,8 @@ class PhotoStore:
             "createdAt": previous.get("createdAt", now),
             "updatedAt": now,
         }
+        if indexed:  # only indexed photos are in the gallery (a sparse index)
+            item["galleryKey"] = gallery_key(item["createdAt"], photo.photo_id)
         self.table.replace_photo(item, bibs, previous)
         return outcome.status
 

@@ -2,7 +2,8 @@
 
 | item      | PK                          | SK                             |
 | photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}                |
-| bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |
+| bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |  (+ faceId when linked)
+GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
 """
@@ -14,6 +15,8 @@ from decimal import Decimal
 from boto3.dynamodb.conditions import Key
 
 BATCH_SIZE = 25
+GET_BATCH_SIZE = 100
+GALLERY_INDEX = "GalleryIndex"
 MAX_BATCH_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 5.0
@@ -26,6 +29,11 @@ def event_pk(org_id: str, event_id: str) -> str:
 
 def photo_sk(photo_id: str) -> str:
     return f"{PHOTO_PREFIX}{photo_id}"
+
+
+def gallery_key(created_at: str, photo_id: str) -> str:
+    """GalleryIndex sort key: newest first when read backwards; the photo id keeps it unique."""
+    return f"{created_at}#{photo_id}"
 
 
 def bib_prefix(bib: str) -> str:
@@ -103,19 +111,49 @@ class PhotoTable:
         keys.append({"PK": pk, "SK": photo_sk(photo_id)})
         self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
 
+    def gallery(self, org_id: str, event_id: str, limit: int, start_key: dict | None = None):
+        """One page of the event's indexed photos, newest first: (items, key to continue from)."""
+        page = self.table.query(
+            IndexName=GALLERY_INDEX,
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id)),
+            ScanIndexForward=False,
+            Limit=limit,
+            **({"ExclusiveStartKey": start_key} if start_key else {}),
+        )
+        return page.get("Items", []), page.get("LastEvaluatedKey")
+
+    def get_photos(self, org_id: str, event_id: str, photo_ids) -> dict[str, dict]:
+        """Photo items by id (BatchGetItem in 100s); ids with no item are left out."""
+        pk, name, found = event_pk(org_id, event_id), self.table.name, {}
+        keys = [{"PK": pk, "SK": photo_sk(photo_id)} for photo_id in sorted(set(photo_ids))]
+
+        def send(pending: list[dict]) -> list[dict]:
+            response = self.table.meta.client.batch_get_item(RequestItems={name: {"Keys": pending}})
+            found.update({item["photoId"]: item for item in response.get("Responses", {}).get(name, [])})
+            return response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+
+        for start in range(0, len(keys), GET_BATCH_SIZE):
+            self._until_processed(send, keys[start : start + GET_BATCH_SIZE], "reads")
+        return found
+
     def _batch_write(self, requests: list[dict]) -> None:
-        """BatchWriteItem in 25s, resending UnprocessedItems with full-jitter backoff."""
-        client = self.table.meta.client
+        """BatchWriteItem in 25s."""
         name = self.table.name
+
+        def send(pending: list[dict]) -> list[dict]:
+            response = self.table.meta.client.batch_write_item(RequestItems={name: pending})
+            return response.get("UnprocessedItems", {}).get(name, [])
+
         for start in range(0, len(requests), BATCH_SIZE):
-            pending = requests[start : start + BATCH_SIZE]
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                response = client.batch_write_item(RequestItems={name: pending})
-                pending = response.get("UnprocessedItems", {}).get(name, [])
-                if not pending:
-                    break
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-            else:
-                raise RuntimeError(
-                    f"DynamoDB left {len(pending)} writes unprocessed after {MAX_BATCH_ATTEMPTS} attempts"
-                )
+            self._until_processed(send, requests[start : start + BATCH_SIZE], "writes")
+
+    def _until_processed(self, send, pending: list[dict], what: str) -> None:
+        """Resend what DynamoDB left unprocessed, with full-jitter backoff."""
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            pending = send(pending)
+            if not pending:
+                return
+            self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+        raise RuntimeError(
+            f"DynamoDB left {len(pending)} {what} unprocessed after {MAX_BATCH_ATTEMPTS} attempts"
+        )

@@ -1,0 +1,131 @@
+"""SearchApiFunction: the search API behind API Gateway (HTTP API, payload 2.0).
+
+    GET  /orgs/{orgId}/events/{eventId}/photos?limit=&cursor=    the gallery, newest first
+    GET  /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos        by bib, and by the bib's linked face
+    POST /orgs/{orgId}/events/{eventId}/selfie-search            {"consent": true, "image": base64}
+                                                                 or the image itself with ?consent=true
+The key is checked by ApiAuthorizerFunction before a request gets here. The selfie is never
+stored or logged.
+"""
+
+import base64
+import binascii
+import json
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pipeline import clients, keys, search
+from pipeline.bibs import normalise_bib
+from pipeline.config import get_config
+from pipeline.errors import InvalidKey, RekognitionThrottled
+from pipeline.table import PhotoTable
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+BIB_PATTERN_LIMIT = 10
+
+
+def photo_search() -> search.PhotoSearch:
+    config = get_config()
+    return search.PhotoSearch(
+        PhotoTable(clients.dynamodb_table(config.table_name)), clients.rekognition(), config.collection_prefix
+    )
+
+
+def checked_ids(org_id: str, event_id: str) -> None:
+    try:
+        keys.validate_id("orgId", org_id)
+        keys.validate_id("eventId", event_id)
+    except InvalidKey as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+def answer(matches: list[search.Match], **extra) -> dict:
+    config = get_config()
+    s3 = clients.s3()
+    photos = [
+        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item, config.cdn_base_url))
+        for match in matches
+    ]
+    return {"photos": photos, "count": len(photos), **extra}
+
+
+@app.get("/orgs/<org_id>/events/<event_id>/photos")
+def gallery(org_id: str, event_id: str) -> dict:
+    checked_ids(org_id, event_id)
+    raw_limit = app.current_event.get_query_string_value("limit", "50")
+    if not raw_limit.isdigit():
+        raise BadRequestError("limit must be a whole number between 1 and 100")
+    matches, cursor = photo_search().gallery(
+        org_id, event_id, int(raw_limit), app.current_event.get_query_string_value("cursor")
+    )
+    return answer(matches, nextCursor=cursor)
+
+
+@app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
+def by_bib(org_id: str, event_id: str, bib: str) -> dict:
+    checked_ids(org_id, event_id)
+    wanted = normalise_bib(bib)
+    if not wanted.isalnum() or not wanted.isascii() or len(wanted) > BIB_PATTERN_LIMIT:
+        raise BadRequestError(f"{bib[:20]!r} is not a bib number")
+    matches = photo_search().by_bib(org_id, event_id, wanted)
+    metrics.add_metric(name="BibSearches", unit=MetricUnit.Count, value=1)
+    return answer(matches, bib=wanted)
+
+
+def selfie_from_request() -> bytes:
+    event = app.current_event
+    content_type = (event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("image/jpeg", "image/png"):
+        if event.get_query_string_value("consent") != "true":
+            raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
+        body = event.body or ""
+        return base64.b64decode(body) if event.is_base64_encoded else body.encode("latin-1")
+    try:
+        body = json.loads(event.decoded_body or "")
+    except (ValueError, TypeError):
+        raise BadRequestError(
+            'send {"consent": true, "image": "<base64 JPEG or PNG>"}, or the image'
+        ) from None
+    if not isinstance(body, dict) or body.get("consent") is not True:
+        raise BadRequestError("consent must be true: the selfie is compared with the event's photos")
+    try:
+        return base64.b64decode(body.get("image") or "", validate=True)
+    except (binascii.Error, TypeError):
+        raise BadRequestError("image must be base64") from None
+
+
+@app.post("/orgs/<org_id>/events/<event_id>/selfie-search")
+def by_selfie(org_id: str, event_id: str) -> dict:
+    checked_ids(org_id, event_id)
+    selfie = selfie_from_request()
+    try:
+        matches = photo_search().by_selfie(org_id, event_id, selfie)
+    except RekognitionThrottled:
+        raise ServiceError(503, "busy: try again in a few seconds") from None
+    metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
+    return answer(matches)
+
+
+@app.exception_handler(search.BadRequest)
+def bad_request(exc: search.BadRequest) -> Response:
+    return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
+
+
+@app.exception_handler(RekognitionThrottled)
+def throttled(exc: RekognitionThrottled) -> Response:
+    return Response(
+        status_code=503, content_type="application/json", body=json.dumps({"message": "busy: retry"})
+    )
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # events can carry a selfie
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,193 @@
+"""The read side: an event's gallery, a runner's photos by bib (and through their linked face), and
+by selfie. Used by the search API and by `snaprace photos`, so both answer the same.
+
+Every query names the org in its partition key (table) or collection id (Rekognition), so one
+organiser's search can never reach another's photos. A selfie is searched and forgotten: it is
+never stored and never logged.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from pipeline.bibs import normalise_bib
+from pipeline.errors import InvalidImage
+from pipeline.keys import collection_id
+from pipeline.rekognition import rekognition_errors
+from pipeline.results import INDEXED
+from pipeline.table import PhotoTable, event_pk
+
+MAX_SELFIE_BYTES = 5 * 1024 * 1024  # Rekognition's limit for image bytes
+LINKED_FACE_THRESHOLD = 95.0  # a bib's runner seen elsewhere: only near-certain matches
+SELFIE_THRESHOLD = 90.0
+MAX_LINKED_FACES = 10  # face ids searched per bib (one per photo the bib was read on, at most)
+MAX_PAGE = 100
+URL_SECONDS = 900
+_CURSOR_KEYS = {"PK", "SK", "galleryKey"}
+
+
+class BadRequest(ValueError):
+    """The caller's mistake, with a message they can act on."""
+
+
+@dataclass(frozen=True)
+class Match:
+    item: dict
+    matched_by: str | None = None  # "bib", "face" (the bib's linked face elsewhere), "selfie"
+    similarity: float | None = None
+
+
+def encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, org_id: str, event_id: str) -> dict:
+    """The page position a cursor holds; it must be this event's (no hopping between events)."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this API returned") from None
+    if (
+        not isinstance(key, dict)
+        or set(key) != _CURSOR_KEYS
+        or not all(isinstance(v, str) for v in key.values())
+    ):
+        raise BadRequest("cursor is not one this API returned")
+    if key["PK"] != event_pk(org_id, event_id):
+        raise BadRequest("cursor belongs to another event")
+    return key
+
+
+def image_format(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    return None
+
+
+class PhotoSearch:
+    def __init__(self, table: PhotoTable, rekognition_client, collection_prefix: str):
+        self.table, self.rekognition, self.collection_prefix = table, rekognition_client, collection_prefix
+
+    def gallery(self, org_id: str, event_id: str, limit: int = 50, cursor: str | None = None):
+        """(matches, next cursor or None): indexed photos, newest first."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+        start = decode_cursor(cursor, org_id, event_id) if cursor else None
+        items, last = self.table.gallery(org_id, event_id, limit, start)
+        return [Match(item) for item in items], encode_cursor(last)
+
+    def by_bib(self, org_id: str, event_id: str, bib: str) -> list[Match]:
+        """Photos where the bib was read, then photos where the face linked to it appears."""
+        bib_items = self.table.photos_with_bib(org_id, event_id, normalise_bib(bib))
+        read_on = {item["photoId"] for item in bib_items}
+        linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
+        seen_in: dict[str, float] = {}
+        for face_id in linked_faces:
+            for photo_id, similarity in self._search_face(org_id, event_id, face_id).items():
+                if photo_id not in read_on:
+                    seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
+        photos = self._indexed(org_id, event_id, read_on | set(seen_in))
+        matches = [Match(photos[p], "bib") for p in read_on if p in photos]
+        matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
+        return _ranked(matches)
+
+    def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
+        if not selfie:
+            raise BadRequest("the selfie is empty")
+        if len(selfie) > MAX_SELFIE_BYTES:
+            raise BadRequest(f"the selfie is {len(selfie) / 1048576:.1f} MB; at most 5 MB is accepted")
+        if image_format(selfie) is None:
+            raise BadRequest("the selfie must be a JPEG or PNG image")
+        collection = collection_id(self.collection_prefix, org_id, event_id)
+        try:
+            with rekognition_errors("SearchFacesByImage"):
+                response = self.rekognition.search_faces_by_image(
+                    CollectionId=collection,
+                    Image={"Bytes": selfie},
+                    FaceMatchThreshold=SELFIE_THRESHOLD,
+                    MaxFaces=4096,
+                )
+        except self.rekognition.exceptions.ResourceNotFoundException:
+            return []  # no photo of this event has been indexed yet
+        except InvalidImage as exc:
+            raise BadRequest(_selfie_problem(str(exc))) from None
+        similarity: dict[str, float] = {}
+        for match in response.get("FaceMatches", []):
+            photo_id = match["Face"].get("ExternalImageId")
+            if photo_id:
+                similarity[photo_id] = max(float(match["Similarity"]), similarity.get(photo_id, 0.0))
+        photos = self._indexed(org_id, event_id, set(similarity))
+        return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
+
+    def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
+        collection = collection_id(self.collection_prefix, org_id, event_id)
+        try:
+            response = self.rekognition.search_faces(
+                CollectionId=collection,
+                FaceId=face_id,
+                FaceMatchThreshold=LINKED_FACE_THRESHOLD,
+                MaxFaces=4096,
+            )
+        except (
+            self.rekognition.exceptions.ResourceNotFoundException,  # collection gone
+            self.rekognition.exceptions.InvalidParameterException,  # face deleted since the link
+        ):
+            return {}
+        found: dict[str, float] = {}
+        for match in response.get("FaceMatches", []):
+            photo_id = match["Face"].get("ExternalImageId")
+            if photo_id:
+                found[photo_id] = max(float(match["Similarity"]), found.get(photo_id, 0.0))
+        return found
+
+    def _indexed(self, org_id: str, event_id: str, photo_ids: set[str]) -> dict[str, dict]:
+        items = self.table.get_photos(org_id, event_id, photo_ids) if photo_ids else {}
+        return {photo_id: item for photo_id, item in items.items() if item.get("status") == INDEXED}
+
+
+def _ranked(matches) -> list[Match]:
+    """Bib reads first, then face matches by similarity; newest first among equals."""
+    newest_first = sorted(matches, key=lambda m: m.item.get("galleryKey", ""), reverse=True)
+    return sorted(newest_first, key=lambda m: (m.matched_by != "bib", -(m.similarity or 0.0)))
+
+
+def _selfie_problem(message: str) -> str:
+    if "no faces" in message.lower():
+        return "no face was found in the selfie; take it facing the camera in good light"
+    return "the selfie could not be read as an image (JPEG or PNG, at least 80 px a side)"
+
+
+def photo_urls(s3_client, bucket: str, item: dict, cdn_base_url: str = "") -> dict:
+    """Short-lived URLs for the processed photo and its thumbnail (or CDN URLs when one is set)."""
+    urls = {}
+    for name, key_attribute in (("photoUrl", "processedKey"), ("thumbnailUrl", "thumbnailKey")):
+        key = item.get(key_attribute)
+        if not key:
+            urls[name] = None
+        elif cdn_base_url:
+            urls[name] = f"{cdn_base_url}/{key}"
+        else:
+            urls[name] = s3_client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS
+            )
+    return urls
+
+
+def describe(match: Match, urls: dict) -> dict:
+    """A photo as the API returns it: no raw key (it can name photographers), no face ids."""
+    item = match.item
+    return {
+        "photoId": item["photoId"],
+        "bibs": list(item.get("bibs", [])),
+        "matchedBy": match.matched_by,
+        "similarity": None if match.similarity is None else round(match.similarity, 2),
+        "takenAt": item.get("takenAt"),
+        "width": int(item["width"]) if item.get("width") is not None else None,
+        "height": int(item["height"]) if item.get("height") is not None else None,
+        **urls,
+    }
