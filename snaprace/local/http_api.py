@@ -68,6 +68,8 @@ class HttpApiGateway:
         if api is None:
             return _message(start_response, 404, "Not Found")
         path, method = "/" + path, environ["REQUEST_METHOD"]
+        raw_uri = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+        raw_path = "/" + raw_uri.split("/", 3)[3] if raw_uri.count("/") >= 3 else path  # still %-encoded
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
@@ -87,7 +89,7 @@ class HttpApiGateway:
         template_path, spec, parameters = route
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        event = self._event(api_id, method, path, template_path, headers, environ, body, parameters)
+        event = self._event(api_id, method, raw_path, template_path, headers, environ, body, parameters)
         if api["authorizer"] is not None:
             if any(not headers.get(name) for name in api["identity"]):
                 return _message(start_response, 401, "Unauthorized")

@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import BUCKET, REGION, TABLE
+from conftest import BUCKET, REGION, ROOT, TABLE
 from photos import face_record, photo, s3_eventbridge_event, sqs_batch, text_detection, unindexed_face
 
 from pipeline import clients, keys
@@ -346,3 +346,18 @@ def test_starter_reports_only_the_failed_messages(state_machine, context, monkey
         batch["Records"][2]["messageId"],
     ]
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+
+def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkeypatch):
+    from pipeline.handlers import api_authorizer
+
+    event = json.loads((ROOT / "events" / "api_authorizer.json").read_text())
+    monkeypatch.setenv("API_KEY_SECRET_NAME", "test/image-rekognition/api-key")
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="test/image-rekognition/api-key", SecretString=event["headers"]["x-api-key"]
+    )
+    assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": True}
+    event["headers"]["x-api-key"] = "dev-key-exampld"
+    assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
+    del event["headers"]["x-api-key"]
+    assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}

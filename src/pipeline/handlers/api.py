@@ -11,6 +11,7 @@ stored or logged.
 import base64
 import binascii
 import json
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -70,7 +71,7 @@ def gallery(org_id: str, event_id: str) -> dict:
 @app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
 def by_bib(org_id: str, event_id: str, bib: str) -> dict:
     checked_ids(org_id, event_id)
-    wanted = normalise_bib(bib)
+    wanted = normalise_bib(unquote(bib))  # the raw path keeps %-escapes ("%23901" for "#901")
     if not wanted.isalnum() or not wanted.isascii() or len(wanted) > BIB_PATTERN_LIMIT:
         raise BadRequestError(f"{bib[:20]!r} is not a bib number")
     matches = photo_search().by_bib(org_id, event_id, wanted)

@@ -1,0 +1,192 @@
+"""The search API on the local stack: HTTP requests through the authorizer and SearchApiFunction
+with API Gateway's payload 2.0 events, against photos the real pipeline indexed."""
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from local_stack import next_seed
+
+from pipeline import keys
+from snaprace.samples import Runner, race_photo, selfie
+
+
+def call(
+    running, path: str, key: str | None = "", method: str = "GET", body: bytes | None = None, ctype=None
+):
+    """(status, JSON body) of one API request; key "" means the stack's real key."""
+    if key == "":
+        key = api_key(running)
+    request = urllib.request.Request(running.stack.output("ApiUrl") + path, method=method, data=body)  # noqa: S310 - the local stack
+    if key is not None:
+        request.add_header("x-api-key", key)
+    if ctype:
+        request.add_header("content-type", ctype)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local stack
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def api_key(running) -> str:
+    secret = running.stack.output("ApiKeySecretName")
+    return running.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+
+
+def selfie_body(image: bytes, consent=True) -> bytes:
+    return json.dumps({"consent": consent, "image": base64.b64encode(image).decode()}).encode()
+
+
+@pytest.fixture(scope="module")
+def race(local_stack):
+    """One event: runner 901 on three photos, once with the bib hidden; others around them."""
+    event = "e2e-api-race"
+    shots = [
+        [Runner("901"), Runner("902")],
+        [Runner("901")],
+        [Runner("901", show_bib=False), Runner("903")],
+        [Runner("902"), Runner("903")],
+        [Runner("904")],
+    ]
+    for index, runners in enumerate(shots):
+        data, _ = race_photo(next_seed(), runners)
+        local_stack.put("acme", event, f"IMG_{index}.jpg", data)
+    local_stack.wait("acme", event)
+    return event
+
+
+def ids(photos: list[dict]) -> set[str]:
+    return {photo["photoId"] for photo in photos}
+
+
+def photo_ids(org: str, event: str, *names: str) -> set[str]:
+    return {keys.photo_id_for(f"{org}/{event}/raw/{name}") for name in names}
+
+
+def test_requests_need_the_key(local_stack, race):
+    assert call(local_stack, f"/orgs/acme/events/{race}/photos", key=None)[0] == 401
+    assert call(local_stack, f"/orgs/acme/events/{race}/photos", key="guess")[0] == 403
+    assert call(local_stack, f"/orgs/acme/events/{race}/photos")[0] == 200
+
+
+def test_bib_search_finds_the_runner_by_bib_and_by_linked_face(local_stack, race):
+    status, body = call(local_stack, f"/orgs/acme/events/{race}/bibs/%23901/photos")
+    assert status == 200 and body["bib"] == "901"
+    assert ids(body["photos"]) == photo_ids("acme", race, "IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg")
+    by = {p["matchedBy"] for p in body["photos"]}
+    assert by == {"bib", "face"}
+    (face_match,) = [p for p in body["photos"] if p["matchedBy"] == "face"]
+    assert face_match["similarity"] >= 95 and "901" not in face_match["bibs"]
+    assert [p["matchedBy"] for p in body["photos"]] == ["bib", "bib", "face"]  # bib reads first
+    with urllib.request.urlopen(face_match["photoUrl"], timeout=10) as photo:  # noqa: S310 - presigned
+        assert photo.read(3) == b"\xff\xd8\xff"
+
+
+def test_selfie_search_as_json_or_image(local_stack, race):
+    path = f"/orgs/acme/events/{race}/selfie-search"
+    status, body = call(
+        local_stack, path, method="POST", body=selfie_body(selfie("903")), ctype="application/json"
+    )
+    assert status == 200
+    assert ids(body["photos"]) == photo_ids("acme", race, "IMG_2.jpg", "IMG_3.jpg")
+    assert all(p["matchedBy"] == "selfie" and p["similarity"] >= 90 for p in body["photos"])
+    status, raw = call(
+        local_stack, path + "?consent=true", method="POST", body=selfie("903"), ctype="image/jpeg"
+    )
+    assert status == 200 and {p["photoId"] for p in raw["photos"]} == {p["photoId"] for p in body["photos"]}
+
+
+@pytest.mark.parametrize(
+    "body, ctype, expected",
+    [
+        (selfie_body(selfie("903"), consent=False), "application/json", "consent"),
+        (selfie("903"), "image/jpeg", "consent=true"),
+        (selfie_body(b"<html>not a photo</html>"), "application/json", "JPEG or PNG"),
+        (selfie_body(b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)), "application/json", "at most 5 MB"),
+        (b"{not json", "application/json", "consent"),
+    ],
+)
+def test_bad_selfies_get_a_readable_400(local_stack, race, body, ctype, expected):
+    status, answer = call(
+        local_stack, f"/orgs/acme/events/{race}/selfie-search", method="POST", body=body, ctype=ctype
+    )
+    assert status == 400 and expected in answer["message"]
+
+
+def test_a_selfie_without_a_face_is_a_400(local_stack, race):
+    data, _ = race_photo(next_seed(), [Runner("905", show_face=False)])
+    path = f"/orgs/acme/events/{race}/selfie-search"
+    status, answer = call(local_stack, path, method="POST", body=selfie_body(data), ctype="application/json")
+    assert status == 400 and "no face" in answer["message"]
+
+
+def test_an_event_with_no_photos_yet_is_empty_not_an_error(local_stack):
+    empty = "/orgs/acme/events/e2e-api-nothing-yet"
+    assert call(local_stack, f"{empty}/photos") == (200, {"photos": [], "count": 0, "nextCursor": None})
+    assert call(local_stack, f"{empty}/bibs/901/photos")[1]["photos"] == []
+    status, body = call(
+        local_stack,
+        f"{empty}/selfie-search",
+        method="POST",
+        body=selfie_body(selfie("901")),
+        ctype="application/json",
+    )
+    assert (status, body["photos"]) == (200, [])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orgs/Acme/events/e2e-api-race/photos",
+        "/orgs/acme/events/e2e_api_race/photos",
+        "/orgs/acme/events/e2e-api-race/bibs/12-34!/photos",
+        "/orgs/acme/events/e2e-api-race/photos?limit=0",
+        "/orgs/acme/events/e2e-api-race/photos?limit=ten",
+        "/orgs/acme/events/e2e-api-race/photos?cursor=bm90LWEtY3Vyc29y",
+    ],
+)
+def test_malformed_requests_get_a_readable_400(local_stack, race, path):
+    status, body = call(local_stack, path)
+    assert status == 400 and body["message"]
+
+
+def test_gallery_pages_are_newest_first_and_stable(local_stack, race):
+    path = f"/orgs/acme/events/{race}/photos?limit=2"
+    status, first = call(local_stack, path)
+    assert status == 200 and first["count"] == 2 and first["nextCursor"]
+    data, _ = race_photo(next_seed(), [Runner("906")])  # a new upload between two page requests
+    local_stack.put("acme", race, "IMG_late.jpg", data)
+    local_stack.wait("acme", race)
+    seen, cursor = [p["photoId"] for p in first["photos"]], first["nextCursor"]
+    while cursor:
+        status, page = call(local_stack, f"{path}&cursor={cursor}")
+        assert status == 200
+        seen += [p["photoId"] for p in page["photos"]]
+        cursor = page["nextCursor"]
+    assert len(seen) == len(set(seen)) == 5  # every photo once; the late one sits before page 1
+    status, fresh = call(local_stack, f"/orgs/acme/events/{race}/photos?limit=100")
+    assert fresh["count"] == 6 and ids(fresh["photos"][:1]) == photo_ids("acme", race, "IMG_late.jpg")
+
+
+def test_one_organiser_never_sees_anothers_photos(local_stack, race):
+    rival_data, _ = race_photo(next_seed(), [Runner("901")])  # same event id, same bib, other org
+    local_stack.put("rival", race, "RIVAL.jpg", rival_data)
+    local_stack.wait("rival", race)
+    status, acme = call(local_stack, f"/orgs/acme/events/{race}/bibs/901/photos")
+    assert not ids(acme["photos"]) & photo_ids("rival", race, "RIVAL.jpg")
+    status, rival = call(local_stack, f"/orgs/rival/events/{race}/bibs/901/photos")
+    assert ids(rival["photos"]) == photo_ids("rival", race, "RIVAL.jpg")
+    status, rival_selfie = call(
+        local_stack,
+        f"/orgs/rival/events/{race}/selfie-search",
+        method="POST",
+        body=selfie_body(selfie("903")),
+        ctype="application/json",
+    )
+    assert rival_selfie["photos"] == []  # 903 runs only in acme's photos
+    cursor = call(local_stack, f"/orgs/acme/events/{race}/photos?limit=1")[1]["nextCursor"]
+    status, hop = call(local_stack, f"/orgs/rival/events/{race}/photos?cursor={cursor}")
+    assert status == 400 and "another event" in hop["message"]

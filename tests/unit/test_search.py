@@ -1,0 +1,55 @@
+"""Search pieces that need no AWS: cursors, selfie checks, ranking."""
+
+import pytest
+
+from pipeline import search
+from pipeline.table import event_pk
+
+
+def test_cursor_round_trip_and_it_stays_in_its_event():
+    key = {"PK": event_pk("acme", "seoul"), "SK": "PHOTO#abc", "galleryKey": "2026-11-01T08:00:00Z#abc"}
+    cursor = search.encode_cursor(key)
+    assert "=" not in cursor and "PHOTO" not in cursor  # opaque and URL-safe
+    assert search.decode_cursor(cursor, "acme", "seoul") == key
+    with pytest.raises(search.BadRequest, match="another event"):
+        search.decode_cursor(cursor, "rival", "seoul")
+    assert search.encode_cursor(None) is None
+
+
+@pytest.mark.parametrize("cursor", ["", "!!!", "bm90LWpzb24", search.encode_cursor({"PK": "x"})])
+def test_a_cursor_the_api_did_not_make_is_refused(cursor):
+    with pytest.raises(search.BadRequest, match="cursor"):
+        search.decode_cursor(cursor, "acme", "seoul")
+
+
+def test_selfies_are_checked_before_rekognition_sees_them():
+    finder = search.PhotoSearch(table=None, rekognition_client=None, collection_prefix="snaprace-test")
+    for selfie, message in (
+        (b"", "empty"),
+        (b"GIF89a" + b"\0" * 100, "JPEG or PNG"),
+        (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "at most 5 MB"),
+    ):
+        with pytest.raises(search.BadRequest, match=message):
+            finder.by_selfie("acme", "seoul", selfie)
+
+
+def test_bib_reads_rank_before_face_matches_newest_first():
+    def match(photo_id, created, by, similarity=None):
+        return search.Match({"photoId": photo_id, "galleryKey": f"{created}#{photo_id}"}, by, similarity)
+
+    ranked = search._ranked(
+        [
+            match("old-bib", "2026-11-01T08:00", "bib"),
+            match("face-96", "2026-11-01T09:00", "face", 96.0),
+            match("new-bib", "2026-11-01T10:00", "bib"),
+            match("face-99", "2026-11-01T07:00", "face", 99.0),
+        ]
+    )
+    assert [m.item["photoId"] for m in ranked] == ["new-bib", "old-bib", "face-99", "face-96"]
+
+
+def test_gallery_limit_is_bounded():
+    finder = search.PhotoSearch(table=None, rekognition_client=None, collection_prefix="snaprace-test")
+    for limit in (0, 101):
+        with pytest.raises(search.BadRequest, match="limit"):
+            finder.gallery("acme", "seoul", limit)
