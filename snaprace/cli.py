@@ -10,7 +10,9 @@ import json
 import signal
 import sys
 import threading
+import time
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -71,7 +73,9 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
     import logging
 
     from snaprace.local.engines import EngineUnavailable
+    from snaprace.local.logs import FunctionLogs
     from snaprace.local.stack import LocalStack, PortInUse, default_log_file, wait_until_ready
+    from snaprace.template import LOCAL_ACCOUNT
 
     log_file = log_file or default_log_file()
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -99,8 +103,10 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
+    function_logs = FunctionLogs(log_stream, LOCAL_ACCOUNT, stack.region)
     try:
-        with redirect_stdout(log_stream):  # handler logs and metrics (stdout on Lambda) go to the log
+        # handler logs and metrics (stdout on Lambda) go to the log file and their log groups
+        with redirect_stdout(function_logs):
             stack.start()
             if not wait_until_ready(stack.endpoint_url):
                 raise Failure(f"the local stack did not answer on {stack.endpoint_url}")
@@ -208,10 +214,15 @@ def _print_audit(result: operations.Audit, as_json: bool) -> None:
     counts = result.as_dict()
     for name in ("raw", "indexed", "rejected", "failed", "missing"):
         click.echo(f"{'raw photos' if name == 'raw' else name:<10} {counts[name]:>6}")
-    for key in result.missing[:20]:
-        click.echo(f"  missing: {key}")
-    if len(result.missing) > 20:
-        click.echo(f"  ... and {len(result.missing) - 20} more (--json lists them all)")
+    for label, keys_ in (
+        ("missing", result.missing),
+        ("failed", result.failed),
+        ("problem", result.problems),
+    ):
+        for key in keys_[:20]:
+            click.echo(f"  {label}: {key}")
+        if len(keys_) > 20:
+            click.echo(f"  ... and {len(keys_) - 20} more {label} (--json lists them all)")
     if result.orphaned:
         click.echo(f"orphaned   {len(result.orphaned):>6}  (results whose raw photo is gone)")
 
@@ -221,10 +232,12 @@ def _print_audit(result: operations.Audit, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
 def audit(ctx, org_id, event_id, as_json) -> None:
-    """Count raw photos and their final statuses; exit 1 when any photo has none (missing)."""
+    """Count raw photos and their final statuses, list the missing and failed ones, and check that
+    every indexed photo has its processed photo, thumbnail and faces (and no face outlives its
+    photo). Exit 1 when a photo is missing or anything is inconsistent."""
     result = _run(lambda: operations.audit(_stack(ctx), org_id, event_id))
     _print_audit(result, as_json)
-    if result.missing:
+    if not result.complete:
         ctx.exit(1)
 
 
@@ -293,6 +306,224 @@ def api_key(ctx) -> None:
     name = _run(lambda: stack.output("ApiKeySecretName"))
     key = stack.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
     click.echo(f"{stack.output('ApiUrl')}\n{key}")
+
+
+# ---------------------------------------------------------------- runbook (README "Runbook")
+
+
+def _since(value: str) -> timedelta:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
+        raise click.BadParameter("use a number and m, h or d: 30m, 1h, 2d")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, with the stack's resources.")
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """Queues, executions in the last hour, alarms and collections. Exit 1 when an alarm is in
+    ALARM or the DLQ is not empty."""
+    from snaprace import runbook
+
+    report = _run(lambda: runbook.status(_stack(ctx)))
+    problems = runbook.unhealthy(report)
+    if as_json:
+        click.echo(json.dumps({**report, "problems": problems}, default=str))
+    else:
+        queue, dlq, runs = report["queue"], report["dlq"], report["executionsLastHour"]
+        click.echo(f"stack        {report['stack']}")
+        click.echo(f"upload queue {queue['visible']} waiting, {queue['inFlight']} in flight")
+        click.echo(f"DLQ          {dlq['visible']} waiting, {dlq['inFlight']} in flight")
+        click.echo(
+            f"last hour    {runs['RUNNING']} running, {runs['SUCCEEDED']} succeeded, "
+            f"{runs['FAILED']} failed, {runs['TIMED_OUT'] + runs['ABORTED']} timed out or aborted"
+        )
+        for alarm in report["alarms"]:
+            click.echo(f"alarm        {alarm['name']:<40} {alarm['state']}")
+        for collection in report["collections"]:
+            click.echo(
+                f"collection   {collection['org']}/{collection['event']:<30} {collection['faces']:>7} faces"
+            )
+        for problem in problems:
+            click.echo(f"PROBLEM      {problem}")
+    if problems:
+        ctx.exit(1)
+
+
+@main.command()
+@click.option("--since", default="1h", show_default=True, help="How far back: 30m, 1h, 2d.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def failures(ctx, since, as_json) -> None:
+    """Failed executions, newest first: photo, the step that failed, error and cause."""
+    from snaprace import runbook
+
+    found = _run(lambda: runbook.failures(_stack(ctx), _since(since)))
+    if as_json:
+        click.echo(json.dumps({"failures": found}))
+        return
+    if not found:
+        click.echo(f"no failed executions in the last {since}")
+        return
+    for failure in found:
+        click.echo(f"{failure['startDate'][:19]}  {failure['step'] or '-'}: {failure['error']}")
+        click.echo(f"  photo {failure['rawKey']}")
+        click.echo(f"  {failure['cause']}")
+    click.echo(f"{len(found)} failed executions in the last {since}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would move.")
+@click.pass_context
+def redrive(ctx, dry_run) -> None:
+    """Move the DLQ's messages back to the upload queue (after fixing what sent them there)."""
+    from snaprace import runbook
+
+    stack = _stack(ctx)
+    if dry_run:
+        count = _run(lambda: runbook.redrive(stack, dry_run=True))
+        click.echo(f"{count} messages would move from the DLQ to the upload queue")
+        return
+    moved = _run(lambda: runbook.redrive(stack, on_moved=lambda n: click.echo(f"  moved {n}", err=True)))
+    click.echo(f"{moved} messages moved from the DLQ to the upload queue")
+
+
+@main.command()
+@_event_options
+@click.option("--photo", "photo_id", help="One photo id.")
+@click.option("--status", "wanted_status", type=click.Choice(["FAILED", "REJECTED", "INDEXED"]))
+@click.option(
+    "--rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Executions started per second.",
+)
+@click.pass_context
+def reprocess(ctx, org_id, event_id, photo_id, wanted_status, rate) -> None:
+    """Run photos of an event through the pipeline again (after a fix), at a bounded rate: each
+    execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota."""
+    from snaprace import runbook
+
+    if photo_id and wanted_status:
+        raise Failure("give --photo or --status, not both")
+    stack = _stack(ctx)
+    plan = _run(lambda: runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status))
+    if not plan:
+        click.echo("nothing to reprocess")
+        return
+    with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
+        started = _run(lambda: runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1)))
+    click.echo(
+        f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}"
+    )
+
+
+@main.command("purge-event")
+@_event_options
+@click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.pass_context
+def purge_event(ctx, org_id, event_id, yes) -> None:
+    """Delete an event everywhere: every photo version, derived object, table item and the face
+    collection (an organiser's erasure request). Safe to run twice."""
+    from snaprace import runbook
+
+    stack = _stack(ctx)
+    plan = _run(lambda: runbook.purge_plan(stack, org_id, event_id))
+    summary = plan.summary()
+    if plan.empty:
+        click.echo(f"nothing stored for {org_id}/{event_id}")
+        return
+    click.echo(
+        f"{org_id}/{event_id}: {summary['objectVersions']} object versions in {stack.bucket}, "
+        f"{summary['tableItems']} table items, collection {summary['collection'] or '(none)'} "
+        f"with {summary['faces']} faces"
+    )
+    if not yes:
+        raise Failure("nothing deleted: run again with --yes to delete all of it")
+    total = len(plan.objects) + len(plan.items)
+    with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
+        _run(lambda: runbook.purge(stack, plan, on_progress=bar.update))
+    click.echo(f"deleted {org_id}/{event_id}")
+
+
+@main.command("delete-runner")
+@_event_options
+@click.option("--bib", help="The runner's bib number.")
+@click.option("--selfie", type=click.File("rb"), help="A selfie of the runner (JPEG or PNG).")
+@click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.pass_context
+def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
+    """Erase one runner's face data from the event: their faces in the collection and the links
+    to their bib. Other runners' photos and faces stay."""
+    from snaprace import runbook
+
+    if (bib is None) == (selfie is None):
+        raise Failure("give --bib or --selfie")
+    stack = _stack(ctx)
+    image = selfie.read() if selfie is not None else None
+    plan = _run(lambda: runbook.runner_plan(stack, org_id, event_id, bib, image))
+    who = f"bib {bib}" if bib else "the selfie"
+    if not plan.face_ids:
+        click.echo(f"no face data found for {who} in {org_id}/{event_id}")
+        return
+    click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
+    if not yes:
+        raise Failure("nothing deleted: run again with --yes to delete these faces")
+    _run(lambda: runbook.delete_runner(stack, org_id, event_id, plan))
+    click.echo(f"deleted {len(plan.face_ids)} faces and their links")
+
+
+@main.command()
+@click.pass_context
+def backup(ctx) -> None:
+    """An on-demand backup of the table with a dated name (before any deletion)."""
+    from snaprace import runbook
+
+    made = _run(lambda: runbook.backup(_stack(ctx)))
+    click.echo(f"backup {made['name']} ({made['status']})\n{made['arn']}")
+
+
+@main.command()
+@click.argument("function")
+@click.option("--tail", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("--filter", "pattern", help='A CloudWatch Logs filter pattern: ERROR, or \'"photoId":"<id>"\'.')
+@click.option("--since", default="10m", show_default=True, help="How far back: 30m, 1h, 2d.")
+@click.pass_context
+def logs(ctx, function, tail, pattern, since) -> None:
+    """A function's log lines from CloudWatch Logs (the local stack delivers them there too).
+    On AWS, `sam logs -n FUNCTION --stack-name STACK [--tail] [--filter ...]` reads the same."""
+    stack = _stack(ctx)
+    try:
+        logical_id = find_function(load_template(), function)
+    except KeyError as exc:
+        raise Failure(exc.args[0]) from None
+    name = _run(lambda: stack.physical_ids[logical_id])
+    group, client = f"/aws/lambda/{name}", stack.client("logs")
+    start = int((datetime.now(UTC) - _since(since)).timestamp() * 1000)
+    seen: set[str] = set()
+    while True:
+        kwargs = {
+            "logGroupName": group,
+            "startTime": start,
+            **({"filterPattern": pattern} if pattern else {}),
+        }
+        try:
+            for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+                for event in page["events"]:
+                    if event["eventId"] in seen:
+                        continue
+                    seen.add(event["eventId"])
+                    start = max(start, event["timestamp"])
+                    when = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
+                    click.echo(f"{when} {event['message']}")
+        except client.exceptions.ResourceNotFoundException:
+            if not tail:
+                raise Failure(f"no logs for {name} yet ({group}): has it run?") from None
+        if not tail:
+            return
+        time.sleep(2)
 
 
 @main.command()

@@ -137,8 +137,14 @@ class Audit:
     raw: int = 0
     statuses: Counter = field(default_factory=Counter)
     missing: list[str] = field(default_factory=list)  # raw keys with no final status for their content
+    failed: list[str] = field(default_factory=list)  # raw keys whose photo is FAILED
     ignored: list[str] = field(default_factory=list)  # keys in raw/ that are not photo keys (folders)
     orphaned: list[str] = field(default_factory=list)  # photo items whose raw object is gone
+    problems: list[str] = field(default_factory=list)  # indexed photos missing derived objects or faces
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
 
     def as_dict(self) -> dict:
         return {
@@ -149,18 +155,29 @@ class Audit:
             "missing": len(self.missing),
             "ignored": len(self.ignored),
             "orphaned": len(self.orphaned),
+            "problems": self.problems,
             "missingKeys": self.missing,
+            "failedKeys": self.failed,
             "orphanedKeys": self.orphaned,
         }
 
 
 def raw_objects(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
     """Raw key -> ETag, in both upload layouts."""
-    s3, found = stack.client("s3"), {}
-    for prefix in (raw_prefix(org_id, event_id), f"raw/{org_id}/{event_id}/"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                found[obj["Key"]] = keys.normalise_etag(obj.get("ETag"))
+    return {
+        key: etag
+        for prefix in (raw_prefix(org_id, event_id), f"raw/{org_id}/{event_id}/")
+        for key, etag in _listing(stack, prefix).items()
+    }
+
+
+def _listing(stack: Stack, prefix: str) -> dict[str, str]:
+    found = {}
+    for page in (
+        stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
+    ):
+        for obj in page.get("Contents", []):
+            found[obj["Key"]] = keys.normalise_etag(obj.get("ETag"))
     return found
 
 
@@ -168,8 +185,22 @@ def photo_table(stack: Stack) -> PhotoTable:
     return PhotoTable(stack.resource("dynamodb").Table(stack.table_name))
 
 
+def collection_faces(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
+    """Face id -> photo id of every face in the event's collection."""
+    rekognition = stack.client("rekognition")
+    collection = keys.collection_id(collection_prefix(stack), org_id, event_id)
+    faces = {}
+    try:
+        for page in rekognition.get_paginator("list_faces").paginate(CollectionId=collection):
+            faces.update({face["FaceId"]: face.get("ExternalImageId", "") for face in page["Faces"]})
+    except rekognition.exceptions.ResourceNotFoundException:
+        pass
+    return faces
+
+
 def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
-    """Every raw photo should have a photo item with a final status for its current content."""
+    """Every raw photo should have a photo item with a final status for its current content, and
+    every indexed photo its processed photo, thumbnail and faces; no face may outlive its photo."""
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
     items = {item["photoId"]: item for item in photo_table(stack).event_photos(org_id, event_id)}
@@ -186,9 +217,31 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
         item = items.get(photo.photo_id)
         if item and item.get("status") in FINAL_STATUSES and item.get("etag") == etag:
             result.statuses[item["status"]] += 1
+            if item["status"] == FAILED:
+                result.failed.append(raw_key)
         else:
             result.missing.append(raw_key)
     result.orphaned = sorted(item.get("rawKey", pid) for pid, item in items.items() if pid not in seen_ids)
+    derived = _listing(stack, f"{org_id}/{event_id}/processed/") | _listing(
+        stack, f"{org_id}/{event_id}/thumbnails/"
+    )
+    faces = collection_faces(stack, org_id, event_id)
+    listed_faces = set()
+    for item in items.values():
+        if item.get("status") != INDEXED:
+            continue
+        for attribute in ("processedKey", "thumbnailKey"):
+            if item.get(attribute) not in derived:
+                result.problems.append(f"{item['rawKey']}: {attribute} {item.get(attribute)} is missing")
+        for face_id in item.get("faceIds", []):
+            listed_faces.add(face_id)
+            if face_id not in faces:
+                result.problems.append(f"{item['rawKey']}: face {face_id} is not in the collection")
+    for face_id, photo_id in sorted(faces.items()):
+        if face_id not in listed_faces:
+            result.problems.append(
+                f"face {face_id} (photo {photo_id}) is in the collection but no indexed photo lists it"
+            )
     return result
 
 
@@ -215,10 +268,14 @@ def wait(
 # ---------------------------------------------------------------- photos
 
 
+def collection_prefix(stack: Stack) -> str:
+    """The stack's collection id prefix, as its functions get it from the template."""
+    return stack.function_specs()["SearchApiFunction"].environment["COLLECTION_PREFIX"]
+
+
 def photo_search(stack: Stack) -> PhotoSearch:
     """The search the API runs, on this stack's table and collections."""
-    prefix = stack.function_specs()["SearchApiFunction"].environment["COLLECTION_PREFIX"]
-    return PhotoSearch(photo_table(stack), stack.client("rekognition"), prefix)
+    return PhotoSearch(photo_table(stack), stack.client("rekognition"), collection_prefix(stack))
 
 
 def photos(

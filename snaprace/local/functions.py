@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from snaprace.template import FunctionSpec
 
 log = logging.getLogger("snaprace.local.functions")
+current = threading.local()  # the function this thread is running (its logs go to its log group)
 
 
 class EnvironmentConflict(RuntimeError):
@@ -122,6 +123,7 @@ class FunctionRuntime:
             aws_request_id=str(uuid.uuid4()),
             deadline=started + spec.timeout,
         )
+        current.function_name = spec.name
         try:
             result = self.handler(spec)(event, context)
             json.dumps(result)  # Lambda must serialise the result; fail here as it would there
@@ -135,6 +137,8 @@ class FunctionRuntime:
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }
             return Invocation(payload, True, 0.0)
+        finally:
+            current.function_name = None
 
 
 def process_environment(specs: list[FunctionSpec], endpoint_url: str, region: str) -> dict[str, str]:

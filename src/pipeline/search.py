@@ -69,6 +69,16 @@ def image_format(data: bytes) -> str | None:
     return None
 
 
+def check_selfie(selfie: bytes) -> None:
+    """What Rekognition would refuse, refused first with a message a runner can act on."""
+    if not selfie:
+        raise BadRequest("the selfie is empty")
+    if len(selfie) > MAX_SELFIE_BYTES:
+        raise BadRequest(f"the selfie is {len(selfie) / 1048576:.1f} MB; at most 5 MB is accepted")
+    if image_format(selfie) is None:
+        raise BadRequest("the selfie must be a JPEG or PNG image")
+
+
 class PhotoSearch:
     def __init__(self, table: PhotoTable, rekognition_client, collection_prefix: str):
         self.table, self.rekognition, self.collection_prefix = table, rekognition_client, collection_prefix
@@ -97,12 +107,7 @@ class PhotoSearch:
         return _ranked(matches)
 
     def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
-        if not selfie:
-            raise BadRequest("the selfie is empty")
-        if len(selfie) > MAX_SELFIE_BYTES:
-            raise BadRequest(f"the selfie is {len(selfie) / 1048576:.1f} MB; at most 5 MB is accepted")
-        if image_format(selfie) is None:
-            raise BadRequest("the selfie must be a JPEG or PNG image")
+        check_selfie(selfie)
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:
             with rekognition_errors("SearchFacesByImage"):

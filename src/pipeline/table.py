@@ -74,11 +74,38 @@ class PhotoTable:
         """Every photo item of one event, whatever its status."""
         return self._query_prefix(event_pk(org_id, event_id), PHOTO_PREFIX)
 
+    def event_items(self, org_id: str, event_id: str) -> list[dict]:
+        """Every item of one event (photos and bib index): what an event purge deletes."""
+        return self._query_prefix(event_pk(org_id, event_id), "")
+
+    def delete_items(self, item_keys: list[dict]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in item_keys])
+
+    def forget_faces(self, org_id: str, event_id: str, face_ids: set[str]) -> int:
+        """Remove these faces from photo items and their links from bib items (a runner's
+        erasure); the number of items changed."""
+        changed = 0
+        for item in self.event_items(org_id, event_id):
+            key = {"PK": item["PK"], "SK": item["SK"]}
+            if item["SK"].startswith(PHOTO_PREFIX) and face_ids & set(item.get("faceIds", [])):
+                kept = sorted(set(item["faceIds"]) - face_ids)
+                self.table.update_item(
+                    Key=key, UpdateExpression="SET faceIds = :kept", ExpressionAttributeValues={":kept": kept}
+                )
+                changed += 1
+            elif item.get("faceId") in face_ids:
+                self.table.update_item(Key=key, UpdateExpression="REMOVE faceId")
+                changed += 1
+        return changed
+
     def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict]:
         items, start = [], None
         while True:
+            condition = Key("PK").eq(pk)
             page = self.table.query(
-                KeyConditionExpression=Key("PK").eq(pk) & Key("SK").begins_with(sk_prefix),
+                KeyConditionExpression=condition & Key("SK").begins_with(sk_prefix)
+                if sk_prefix
+                else condition,
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             items.extend(page.get("Items", []))

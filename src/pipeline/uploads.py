@@ -42,20 +42,32 @@ def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
         raise InvalidKey(f"bucket {detail.bucket.name!r} is not this stack's bucket {bucket_name!r}")
     photo = keys.parse_raw_key(detail.object.key)  # the data class URL-decodes the key
     event_token = detail.object.get("sequencer") or notification.get_id
-    state = {
+    if notification.detail_type == DELETED:
+        name = keys.deletion_execution_name(photo.photo_id, event_token)
+        state = photo_state(photo, bucket_name, detail.object.etag)
+        return ExecutionRequest(name, {"action": "delete", "executionName": name, **state})
+    return processing_request(photo, bucket_name, detail.object.etag, event_token)
+
+
+def photo_state(photo: keys.RawPhoto, bucket_name: str, etag: str | None) -> dict:
+    return {
         "photo": {
             "bucket": bucket_name,
             "rawKey": photo.raw_key,
-            "etag": keys.normalise_etag(detail.object.etag),
+            "etag": keys.normalise_etag(etag),
             "orgId": photo.org_id,
             "eventId": photo.event_id,
             "photoId": photo.photo_id,
         }
     }
-    if notification.detail_type == DELETED:
-        name = keys.deletion_execution_name(photo.photo_id, event_token)
-        return ExecutionRequest(name, {"action": "delete", "executionName": name, **state})
-    name = keys.execution_name(photo.photo_id, detail.object.etag, event_token)
+
+
+def processing_request(
+    photo: keys.RawPhoto, bucket_name: str, etag: str, event_token: str
+) -> ExecutionRequest:
+    """The execution for an upload (from its event, or an operator's reprocess)."""
+    state = photo_state(photo, bucket_name, etag)
+    name = keys.execution_name(photo.photo_id, etag, event_token)
     if not photo.is_supported_type:
         shown = photo.suffix[:16] or "(no extension)"
         reason = f"unsupported file type {shown}: upload .jpg, .jpeg, .png, .heic or .heif"

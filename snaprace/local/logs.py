@@ -1,0 +1,41 @@
+"""The functions' stdout in the local stack: every line goes to the log file, and a function's
+lines also to its CloudWatch Logs group (/aws/lambda/{FunctionName}), as Lambda delivers them, so
+`snaprace logs` reads them the same way here and on AWS."""
+
+import io
+import threading
+import time
+
+from snaprace.local import functions
+
+
+class FunctionLogs(io.TextIOBase):
+    def __init__(self, file, account: str, region: str):
+        self.file, self.account, self.region = file, account, region
+        self._lock = threading.Lock()  # moto's log streams are not thread safe
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.file.write(text)
+        function_name = getattr(functions.current, "function_name", None)
+        if function_name and text.strip():
+            self._deliver(function_name, text.rstrip("\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def _deliver(self, function_name: str, message: str) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[self.account][self.region]
+        group, stream = f"/aws/lambda/{function_name}", time.strftime("%Y/%m/%d/[$LATEST]local")
+        with self._lock:
+            if group not in backend.groups:
+                backend.create_log_group(group, tags={})
+            backend.ensure_log_stream(group, stream)
+            backend.put_log_events(
+                group, stream, [{"timestamp": int(time.time() * 1000), "message": message}]
+            )
