@@ -12,6 +12,7 @@ Each invocation puts AWS/Lambda Invocations, Errors and Duration metrics, as Lam
 import importlib
 import json
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -130,6 +131,10 @@ class FunctionRuntime:
             return Invocation(result, False, 0.0)
         except Exception as exc:  # noqa: BLE001 - every handler failure becomes Lambda's error payload
             log.error("%s failed: %s", spec.name, exc.__class__.__name__, exc_info=True)
+            # the runtime's own record in the function's log, as Lambda's Python runtime writes it
+            trace = "".join(traceback.format_exception(exc))
+            sys.stdout.write(f"[ERROR] {exc.__class__.__name__}: {exc}\n{trace}")
+            sys.stdout.flush()
             payload = {
                 "errorMessage": str(exc),
                 "errorType": exc.__class__.__name__,

@@ -1,0 +1,213 @@
+"""The runbook commands on the local stack, including their refusals and second runs."""
+
+import json
+import time
+
+from click.testing import CliRunner
+from local_stack import next_seed
+
+from pipeline import keys
+from snaprace.cli import main
+from snaprace.samples import Runner, race_photo, selfie
+
+ORG = "acme"
+
+
+def snaprace(running, *args: str):
+    return CliRunner().invoke(main, ["--endpoint-url", running.endpoint, *args], catch_exceptions=False)
+
+
+def upload_event(running, event: str, shots: list[list[Runner]], fail: dict | None = None) -> list[str]:
+    raw_keys = []
+    for index, runners in enumerate(shots):
+        data, _ = race_photo(next_seed(), runners, fail=fail)
+        raw_keys.append(running.put(ORG, event, f"IMG_{index}.jpg", data))
+    running.wait(ORG, event)
+    return raw_keys
+
+
+def faces_of(running, event: str) -> dict[str, str]:
+    from snaprace.operations import collection_faces
+
+    return collection_faces(running.stack, ORG, event)
+
+
+def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(local_stack, event_id):
+    (raw_key,) = upload_event(local_stack, event_id, [[Runner("711")]])
+    healthy = snaprace(local_stack, "status", "--json")
+    report = json.loads(healthy.stdout)
+    assert healthy.exit_code == 0, healthy.output
+    assert report["resources"]["bucket"] == "snaprace-images-dev"
+    assert {a["name"] for a in report["alarms"]} >= {
+        "image-processing-failed-dev",
+        "image-upload-dlq-not-empty-dev",
+    }
+    assert any(c["event"] == event_id and c["faces"] == 1 for c in report["collections"])
+
+    # an upload event that reached the DLQ during an outage
+    s3 = local_stack.client("s3")
+    etag = keys.normalise_etag(s3.head_object(Bucket=local_stack.stack.bucket, Key=raw_key)["ETag"])
+    body = {
+        "version": "0",
+        "id": "0d079e9c-3f43-4b3e-9a9b-2f5c5b0e2c11",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-01T08:15:30Z",
+        "region": "ap-northeast-2",
+        "resources": [f"arn:aws:s3:::{local_stack.stack.bucket}"],
+        "detail": {
+            "bucket": {"name": local_stack.stack.bucket},
+            "object": {"key": raw_key, "size": 1, "etag": etag, "sequencer": "00000000000000BEEF"},
+        },
+    }
+    local_stack.client("sqs").send_message(
+        QueueUrl=local_stack.stack.output("DlqUrl"), MessageBody=json.dumps(body)
+    )
+    sick = snaprace(local_stack, "status")
+    assert sick.exit_code == 1 and "1 messages in the DLQ" in sick.output
+    assert "1 messages would move" in snaprace(local_stack, "redrive", "--dry-run").output
+    assert "1 messages moved" in snaprace(local_stack, "redrive").output
+    assert "0 messages moved" in snaprace(local_stack, "redrive").output  # a second run finds nothing
+    name = keys.execution_name(keys.photo_id_for(raw_key), etag, "00000000000000BEEF")
+    arn = local_stack.stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    deadline = time.monotonic() + 30
+    while True:  # the redriven event ran the photo again
+        try:
+            if (
+                local_stack.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+                == "SUCCEEDED"
+            ):
+                break
+        except local_stack.client("stepfunctions").exceptions.ExecutionDoesNotExist:
+            pass
+        assert time.monotonic() < deadline, "the redriven event started no execution"
+        time.sleep(0.3)
+    assert snaprace(local_stack, "status").exit_code == 0
+
+
+def test_failures_name_the_photo_the_step_and_the_error_and_reprocess_runs_them_again(local_stack, event_id):
+    (raw_key,) = upload_event(
+        local_stack, event_id, [[Runner("721")]], fail={"IndexFaces": "AccessDeniedException"}
+    )
+    listed = json.loads(snaprace(local_stack, "failures", "--since", "1h", "--json").stdout)["failures"]
+    (failure,) = [f for f in listed if f["rawKey"] == raw_key]
+    assert failure["step"] == "IndexFaces" and failure["error"] == "AccessDeniedException"
+    assert "IndexFaces" in failure["cause"] and "Traceback" not in failure["cause"]
+    assert "IndexFaces: AccessDeniedException" in snaprace(local_stack, "failures").output
+
+    audit = snaprace(local_stack, "audit", "--org", ORG, "--event", event_id)
+    assert audit.exit_code == 0 and f"failed: {raw_key}" in audit.output
+    again = snaprace(
+        local_stack, "reprocess", "--org", ORG, "--event", event_id, "--status", "FAILED", "--rate", "20"
+    )
+    assert again.exit_code == 0 and "1 executions started" in again.output
+    deadline = time.monotonic() + 30
+    while True:  # the fault is still scripted: the second run fails too
+        retried = json.loads(snaprace(local_stack, "failures", "--json").stdout)["failures"]
+        if len([f for f in retried if f["rawKey"] == raw_key]) == 2:
+            break
+        assert time.monotonic() < deadline, "the reprocessed photo never failed again"
+        time.sleep(0.3)
+    nothing = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--status", "INDEXED")
+    assert "nothing to reprocess" in nothing.output
+
+
+def test_audit_finds_missing_derived_objects_and_stray_faces(local_stack, event_id):
+    raw_keys = upload_event(local_stack, event_id, [[Runner("731")], [Runner("732")]])
+    assert snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code == 0
+    item = local_stack.item(ORG, event_id, raw_keys[0])
+    local_stack.client("s3").delete_object(Bucket=local_stack.stack.bucket, Key=item["thumbnailKey"])
+    other = local_stack.item(ORG, event_id, raw_keys[1])
+    collection = keys.collection_id("snaprace-dev", ORG, event_id)
+    local_stack.client("rekognition").delete_faces(CollectionId=collection, FaceIds=list(other["faceIds"]))
+    report = snaprace(local_stack, "audit", "--org", ORG, "--event", event_id, "--json")
+    problems = json.loads(report.stdout)["problems"]
+    assert report.exit_code == 1
+    assert any("thumbnailKey" in p and raw_keys[0] in p for p in problems)
+    assert any(other["faceIds"][0] in p and "not in the collection" in p for p in problems)
+    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20")
+    assert "2 executions started" in fixed.output
+    deadline = time.monotonic() + 30
+    while snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code:
+        assert time.monotonic() < deadline, "reprocessing did not repair the event"
+        time.sleep(0.5)
+
+
+def test_delete_runner_erases_one_runners_faces_and_links_only(local_stack, event_id):
+    upload_event(
+        local_stack,
+        event_id,
+        [[Runner("741"), Runner("742")], [Runner("741", show_bib=False)], [Runner("742")]],
+    )
+    before = faces_of(local_stack, event_id)
+    assert len(before) == 4
+    refused = snaprace(local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "741")
+    assert refused.exit_code == 1 and "2 faces on 2 photos" in refused.output and "--yes" in refused.output
+    assert faces_of(local_stack, event_id) == before
+    done = snaprace(local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "741", "--yes")
+    assert done.exit_code == 0 and "deleted 2 faces" in done.output
+    assert len(faces_of(local_stack, event_id)) == 2  # runner 742's two faces stay
+    found = json.loads(
+        snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "741", "--json").stdout
+    )
+    assert [p["matchedBy"] for p in found["photos"]] == ["bib"]  # the photo with the bib, no face match
+    assert snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code == 0
+    second = snaprace(
+        local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "741", "--yes"
+    )
+    assert "no face data found" in second.output
+
+    by_selfie = snaprace(
+        local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--selfie", "-", "--yes"
+    )
+    assert by_selfie.exit_code != 0  # stdin is empty: an empty selfie is refused
+    selfie_file = local_stack.log_file.parent / "selfie-742.jpg"
+    selfie_file.write_bytes(selfie("742"))
+    erased = snaprace(
+        local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--selfie", str(selfie_file), "--yes"
+    )
+    assert "deleted 2 faces" in erased.output and faces_of(local_stack, event_id) == {}
+
+
+def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(local_stack, event_id):
+    upload_event(local_stack, event_id, [[Runner("751")], [Runner("752")]])
+    kept_event = event_id + "-kept"
+    upload_event(local_stack, kept_event, [[Runner("751")]])
+    refused = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id)
+    assert refused.exit_code == 1 and "table items" in refused.output and "--yes" in refused.output
+    assert snaprace(local_stack, "audit", "--org", ORG, "--event", event_id, "--json").stdout.count(
+        '"raw": 2'
+    )
+
+    backup = snaprace(local_stack, "backup")
+    assert backup.exit_code == 0 and "PhotoService-dev-" in backup.output
+    purged = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes")
+    assert purged.exit_code == 0 and f"deleted {ORG}/{event_id}" in purged.output
+    versions = local_stack.client("s3").list_object_versions(
+        Bucket=local_stack.stack.bucket, Prefix=f"{ORG}/{event_id}/"
+    )
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    table = local_stack.stack.resource("dynamodb").Table(local_stack.stack.table_name)
+    assert (
+        table.query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": f"ORG#{ORG}#EVT#{event_id}"}
+        )["Items"]
+        == []
+    )
+    assert faces_of(local_stack, event_id) == {}
+    time.sleep(1)  # the deletion events the purge caused run through the pipeline meanwhile
+    assert (
+        "nothing stored"
+        in snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes").output
+    )
+    kept = json.loads(snaprace(local_stack, "audit", "--org", ORG, "--event", kept_event, "--json").stdout)
+    assert (kept["raw"], kept["indexed"], kept["problems"]) == (1, 1, [])
+
+
+def test_logs_reads_a_functions_lines(local_stack, event_id):
+    upload_event(local_stack, event_id, [[Runner("761")]], fail={"DetectText": "AccessDeniedException"})
+    lines = snaprace(local_stack, "logs", "detect-text", "--filter", "ERROR", "--since", "1h")
+    assert lines.exit_code == 0 and "AccessDeniedException" in lines.output
+    assert "Photo normalised" in snaprace(local_stack, "logs", "preprocess", "--since", "1h").output
+    assert "not-a-function" in snaprace(local_stack, "logs", "not-a-function").output
