@@ -155,12 +155,49 @@ def failures(stack: Stack, since: timedelta) -> list[dict]:
 
 
 def redrive(stack: Stack, dry_run: bool = False, on_moved: Callable[[int], None] = lambda n: None) -> int:
-    """Move the DLQ's messages back to the upload queue; the number moved (or that would be)."""
+    """Move the DLQ's messages back to the upload queue; the number moved (or that would be).
+
+    SQS's message move task where the account allows it; otherwise a receive, send, delete loop
+    (a crash in between duplicates a message, never loses one; the pipeline dedupes)."""
     sqs, dlq, queue = stack.client("sqs"), stack.output("DlqUrl"), stack.output("QueueUrl")
     if dry_run:
         return queue_depth(stack, dlq)["visible"]
+    arns = [
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in (dlq, queue)
+    ]
+    try:
+        return _move_task(sqs, *arns, on_moved)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnsupportedOperation",
+        ):
+            raise
+    return _move_by_hand(sqs, dlq, queue, on_moved)
+
+
+def _move_task(sqs, dlq_arn: str, queue_arn: str, on_moved: Callable[[int], None]) -> int:
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)["TaskHandle"]
+    reported = 0
+    while True:
+        tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+        task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
+        moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+        if moved > reported:
+            on_moved(moved - reported)
+            reported = moved
+        if task.get("Status") in ("COMPLETED", "CANCELLED", "FAILED"):
+            if task["Status"] != "COMPLETED":
+                raise StackError(f"the DLQ move task ended {task['Status']}: {task.get('FailureReason', '')}")
+            return moved
+        time.sleep(2)
+
+
+def _move_by_hand(sqs, dlq: str, queue: str, on_moved: Callable[[int], None]) -> int:
     moved = 0
-    while True:  # receive, send, then delete: a crash in between duplicates, never loses
+    while True:
         messages = sqs.receive_message(
             QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
         ).get("Messages", [])

@@ -36,6 +36,7 @@ from snaprace.local.engines import make_engine
 from snaprace.local.functions import FunctionRuntime, process_environment
 from snaprace.local.http_api import HttpApiGateway
 from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
+from snaprace.local.sqs_move import MessageMoveTasks
 from snaprace.template import (
     LOCAL_ACCOUNT,
     ROOT,
@@ -110,6 +111,7 @@ class LocalStack:
             for name, output in self.template.get("Outputs", {}).items()
         }
         self.http_api = HttpApiGateway(self.resolver, self.specs, self.functions)
+        self.move_tasks = MessageMoveTasks(lambda: self.client("sqs"), self.endpoint_url)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = None
@@ -429,6 +431,9 @@ class LocalStack:
     def _app(self, environ, start_response):
         try:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target in ("AmazonSQS.StartMessageMoveTask", "AmazonSQS.ListMessageMoveTasks"):
+                request = json.loads(_read_body(environ) or b"{}")
+                return _respond(start_response, 200, self.move_tasks.handle(target.split(".", 1)[1], request))
             if target.startswith("RekognitionService."):
                 return self._rekognition_call(environ, start_response, target.split(".", 1)[1])
             invoke = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
