@@ -6,6 +6,7 @@ import json
 import time
 
 from local_stack import next_seed
+from photos import s3_eventbridge_event
 from PIL import Image
 
 from pipeline import keys
@@ -57,22 +58,7 @@ def test_the_same_event_twice_runs_one_execution(local_stack, event_id):
     etag = keys.normalise_etag(
         local_stack.client("s3").head_object(Bucket=local_stack.stack.bucket, Key=key)["ETag"]
     )
-    body = {
-        "version": "0",
-        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-01T08:15:30Z",
-        "region": "ap-northeast-2",
-        "resources": [f"arn:aws:s3:::{local_stack.stack.bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": local_stack.stack.bucket},
-            "object": {"key": key, "size": len(data), "etag": etag, "sequencer": "00000000000000DEAD"},
-            "reason": "PutObject",
-        },
-    }
+    body = s3_eventbridge_event(local_stack.stack.bucket, key, etag=etag, sequencer="00000000000000DEAD")
     sqs = local_stack.client("sqs")
     queue = local_stack.stack.output("QueueUrl")
     for _ in range(2):

@@ -5,6 +5,7 @@ import time
 
 from click.testing import CliRunner
 from local_stack import next_seed
+from photos import s3_eventbridge_event
 
 from pipeline import keys
 from snaprace.cli import main
@@ -47,20 +48,7 @@ def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(loca
     # an upload event that reached the DLQ during an outage
     s3 = local_stack.client("s3")
     etag = keys.normalise_etag(s3.head_object(Bucket=local_stack.stack.bucket, Key=raw_key)["ETag"])
-    body = {
-        "version": "0",
-        "id": "0d079e9c-3f43-4b3e-9a9b-2f5c5b0e2c11",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-01T08:15:30Z",
-        "region": "ap-northeast-2",
-        "resources": [f"arn:aws:s3:::{local_stack.stack.bucket}"],
-        "detail": {
-            "bucket": {"name": local_stack.stack.bucket},
-            "object": {"key": raw_key, "size": 1, "etag": etag, "sequencer": "00000000000000BEEF"},
-        },
-    }
+    body = s3_eventbridge_event(local_stack.stack.bucket, raw_key, etag=etag, sequencer="00000000000000BEEF")
     local_stack.client("sqs").send_message(
         QueueUrl=local_stack.stack.output("DlqUrl"), MessageBody=json.dumps(body)
     )
