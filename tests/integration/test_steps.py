@@ -361,3 +361,16 @@ def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkey
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
     del event["headers"]["x-api-key"]
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
+
+
+def test_search_api_answers_503_with_retry_after_when_rekognition_stays_throttled(rekognition, context):
+    from pipeline.handlers import api
+
+    event = json.loads((ROOT / "events" / "api_selfie.json").read_text())
+    rekognition.add_client_error(
+        "search_faces_by_image", "ProvisionedThroughputExceededException", http_status_code=400
+    )
+    response = api.lambda_handler(event, context)
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "2"
+    assert "try again" in json.loads(response["body"])["message"]

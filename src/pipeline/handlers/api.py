@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import clients, keys, search
@@ -104,11 +104,7 @@ def selfie_from_request() -> bytes:
 @app.post("/orgs/<org_id>/events/<event_id>/selfie-search")
 def by_selfie(org_id: str, event_id: str) -> dict:
     checked_ids(org_id, event_id)
-    selfie = selfie_from_request()
-    try:
-        matches = photo_search().by_selfie(org_id, event_id, selfie)
-    except RekognitionThrottled:
-        raise ServiceError(503, "busy: try again in a few seconds") from None
+    matches = photo_search().by_selfie(org_id, event_id, selfie_from_request())
     metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
     return answer(matches)
 
@@ -120,8 +116,12 @@ def bad_request(exc: search.BadRequest) -> Response:
 
 @app.exception_handler(RekognitionThrottled)
 def throttled(exc: RekognitionThrottled) -> Response:
+    """Rekognition's quota is spent even after the client's retries: the caller may retry."""
     return Response(
-        status_code=503, content_type="application/json", body=json.dumps({"message": "busy: retry"})
+        status_code=503,
+        content_type="application/json",
+        headers={"Retry-After": "2"},
+        body=json.dumps({"message": "busy: try again in a few seconds"}),
     )
 
 
