@@ -59,7 +59,7 @@ def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(loca
     assert "0 messages moved" in snaprace(local_stack, "redrive").output  # a second run finds nothing
     name = keys.execution_name(keys.photo_id_for(raw_key), etag, "00000000000000BEEF")
     arn = local_stack.stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:  # the redriven event ran the photo again
         try:
             if (
@@ -90,7 +90,7 @@ def test_failures_name_the_photo_the_step_and_the_error_and_reprocess_runs_them_
         local_stack, "reprocess", "--org", ORG, "--event", event_id, "--status", "FAILED", "--rate", "20"
     )
     assert again.exit_code == 0 and "1 executions started" in again.output
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:  # the fault is still scripted: the second run fails too
         retried = json.loads(snaprace(local_stack, "failures", "--json").stdout)["failures"]
         if len([f for f in retried if f["rawKey"] == raw_key]) == 2:
@@ -116,7 +116,7 @@ def test_audit_finds_missing_derived_objects_and_stray_faces(local_stack, event_
     assert any(other["faceIds"][0] in p and "not in the collection" in p for p in problems)
     fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20")
     assert "2 executions started" in fixed.output
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code:
         assert time.monotonic() < deadline, "reprocessing did not repair the event"
         time.sleep(0.5)
