@@ -73,6 +73,18 @@ def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(loca
         time.sleep(0.3)
     assert snaprace(local_stack, "status").exit_code == 0
 
+    cloudwatch = local_stack.client("cloudwatch")
+    cloudwatch.set_alarm_state(
+        AlarmName="image-processing-failed-dev", StateValue="ALARM", StateReason="an execution failed"
+    )
+    try:
+        alarmed = snaprace(local_stack, "status")
+        assert alarmed.exit_code == 1 and "alarm image-processing-failed-dev is in ALARM" in alarmed.output
+    finally:
+        cloudwatch.set_alarm_state(
+            AlarmName="image-processing-failed-dev", StateValue="OK", StateReason="test over"
+        )
+
 
 def test_failures_name_the_photo_the_step_and_the_error_and_reprocess_runs_them_again(local_stack, event_id):
     (raw_key,) = upload_event(
