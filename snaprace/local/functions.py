@@ -79,6 +79,7 @@ class FunctionRuntime:
         # Lambda runs one invocation at a time per container; handlers keep per-invocation state in
         # module globals (Powertools' batch processor, metrics), so each function is one container.
         self._containers = {logical_id: threading.Lock() for logical_id in specs}
+        self.faults = None  # the local stack's fault injection (snaprace.local.faults)
 
     def arn(self, spec: FunctionSpec) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{spec.name}"
@@ -109,6 +110,13 @@ class FunctionRuntime:
             started = time.monotonic()
             invocation = self._run(spec, event, started)
             invocation.duration_ms = (time.monotonic() - started) * 1000
+        if self.faults is not None and self.faults.roll(
+            f"timeout:{spec.name}", self.faults.function_timeouts.get(spec.name, 0.0)
+        ):  # the handler ran (its side effects stay) but its answer is lost, as in a real timeout
+            message = f"Task timed out after {spec.timeout:.2f} seconds"
+            invocation = Invocation(
+                {"errorMessage": message, "errorType": "Sandbox.Timedout"}, True, spec.timeout * 1000
+            )
         if invocation.duration_ms > spec.timeout * 1000:
             log.warning(
                 "%s ran %.0f ms, over its %s s timeout", spec.name, invocation.duration_ms, spec.timeout

@@ -22,6 +22,7 @@ import secrets
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from botocore.config import Config
 
 from snaprace.local import moto_fixes
 from snaprace.local.engines import make_engine
+from snaprace.local.faults import Faults
 from snaprace.local.functions import FunctionRuntime, process_environment
 from snaprace.local.http_api import HttpApiGateway
 from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
@@ -112,6 +114,8 @@ class LocalStack:
         }
         self.http_api = HttpApiGateway(self.resolver, self.specs, self.functions)
         self.move_tasks = MessageMoveTasks(lambda: self.client("sqs"), self.endpoint_url)
+        self.faults = Faults()
+        self.functions.faults = self.faults
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = None
@@ -431,6 +435,21 @@ class LocalStack:
     def _app(self, environ, start_response):
         try:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if environ.get("PATH_INFO") == "/_snaprace/faults":
+                if environ["REQUEST_METHOD"] == "POST":
+                    try:
+                        self.faults.configure(json.loads(_read_body(environ) or b"{}"))
+                    except (ValueError, TypeError) as exc:
+                        return _respond(start_response, 400, {"message": str(exc)})
+                return _respond(start_response, 200, self.faults.describe())
+            if target.startswith("DynamoDB_20120810."):
+                return self._dynamodb_call(environ, start_response, target.split(".", 1)[1])
+            if target == "AWSStepFunctions.StartExecution" and self.faults.roll(
+                "start_execution_errors", self.faults.start_execution_errors
+            ):
+                return _respond(
+                    start_response, 500, {"__type": "ServiceUnavailable", "message": "injected fault"}
+                )
             if target in ("AmazonSQS.StartMessageMoveTask", "AmazonSQS.ListMessageMoveTasks"):
                 request = json.loads(_read_body(environ) or b"{}")
                 return _respond(start_response, 200, self.move_tasks.handle(target.split(".", 1)[1], request))
@@ -456,7 +475,45 @@ class LocalStack:
             raise
         return self._moto(environ, start_response)
 
+    def _dynamodb_call(self, environ, start_response, operation: str):
+        """moto's DynamoDB, with injected throttling and partly processed batch writes."""
+        if self.faults.roll("dynamodb_throttles", self.faults.dynamodb_throttles):
+            error = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+            return _respond(start_response, 400, {"__type": error, "message": "injected fault"})
+        if operation != "BatchWriteItem" or self.faults.dynamodb_unprocessed <= 0:
+            return self._moto(environ, start_response)
+        request = json.loads(_read_body(environ))
+        kept, left = {}, {}
+        for table, writes in request["RequestItems"].items():
+            kept[table], left[table] = self.faults.split(writes)
+        kept = {table: writes for table, writes in kept.items() if writes}
+        left = {table: writes for table, writes in left.items() if writes}
+        answer = {"UnprocessedItems": {}}
+        if kept:
+            body = json.dumps({**request, "RequestItems": kept}).encode()
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            answer = json.loads(b"".join(self._moto(environ, lambda status, headers, exc_info=None: None)))
+        for table, writes in left.items():
+            answer.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(writes)
+        data = json.dumps(answer).encode()
+        start_response(  # DynamoDB answers carry a CRC32 of the body; botocore checks it
+            "200 OK",
+            [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("Content-Length", str(len(data))),
+                ("x-amz-crc32", str(zlib.crc32(data))),
+            ],
+        )
+        return [data]
+
     def _rekognition_call(self, environ, start_response, operation: str):
+        if self.faults.roll("rekognition_errors", self.faults.rekognition_errors):
+            return _respond(
+                start_response, 500, {"__type": "InternalServerError", "Message": "injected fault"}
+            )
+        if self.faults.roll("rekognition_throttles", self.faults.rekognition_throttles):
+            error = {"__type": "ProvisionedThroughputExceededException", "Message": "injected fault"}
+            return _respond(start_response, 400, error)
         try:
             request = json.loads(_read_body(environ) or b"{}")
             return _respond(start_response, 200, self.rekognition.handle(operation, request))

@@ -48,13 +48,16 @@ class PhotoStore:
         faces it indexed (SUPERSEDED): the newer event's run owns the photo.
         """
         run_faces = {face["faceId"] for face in outcome.faces}
+        noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name)
         if self.current_etag(photo) != normalise_etag(etag):
-            self._delete_faces(photo, run_faces)
+            self._delete_faces(photo, run_faces | noted)
+            self.table.delete_items(noted_keys)
             return SUPERSEDED
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
         indexed = outcome.status == INDEXED
         kept_faces = run_faces if indexed else set()
-        self._delete_faces(photo, (set(previous.get("faceIds", [])) | run_faces) - kept_faces)
+        # faces of an earlier result, and any this run indexed but lost track of (a retried step)
+        self._delete_faces(photo, (set(previous.get("faceIds", [])) | run_faces | noted) - kept_faces)
         if not indexed:
             self._delete_derived(photo)
         now = now_iso()
@@ -76,6 +79,7 @@ class PhotoStore:
         if indexed:  # only indexed photos are in the gallery (a sparse index)
             item["galleryKey"] = gallery_key(item["createdAt"], photo.photo_id)
         self.table.replace_photo(item, bibs, previous)
+        self.table.delete_items(noted_keys)
         return outcome.status
 
     def remove(self, photo: RawPhoto) -> bool:
@@ -83,9 +87,11 @@ class PhotoStore:
         if self.current_etag(photo) is not None:
             return False
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id)
-        self._delete_faces(photo, set((previous or {}).get("faceIds", [])))
+        noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id)
+        self._delete_faces(photo, set((previous or {}).get("faceIds", [])) | noted)
         self._delete_derived(photo)
         self.table.delete_photo(photo.org_id, photo.event_id, photo.photo_id, previous)
+        self.table.delete_items(noted_keys)
         return True
 
     def current_etag(self, photo: RawPhoto) -> str | None:

@@ -3,6 +3,7 @@
 | item      | PK                          | SK                             |
 | photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}                |
 | bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |  (+ faceId when linked)
+| run faces | ORG#{orgId}#EVT#{eventId}   | FACES#{photoId}#{execution}    |  a run's faces until it ends
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -21,6 +22,7 @@ MAX_BATCH_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 5.0
 PHOTO_PREFIX = "PHOTO#"
+RUN_FACES_PREFIX = "FACES#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -34,6 +36,10 @@ def photo_sk(photo_id: str) -> str:
 def gallery_key(created_at: str, photo_id: str) -> str:
     """GalleryIndex sort key: newest first when read backwards; the photo id keeps it unique."""
     return f"{created_at}#{photo_id}"
+
+
+def run_faces_sk(photo_id: str, execution_name: str) -> str:
+    return f"{RUN_FACES_PREFIX}{photo_id}#{execution_name}"
 
 
 def bib_prefix(bib: str) -> str:
@@ -73,6 +79,25 @@ class PhotoTable:
     def event_photos(self, org_id: str, event_id: str) -> list[dict]:
         """Every photo item of one event, whatever its status."""
         return self._query_prefix(event_pk(org_id, event_id), PHOTO_PREFIX)
+
+    def record_run_faces(self, org_id: str, event_id: str, photo_id: str, execution: str, face_ids) -> None:
+        """Note the faces a run indexed before the run uses them: if the step's answer is lost (a
+        timeout) and it runs again, the run's end still finds and deletes the first faces."""
+        if face_ids:
+            self.table.update_item(
+                Key={"PK": event_pk(org_id, event_id), "SK": run_faces_sk(photo_id, execution)},
+                UpdateExpression="ADD faceIds :ids",
+                ExpressionAttributeValues={":ids": set(face_ids)},
+            )
+
+    def run_faces(self, org_id: str, event_id: str, photo_id: str, execution: str | None = None):
+        """(face ids, item keys) noted by one run of the photo, or by all its runs."""
+        pk = event_pk(org_id, event_id)
+        prefix = run_faces_sk(photo_id, execution) if execution else run_faces_sk(photo_id, "")
+        items = [i for i in self._query_prefix(pk, prefix) if execution is None or i["SK"] == prefix]
+        return {face for item in items for face in item.get("faceIds", set())}, [
+            {"PK": item["PK"], "SK": item["SK"]} for item in items
+        ]
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos and bib index): what an event purge deletes."""

@@ -2,11 +2,11 @@
 poisons the batch it arrived in (DESIGN: never silently gone)."""
 
 from click.testing import CliRunner
-from corpus import IGNORED_KEYS, corpus
 from local_stack import next_seed
 
 from snaprace import operations
 from snaprace.cli import main
+from snaprace.corpus import IGNORED_KEYS, corpus
 from snaprace.runbook import queue_depth
 
 ORG = "acme"

@@ -374,3 +374,29 @@ def test_search_api_answers_503_with_retry_after_when_rekognition_stays_throttle
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "2"
     assert "try again" in json.loads(response["body"])["message"]
+
+
+def test_faces_of_an_index_faces_answer_lost_to_a_timeout_are_deleted_when_the_run_ends(
+    s3, table, rekognition, context
+):
+    """Lambda timed out after IndexFaces had indexed: the state machine runs the step again, which
+    indexes the faces again; the first faces must not stay in the collection with no photo."""
+    from pipeline.handlers import index_faces, preprocess, save_results
+
+    state = upload(s3)
+    photo_id = state["photo"]["photoId"]
+    state["image"] = preprocess.lambda_handler(state, context)
+    lost, kept = face_record(photo_id), face_record(photo_id)
+    for record in (lost, kept):
+        rekognition.add_response("index_faces", {"FaceRecords": [record], "FaceModelVersion": "7.0"})
+    index_faces.lambda_handler(state, context)  # its answer never reaches the state machine
+    answer = index_faces.lambda_handler(state, context)  # the retry
+    assert [face["faceId"] for face in answer["faces"]] == [kept["Face"]["FaceId"]]
+    lost_id = lost["Face"]["FaceId"]
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [lost_id]}, {"CollectionId": COLLECTION, "FaceIds": [lost_id]}
+    )
+    state["detections"] = {"bibs": [], "faces": answer["faces"], "errors": []}
+    assert save_results.lambda_handler(state, context)["status"] == "INDEXED"
+    assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
+    assert table.run_faces("acme", "seoul-2026", photo_id) == (set(), [])  # the note is gone too

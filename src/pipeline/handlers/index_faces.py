@@ -7,6 +7,7 @@ from pipeline import clients, rekognition
 from pipeline.config import get_config
 from pipeline.handlers import step_photo
 from pipeline.keys import collection_id
+from pipeline.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
@@ -27,6 +28,9 @@ def lambda_handler(event: dict, context) -> dict:
         event["image"]["processedKey"],
         photo.photo_id,
         config.face_max_faces,
+    )
+    PhotoTable(clients.dynamodb_table(config.table_name)).record_run_faces(
+        photo.org_id, photo.event_id, photo.photo_id, event["executionName"], [face.face_id for face in faces]
     )
     metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(faces))
     logger.info("Faces indexed", extra={"faces": len(faces), "unindexedFaces": unindexed})

@@ -1,5 +1,6 @@
 """Bad and awkward uploads, made by code (nothing downloaded): what photographers' cards, scripts
-and sync tools really send. Each entry says what the pipeline must make of it."""
+and sync tools really send. Each entry says what the pipeline must make of it. Used by the
+end-to-end tests and the soak run."""
 
 import io
 import random

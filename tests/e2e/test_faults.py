@@ -1,0 +1,57 @@
+"""Faults injected into the local stack (Rekognition 5xx and throttling, DynamoDB throttling and
+partial batch writes, StartExecution failures, handler timeouts): a mixed batch still ends with
+every photo final and every invariant of the soak run holding."""
+
+import json
+import urllib.request
+
+import pytest
+from local_stack import start_local_stack
+
+from snaprace.soak import soak
+
+STEPS = ("Preprocess", "DetectText", "IndexFaces", "SaveResults", "RecordStatus")
+HARSH = {  # higher than the soak's rates, so that every kind fires in a small batch
+    "rekognition_errors": 0.15,
+    "rekognition_throttles": 0.15,
+    "dynamodb_throttles": 0.1,
+    "dynamodb_unprocessed": 0.3,
+    "start_execution_errors": 0.15,
+    "function_timeouts": {f"{step}Function-dev": 0.1 for step in STEPS},
+    "seed": 11,
+}
+
+
+def faults(running, settings: dict | None = None) -> dict:
+    data = json.dumps(settings).encode() if settings is not None else None
+    request = urllib.request.Request(f"{running.endpoint}/_snaprace/faults", data=data)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local stack
+        return json.loads(answer.read())
+
+
+@pytest.fixture(scope="module")
+def faulty_stack(tmp_path_factory):
+    running = start_local_stack(tmp_path_factory.mktemp("faulty-stack"))
+    yield running
+    running.stop()
+
+
+def test_a_mixed_batch_survives_every_fault(faulty_stack):
+    faults(faulty_stack, HARSH)
+    report = soak(faulty_stack.stack, photos=40, seed=3, org="faults", event="mixed", timeout=240)
+    assert report["violations"] == []
+    assert report["missing"] == 0 and report["dlq"] == 0
+    assert report["photos"] + report["deleted"] == 40
+    injected = faults(faulty_stack)["injected"]
+    kinds = {"rekognition_errors", "rekognition_throttles", "dynamodb_throttles", "dynamodb_unprocessed"}
+    assert kinds | {"start_execution_errors"} <= set(injected), injected
+    assert any(kind.startswith("timeout:") for kind in injected), injected
+
+
+def test_faults_are_configured_by_name_only(faulty_stack):
+    request = urllib.request.Request(  # noqa: S310
+        f"{faulty_stack.endpoint}/_snaprace/faults", data=json.dumps({"disk_full": 1}).encode()
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert refused.value.code == 400 and b"disk_full" in refused.value.read()
