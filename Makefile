@@ -61,8 +61,9 @@ asl: $(VENV)/.installed tools/asl/node_modules/.installed
 	$(VENV)/bin/python tools/render_asl.py template.yaml .build/asl
 	for f in .build/asl/*.asl.json; do tools/asl/node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
 
-security: $(CHECKOV_VENV)/.installed
+security: $(CHECKOV_VENV)/.installed $(SAM_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --config-file .checkov.yaml --file template.yaml
+	$(SAM_VENV)/bin/python tools/check_iam.py template.yaml
 
 build: $(SAM_VENV)/.installed
 	PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
