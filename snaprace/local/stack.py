@@ -52,6 +52,7 @@ from snaprace.template import (
 
 log = logging.getLogger("snaprace.local")
 DEFAULT_STACK = "ImageRekognitionStack-dev"
+WATCH_SECONDS = 3.0  # listing every execution costs CPU that the functions need
 DEFAULT_REGION = "ap-northeast-2"
 STAGE = "dev"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -358,7 +359,7 @@ class LocalStack:
         seen: set[str] = set()
         counts = {"SUCCEEDED": 0, "FAILED": 0}
         last_line = ""
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(WATCH_SECONDS):
             try:
                 for machine in sfn.list_state_machines()["stateMachines"]:
                     arn = machine["stateMachineArn"]

@@ -106,6 +106,15 @@ def execution_name(photo_id: str, etag: str, event_token: str) -> str:
     return name[:MAX_EXECUTION_NAME]
 
 
+def started_after(execution: str, other: str) -> bool:
+    """Whether `execution` answers a later event than `other` (same photo and content): S3
+    sequencers of one key grow with time when right-padded to one length; an operator's
+    reprocess token ("R" + time) sorts after every sequencer."""
+    mine, theirs = execution.rsplit("-", 1)[-1], other.rsplit("-", 1)[-1]
+    width = max(len(mine), len(theirs))
+    return mine.ljust(width, "0") > theirs.ljust(width, "0")
+
+
 def deletion_execution_name(photo_id: str, event_token: str) -> str:
     return f"{photo_id}-deleted-{_name_part(event_token, 20)}"[:MAX_EXECUTION_NAME]
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import clients, rekognition
 from pipeline.config import get_config
-from pipeline.keys import RawPhoto, collection_id, normalise_etag
+from pipeline.keys import RawPhoto, collection_id, normalise_etag, started_after
 from pipeline.table import PhotoTable, gallery_key
 
 INDEXED, REJECTED, FAILED, SUPERSEDED = "INDEXED", "REJECTED", "FAILED", "SUPERSEDED"
@@ -44,8 +44,9 @@ class PhotoStore:
     def save(self, photo: RawPhoto, etag: str, execution_name: str, outcome: Outcome) -> str:
         """Replace the photo's results with this run's; returns the status written.
 
-        A run whose raw object was deleted or replaced meanwhile writes nothing and removes the
-        faces it indexed (SUPERSEDED): the newer event's run owns the photo.
+        A run whose raw object was deleted or replaced meanwhile, or whose result a later event's
+        run of the same content has already stored (duplicate events, a retried step), writes
+        nothing and removes the faces it indexed (SUPERSEDED): the newer run owns the photo.
         """
         run_faces = {face["faceId"] for face in outcome.faces}
         noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name)
@@ -54,6 +55,12 @@ class PhotoStore:
             self.table.delete_items(noted_keys)
             return SUPERSEDED
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
+        if previous.get("etag") == normalise_etag(etag) and started_after(
+            previous.get("executionName", ""), execution_name
+        ):  # a later event's run of this same content stored its result first; this run is stale
+            self._delete_faces(photo, (run_faces | noted) - set(previous.get("faceIds", [])))
+            self.table.delete_items(noted_keys)
+            return SUPERSEDED
         indexed = outcome.status == INDEXED
         kept_faces = run_faces if indexed else set()
         # faces of an earlier result, and any this run indexed but lost track of (a retried step)

@@ -400,3 +400,42 @@ def test_faces_of_an_index_faces_answer_lost_to_a_timeout_are_deleted_when_the_r
     assert save_results.lambda_handler(state, context)["status"] == "INDEXED"
     assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
     assert table.run_faces("acme", "seoul-2026", photo_id) == (set(), [])  # the note is gone too
+
+
+def test_a_stale_run_of_the_same_content_never_overwrites_a_later_ones_result(
+    s3, table, rekognition, context
+):
+    """Duplicate events run twice; when the earlier event's run saves last (a retried step), the
+    later run's result stays and the earlier run's faces go."""
+    from pipeline.handlers import index_faces, preprocess, save_results
+
+    earlier = upload(s3)
+    photo_id, etag = earlier["photo"]["photoId"], earlier["photo"]["etag"]
+    later = {**earlier, "executionName": keys.execution_name(photo_id, etag, "0062")}
+    image = preprocess.lambda_handler(earlier, context)
+    runs = {}
+    for name, state in (("earlier", earlier), ("later", later)):
+        record = face_record(photo_id)
+        rekognition.add_response("index_faces", {"FaceRecords": [record], "FaceModelVersion": "7.0"})
+        answer = index_faces.lambda_handler({**state, "image": image}, context)
+        runs[name] = {
+            **state,
+            "image": image,
+            "detections": {"bibs": [], "faces": answer["faces"], "errors": []},
+        }
+    assert save_results.lambda_handler(runs["later"], context)["status"] == "INDEXED"
+    stale_face = runs["earlier"]["detections"]["faces"][0]["faceId"]
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [stale_face]}, {"CollectionId": COLLECTION, "FaceIds": [stale_face]}
+    )
+    assert save_results.lambda_handler(runs["earlier"], context)["status"] == "SUPERSEDED"
+    item = table.get_photo("acme", "seoul-2026", photo_id)
+    assert item["executionName"] == later["executionName"]
+    assert item["faceIds"] == [runs["later"]["detections"]["faces"][0]["faceId"]]
+
+
+def test_runs_are_ordered_by_their_event():
+    assert keys.started_after("p-e-00617F08299329D18A", "p-e-00617F08299329D189")
+    assert keys.started_after("p-e-R0000001795820000000", "p-e-00617F08299329D189")  # reprocess
+    assert not keys.started_after("p-e-0061", "p-e-0061")
+    assert keys.started_after("p-e-0062", "p-e-00619")  # right-padded before comparing
