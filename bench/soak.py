@@ -15,7 +15,6 @@ one object on the last line.
 import argparse
 import json
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -35,22 +34,24 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        local = launch(Path(work) / "local.log")
-        try:
-            if args.faults:
-                request = urllib.request.Request(  # noqa: S310 - the local stack
-                    f"{local.endpoint}/_snaprace/faults",
-                    data=json.dumps({**FAULTS, "seed": args.seed}).encode(),
-                )
-                urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-            started = time.time()
-            report = soak(Stack(endpoint_url=local.endpoint), args.photos, args.seed)
-            report["seconds"] = round(time.time() - started, 1)
-            with urllib.request.urlopen(f"{local.endpoint}/_snaprace/faults", timeout=10) as answer:  # noqa: S310
-                report["injected"] = json.loads(answer.read())["injected"]
-        finally:
-            local.stop()
+    work = Path(__file__).resolve().parent.parent / ".snaprace" / "soak"
+    work.mkdir(parents=True, exist_ok=True)
+    # the local stack's log stays in .snaprace/soak/local.log for reading afterwards
+    local = launch(work / "local.log")
+    try:
+        if args.faults:
+            request = urllib.request.Request(  # noqa: S310 - the local stack
+                f"{local.endpoint}/_snaprace/faults",
+                data=json.dumps({**FAULTS, "seed": args.seed}).encode(),
+            )
+            urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+        started = time.time()
+        report = soak(Stack(endpoint_url=local.endpoint), args.photos, args.seed)
+        report["seconds"] = round(time.time() - started, 1)
+        with urllib.request.urlopen(f"{local.endpoint}/_snaprace/faults", timeout=10) as answer:  # noqa: S310
+            report["injected"] = json.loads(answer.read())["injected"]
+    finally:
+        local.stop()
     violations = report["violations"]
     if not args.json:
         for name in (
@@ -64,6 +65,7 @@ def main() -> int:
             "dlq",
         ):
             print(f"{name:<17} {report[name]}")
+        print(f"failure causes    {report['failureCauses'] or 'none'}")
         print(f"injected faults   {report['injected'] or 'none'}")
         print(f"time              {report['seconds']} s (uploads {report['uploadSeconds']} s)")
         for violation in violations[:50]:

@@ -6,6 +6,7 @@ Used by `bench/soak.py` (1,000 photos, faults on) and by the end-to-end fault te
 
 import random
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +16,7 @@ from pipeline.results import INDEXED
 from pipeline.table import PHOTO_PREFIX
 from snaprace import operations
 from snaprace.corpus import corpus
-from snaprace.runbook import queue_depth, recent_executions
+from snaprace.runbook import failure_of, queue_depth, recent_executions
 from snaprace.samples import Runner, race_photo
 from snaprace.stack import Stack
 
@@ -124,6 +125,10 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
         e for e in recent_executions(stack, since, "FAILED") if e["name"][: keys.PHOTO_ID_LENGTH] in ids
     ]
     counts = audit.as_dict()
+    causes = Counter(
+        f"{failure['step']}: {failure['error']}"
+        for failure in (failure_of(stack, e["executionArn"]) for e in failed_runs)
+    )
     return {
         "photos": audit.raw,
         "indexed": counts["indexed"],
@@ -132,6 +137,7 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
         "missing": counts["missing"],
         "deleted": len(batch.deleted),
         "failedExecutions": len(failed_runs),  # each one's photo is accounted for by the audit
+        "failureCauses": dict(causes),
         "dlq": dlq["visible"] + dlq["inFlight"],
         "violations": violations,
     }
