@@ -27,7 +27,7 @@ def _encoded(image: Image.Image, fmt: str, **save) -> bytes:
     return buffer.getvalue()
 
 
-def _png_claiming(width: int, height: int) -> bytes:
+def png_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims huge dimensions, with almost no data behind it."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
@@ -58,7 +58,7 @@ def corpus(seed: int) -> list[Upload]:
         Upload(
             "page.png", b"<!doctype html><html><body>404 Not Found</body></html>", "REJECTED", "not an image"
         ),
-        Upload("huge-header.png", _png_claiming(60_000, 60_000), "REJECTED", "MP limit"),
+        Upload("huge-header.png", png_claiming(60_000, 60_000), "REJECTED", "MP limit"),
         Upload("pixel.jpg", _encoded(Image.new("RGB", (1, 1)), "JPEG"), "REJECTED", "80 px"),
         Upload("icon79.png", _encoded(Image.new("RGB", (79, 79), (9, 9, 9)), "PNG"), "REJECTED", "80 px"),
         Upload("animated.jpg", _animated_gif(), "REJECTED", "GIF"),

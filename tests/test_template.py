@@ -8,18 +8,9 @@ import re
 import pytest
 
 from snaprace.template import ROOT, resources_of_type
+from tools.iam_rules import RESOURCELESS_ACTIONS
 
-ALLOWED_STAR_ACTIONS = {  # APIs without resource-level permissions
-    "rekognition:DetectText",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
+ALLOWED_STAR_ACTIONS = RESOURCELESS_ACTIONS  # APIs without resource-level permissions
 
 
 def functions(template):

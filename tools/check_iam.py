@@ -12,23 +12,8 @@ from pathlib import Path
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-# APIs without resource-level permissions: `*` is the only resource they accept.
-RESOURCELESS = {
-    "rekognition:DetectText",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from iam_rules import RESOURCELESS_ACTIONS  # noqa: E402
 
 
 class NoNetworkPolicyLoader:
@@ -66,7 +51,7 @@ def main(path: str) -> int:
                     continue
                 if any("*" in str(action) for action in actions):
                     problems.append(f"{logical_id}/{policy['PolicyName']}: wildcard action {actions}")
-                if "*" in resources and not set(actions) <= RESOURCELESS:
+                if "*" in resources and not set(actions) <= RESOURCELESS_ACTIONS:
                     problems.append(f"{logical_id}/{policy['PolicyName']}: Resource * for {actions}")
     for problem in problems:
         print(f"IAM: {problem}")
