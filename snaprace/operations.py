@@ -27,8 +27,7 @@ SKIPPED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 def validate_ids(org_id: str, event_id: str, photographer: str | None = None) -> None:
     try:
-        keys.validate_id("orgId", org_id)
-        keys.validate_id("eventId", event_id)
+        keys.validate_event_ids(org_id, event_id)
         if photographer is not None:
             keys.validate_id("photographer", photographer)
     except InvalidKey as exc:

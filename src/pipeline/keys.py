@@ -62,6 +62,12 @@ def validate_id(kind: str, value: str) -> str:
     return value
 
 
+def validate_event_ids(org_id: str, event_id: str) -> None:
+    """An org and event id from outside (a URL, a command line): InvalidKey when malformed."""
+    validate_id("orgId", org_id)
+    validate_id("eventId", event_id)
+
+
 def parse_raw_key(raw_key: str) -> RawPhoto:
     """Parse a decoded upload key; raise InvalidKey with the reason when it fits no layout."""
     parts = raw_key.split("/", 3)

@@ -121,11 +121,7 @@ class PhotoSearch:
             return []  # no photo of this event has been indexed yet
         except InvalidImage as exc:
             raise BadRequest(_selfie_problem(str(exc))) from None
-        similarity: dict[str, float] = {}
-        for match in response.get("FaceMatches", []):
-            photo_id = match["Face"].get("ExternalImageId")
-            if photo_id:
-                similarity[photo_id] = max(float(match["Similarity"]), similarity.get(photo_id, 0.0))
+        similarity = _best_by_photo(response)
         photos = self._indexed(org_id, event_id, set(similarity))
         return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
 
@@ -143,16 +139,21 @@ class PhotoSearch:
             self.rekognition.exceptions.InvalidParameterException,  # face deleted since the link
         ):
             return {}
-        found: dict[str, float] = {}
-        for match in response.get("FaceMatches", []):
-            photo_id = match["Face"].get("ExternalImageId")
-            if photo_id:
-                found[photo_id] = max(float(match["Similarity"]), found.get(photo_id, 0.0))
-        return found
+        return _best_by_photo(response)
 
     def _indexed(self, org_id: str, event_id: str, photo_ids: set[str]) -> dict[str, dict]:
         items = self.table.get_photos(org_id, event_id, photo_ids) if photo_ids else {}
         return {photo_id: item for photo_id, item in items.items() if item.get("status") == INDEXED}
+
+
+def _best_by_photo(response: dict) -> dict[str, float]:
+    """Photo id -> its best face similarity, from a face search's FaceMatches."""
+    best: dict[str, float] = {}
+    for match in response.get("FaceMatches", []):
+        photo_id = match["Face"].get("ExternalImageId")
+        if photo_id:
+            best[photo_id] = max(float(match["Similarity"]), best.get(photo_id, 0.0))
+    return best
 
 
 def _ranked(matches) -> list[Match]:

@@ -40,8 +40,7 @@ def photo_search() -> search.PhotoSearch:
 
 def checked_ids(org_id: str, event_id: str) -> None:
     try:
-        keys.validate_id("orgId", org_id)
-        keys.validate_id("eventId", event_id)
+        keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
         raise BadRequestError(str(exc)) from None
 
