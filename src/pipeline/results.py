@@ -1,9 +1,11 @@
 """A photo's results everywhere: the table items, its faces in the collection, its derived objects.
 
 Every step that ends a photo (SaveResults, RecordRejection/RecordFailure, DeletePhoto) goes through
-here, so "the new results replace the old ones completely" is written once. Side effects outside
-the table come first and the table write last: if a step dies half-way, the old photo item still
-lists the faces a retry must delete, so no face (biometric data) is ever left without an owner.
+here, so "the new results replace the old ones completely" is written once. The table is written
+first and the side effects outside it follow; the faces about to be deleted are noted under the run
+(FACES#{photoId}#{execution}) until they are gone. If a step dies half-way, the photo item is
+already right, and the note tells a retry (or the audit) which faces (biometric data) still have to
+go: no face is ever left without a record of it.
 """
 
 import datetime
@@ -41,32 +43,36 @@ class PhotoStore:
         self.bucket = bucket
         self.collection_prefix = collection_prefix
 
-    def save(self, photo: RawPhoto, etag: str, execution_name: str, outcome: Outcome) -> str:
+    def save(self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome) -> str:
         """Replace the photo's results with this run's; returns the status written.
 
-        A run whose raw object was deleted or replaced meanwhile, or whose result a later event's
-        run of the same content has already stored (duplicate events, a retried step), writes
+        ``source`` is the state's "photo" (etag, and versionId in a versioned bucket). A run whose
+        raw object was deleted or uploaded again meanwhile, or whose result a later event's run of
+        the same content has already stored (a retried step, an operator's reprocess), writes
         nothing and removes the faces it indexed (SUPERSEDED): the newer run owns the photo.
+
+        The table is written first; the faces it no longer lists are noted under the run until
+        deleted, and the derived objects of a photo that is not indexed go last. A step that dies
+        half-way leaves a consistent photo item (never INDEXED without its photo and faces), and
+        its retry, or the audit, finds the faces in the note.
         """
+        etag = normalise_etag(source["etag"])
         run_faces = {face["faceId"] for face in outcome.faces}
-        noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name)
-        if self.current_etag(photo) != normalise_etag(etag):
-            self._delete_faces(photo, run_faces | noted)
-            self.table.delete_items(noted_keys)
-            return SUPERSEDED
+        noted, _ = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name)
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
-        if previous.get("etag") == normalise_etag(etag) and started_after(
+        owned = set(previous.get("faceIds", []))
+        stale = previous.get("etag") == etag and started_after(
             previous.get("executionName", ""), execution_name
-        ):  # a later event's run of this same content stored its result first; this run is stale
-            self._delete_faces(photo, (run_faces | noted) - set(previous.get("faceIds", [])))
-            self.table.delete_items(noted_keys)
+        )
+        if stale or not self.is_current(photo, source):
+            self._delete_faces(photo, (run_faces | noted) - owned)
+            self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
             return SUPERSEDED
         indexed = outcome.status == INDEXED
         kept_faces = run_faces if indexed else set()
         # faces of an earlier result, and any this run indexed but lost track of (a retried step)
-        self._delete_faces(photo, (set(previous.get("faceIds", [])) | run_faces | noted) - kept_faces)
-        if not indexed:
-            self._delete_derived(photo)
+        doomed = (owned | run_faces | noted) - kept_faces
+        self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
         now = now_iso()
         bibs = outcome.bibs if indexed else []
         item = {
@@ -75,7 +81,7 @@ class PhotoStore:
             "eventId": photo.event_id,
             "photoId": photo.photo_id,
             "rawKey": photo.raw_key,
-            "etag": normalise_etag(etag),
+            "etag": etag,
             "status": outcome.status,
             "executionName": execution_name,
             "bibs": [found["bib"] for found in bibs],
@@ -86,30 +92,44 @@ class PhotoStore:
         if indexed:  # only indexed photos are in the gallery (a sparse index)
             item["galleryKey"] = gallery_key(item["createdAt"], photo.photo_id)
         self.table.replace_photo(item, bibs, previous)
-        self.table.delete_items(noted_keys)
+        self._delete_faces(photo, doomed)
+        if not indexed:
+            self._delete_derived(photo)
+        self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
         return outcome.status
 
-    def remove(self, photo: RawPhoto) -> bool:
-        """Remove a deleted upload everywhere; False when the key was uploaded again since."""
-        if self.current_etag(photo) is not None:
+    def remove(self, photo: RawPhoto, execution_name: str) -> bool:
+        """Remove a deleted upload everywhere; False when the key was uploaded again since.
+        Same order as save: the items go first, the faces they listed are noted until deleted."""
+        if self._head(photo) is not None:
             return False
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id)
         noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id)
-        self._delete_faces(photo, set((previous or {}).get("faceIds", [])) | noted)
-        self._delete_derived(photo)
+        doomed = set((previous or {}).get("faceIds", [])) | noted
+        self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
         self.table.delete_photo(photo.org_id, photo.event_id, photo.photo_id, previous)
+        self._delete_faces(photo, doomed)
+        self._delete_derived(photo)
         self.table.delete_items(noted_keys)
+        self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
         return True
 
-    def current_etag(self, photo: RawPhoto) -> str | None:
-        """The raw object's ETag now, or None when it no longer exists."""
+    def is_current(self, photo: RawPhoto, source: dict) -> bool:
+        """Whether the raw object is still the upload this run is for (same ETag, and the same
+        version when the state names one)."""
+        head = self._head(photo)
+        if head is None or normalise_etag(head.get("ETag")) != normalise_etag(source["etag"]):
+            return False
+        return not source.get("versionId") or head.get("VersionId") == source["versionId"]
+
+    def _head(self, photo: RawPhoto) -> dict | None:
+        """The raw object's HeadObject, or None when it no longer exists."""
         try:
-            head = self.s3.head_object(Bucket=self.bucket, Key=photo.raw_key)
+            return self.s3.head_object(Bucket=self.bucket, Key=photo.raw_key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return normalise_etag(head.get("ETag"))
 
     def _delete_faces(self, photo: RawPhoto, face_ids: set[str]) -> None:
         if face_ids:

@@ -99,6 +99,12 @@ class PhotoTable:
             {"PK": item["PK"], "SK": item["SK"]} for item in items
         ]
 
+    def forget_run(self, org_id: str, event_id: str, photo_id: str, execution: str) -> None:
+        """Drop one run's face note (the run has ended)."""
+        self.table.delete_item(
+            Key={"PK": event_pk(org_id, event_id), "SK": run_faces_sk(photo_id, execution)}
+        )
+
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos and bib index): what an event purge deletes."""
         return self._query_prefix(event_pk(org_id, event_id), "")

@@ -2,7 +2,9 @@
 
 The execution input is the whole state the steps share; it stays small (ids and keys only):
     {"action": "process" | "reject" | "delete", "executionName": ...,
-     "photo": {"bucket", "rawKey", "etag", "orgId", "eventId", "photoId"}, "reason": ...}
+     "photo": {"bucket", "rawKey", "etag", "versionId"?, "orgId", "eventId", "photoId"}, "reason": ...}
+"versionId" (versioned bucket) makes a run of an earlier upload of the key superseded even when a
+later upload has the same content.
 "reject" is an upload in a raw path whose type we do not accept: it is recorded as REJECTED,
 never dropped silently.
 """
@@ -46,27 +48,31 @@ def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
         name = keys.deletion_execution_name(photo.photo_id, event_token)
         state = photo_state(photo, bucket_name, detail.object.etag)
         return ExecutionRequest(name, {"action": "delete", "executionName": name, **state})
-    return processing_request(photo, bucket_name, detail.object.etag, event_token)
+    version_id = detail.object.get("version-id")
+    return processing_request(photo, bucket_name, detail.object.etag, event_token, version_id)
 
 
-def photo_state(photo: keys.RawPhoto, bucket_name: str, etag: str | None) -> dict:
-    return {
-        "photo": {
-            "bucket": bucket_name,
-            "rawKey": photo.raw_key,
-            "etag": keys.normalise_etag(etag),
-            "orgId": photo.org_id,
-            "eventId": photo.event_id,
-            "photoId": photo.photo_id,
-        }
+def photo_state(
+    photo: keys.RawPhoto, bucket_name: str, etag: str | None, version_id: str | None = None
+) -> dict:
+    state = {
+        "bucket": bucket_name,
+        "rawKey": photo.raw_key,
+        "etag": keys.normalise_etag(etag),
+        "orgId": photo.org_id,
+        "eventId": photo.event_id,
+        "photoId": photo.photo_id,
     }
+    if version_id and version_id != "null":  # "null": an unversioned bucket's object
+        state["versionId"] = version_id
+    return {"photo": state}
 
 
 def processing_request(
-    photo: keys.RawPhoto, bucket_name: str, etag: str, event_token: str
+    photo: keys.RawPhoto, bucket_name: str, etag: str, event_token: str, version_id: str | None = None
 ) -> ExecutionRequest:
     """The execution for an upload (from its event, or an operator's reprocess)."""
-    state = photo_state(photo, bucket_name, etag)
+    state = photo_state(photo, bucket_name, etag, version_id)
     name = keys.execution_name(photo.photo_id, etag, event_token)
     if not photo.is_supported_type:
         shown = photo.suffix[:16] or "(no extension)"

@@ -38,7 +38,8 @@ def rekognition(aws):
 
 def upload(s3, key=RAW_KEY, body=None, **extra) -> dict:
     s3.put_object(Bucket=BUCKET, Key=key, Body=body or photo(3000, 2000), **extra)
-    etag = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    etag = head["ETag"].strip('"')
     photo_id = keys.photo_id_for(key)
     name = keys.execution_name(photo_id, etag, "0061")
     org, event = keys.parse_raw_key(key).org_id, keys.parse_raw_key(key).event_id
@@ -49,6 +50,7 @@ def upload(s3, key=RAW_KEY, body=None, **extra) -> dict:
             "bucket": BUCKET,
             "rawKey": key,
             "etag": etag,
+            "versionId": head["VersionId"],
             "orgId": org,
             "eventId": event,
             "photoId": photo_id,
@@ -439,3 +441,67 @@ def test_runs_are_ordered_by_their_event():
     assert keys.started_after("p-e-R0000001795820000000", "p-e-00617F08299329D189")  # reprocess
     assert not keys.started_after("p-e-0061", "p-e-0061")
     assert keys.started_after("p-e-0062", "p-e-00619")  # right-padded before comparing
+
+
+def test_a_run_of_an_earlier_upload_of_the_same_content_is_superseded(s3, table, rekognition, context):
+    """The same file uploaded twice: two versions, two events. Only the run of the current version
+    may write; the earlier one stops, even though its ETag still matches."""
+    from pipeline.handlers import preprocess, save_results
+
+    body = photo(1200, 800)
+    earlier = upload(s3, body=body)
+    image = preprocess.lambda_handler(earlier, context)
+    later = upload(s3, body=body)
+    assert later["photo"]["etag"] == earlier["photo"]["etag"]
+    with pytest.raises(PhotoSuperseded, match="uploaded again"):
+        preprocess.lambda_handler(earlier, context)
+    face_id = face_record("p")["Face"]["FaceId"]
+    earlier = {
+        **earlier,
+        "image": image,
+        "detections": {
+            "bibs": [],
+            "faces": [{"faceId": face_id, "confidence": 99.0, "box": {}}],
+            "errors": [],
+        },
+    }
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
+    )
+    assert save_results.lambda_handler(earlier, context)["status"] == "SUPERSEDED"
+    assert table.get_photo("acme", "seoul-2026", earlier["photo"]["photoId"]) is None
+    assert object_exists(s3, image["processedKey"])  # the later run's photo is left alone
+
+
+def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_without_its_photo(
+    s3, table, rekognition, context, monkeypatch
+):
+    """SaveResults stored INDEXED, then the run failed and RecordFailure died after deleting the
+    faces: the item already says FAILED and the note still names the faces; the retry finishes."""
+    from pipeline import results
+    from pipeline.handlers import record_status
+
+    state = upload(s3)
+    photo_id = state["photo"]["photoId"]
+    face = face_record(photo_id)
+    state = run_steps(state, context, rekognition, [text_detection("1234")], [face])
+    face_id = face["Face"]["FaceId"]
+    failed = {**state, "error": {"Error": "States.Timeout", "Cause": "step timed out"}}
+    for _ in range(2):  # the attempt that dies, and its retry
+        rekognition.add_response(
+            "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
+        )
+    original = results.PhotoStore._delete_derived
+    monkeypatch.setattr(results.PhotoStore, "_delete_derived", lambda self, photo: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        record_status.lambda_handler(failed, context)
+    item = table.get_photo("acme", "seoul-2026", photo_id)
+    assert item["status"] == "FAILED" and item["faceIds"] == [] and "galleryKey" not in item
+    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
+    assert table.run_faces("acme", "seoul-2026", photo_id)[0] == {face_id}
+
+    monkeypatch.setattr(results.PhotoStore, "_delete_derived", original)
+    assert record_status.lambda_handler(failed, context)["status"] == "FAILED"
+    assert table.run_faces("acme", "seoul-2026", photo_id) == (set(), [])
+    image = state["image"]
+    assert not object_exists(s3, image["processedKey"]) and not object_exists(s3, image["thumbnailKey"])

@@ -22,7 +22,7 @@ def lambda_handler(event: dict, context) -> dict:
     config = get_config()
     s3 = clients.s3()
     photo = step_photo(event, logger)
-    raw = get_raw_object(s3, config.bucket_name, photo.raw_key, event["photo"]["etag"])
+    raw = get_raw_object(s3, config.bucket_name, photo.raw_key, event["photo"])
     images.check_upload_size(raw["ContentLength"], config.max_upload_bytes)
     normalised = images.normalise(
         raw["Body"].read(),
@@ -52,15 +52,20 @@ def lambda_handler(event: dict, context) -> dict:
     }
 
 
-def get_raw_object(s3, bucket: str, key: str, etag: str) -> dict:
-    """The raw object in the version the event announced; PhotoSuperseded when it is gone or replaced."""
+def get_raw_object(s3, bucket: str, key: str, source: dict) -> dict:
+    """The raw object in the version the event announced (``source``: the state's "photo");
+    PhotoSuperseded when it is gone or replaced, even by an upload of the same content."""
     try:
-        return s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        raw = s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{source["etag"]}"')
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code in ("NoSuchKey", "404", "PreconditionFailed", "412"):
             raise PhotoSuperseded("the raw object was deleted or replaced since the event") from exc
         raise
+    if source.get("versionId") and raw.get("VersionId") != source["versionId"]:
+        raw["Body"].close()
+        raise PhotoSuperseded("the key was uploaded again since the event")
+    return raw
 
 
 def tag_for_archive(s3, bucket: str, key: str) -> None:

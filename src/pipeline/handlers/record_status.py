@@ -6,7 +6,7 @@ removes whatever an earlier run or this one left (bibs, faces, derived objects):
 silently lost, and a photo that is not INDEXED is not findable.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import results
@@ -14,7 +14,6 @@ from pipeline.errors import reason_from_state_error
 from pipeline.handlers import step_photo
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 METRIC_BY_STATUS = {results.REJECTED: "PhotosRejected", results.FAILED: "PhotosFailed"}
 
@@ -34,12 +33,11 @@ def outcome_of(state: dict) -> results.Outcome:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
     outcome = outcome_of(event)
-    status = results.default_store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
+    status = results.default_store().save(photo, event["photo"], event["executionName"], outcome)
     if status in METRIC_BY_STATUS:
         metrics.add_metric(name=METRIC_BY_STATUS[status], unit=MetricUnit.Count, value=1)
     logger.info("Photo recorded", extra={"status": status, "reason": outcome.attributes["reason"]})

@@ -1,19 +1,17 @@
 """SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import links, results
 from pipeline.handlers import step_photo
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", "takenAt", "photographer")
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
@@ -24,7 +22,7 @@ def lambda_handler(event: dict, context) -> dict:
         bibs=links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"]),
         faces=detections["faces"],
     )
-    status = results.default_store().save(photo, event["photo"]["etag"], event["executionName"], outcome)
+    status = results.default_store().save(photo, event["photo"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
     linked = sum(1 for bib in outcome.bibs if "faceId" in bib)

@@ -6,7 +6,7 @@ event's ExecutionAlreadyExists counts as success; anything else fails only its o
 
 import json
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,12 +16,10 @@ from pipeline.config import get_config
 from pipeline.errors import InvalidKey
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@tracer.capture_method
 def start_photo(record: SQSRecord) -> None:
     body = record.json_body
     if uploads.is_s3_test_event(body):
@@ -49,7 +47,6 @@ def start_photo(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     return process_partial_response(
