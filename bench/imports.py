@@ -3,10 +3,11 @@
     python bench/imports.py [--repeat 5] [--json]
 
 Runs `python -X importtime -c "import pipeline.handlers.<name>"` per handler (best of --repeat) and
-reports the handler's cumulative import time, the heaviest top-level packages it pulls in, and
-whether Pillow or the X-Ray SDK's patching are among them. A baseline (`import boto3`, which every
-function needs) runs in the same loop, so the figures are also given as ratios to it. --json
-prints one object on the last line: {"baseline_ms", "handlers": {name: {"ms", "ratio", ...}}}.
+reports the handler's cumulative import time, the resident set after the import, the heaviest
+top-level packages it pulls in, and whether Pillow or the X-Ray SDK are among them. A baseline
+(`import boto3`, which every function needs) runs in the same loop, so the figures are also given
+as ratios to it. --json prints one object on the last line:
+{"baseline_ms", "handlers": {name: {"ms", "ratio", "resident_mb", ...}}}.
 """
 
 import argparse
@@ -49,6 +50,18 @@ def importtime(module: str) -> dict:
     return {"total_us": total, "packages": packages}
 
 
+def resident_mb(module: str) -> float:
+    """Peak resident set of a clean interpreter after importing the module (VmHWM), in MB: what
+    a cold container holds before the first event."""
+    code = f"import {module}; print(open('/proc/self/status').read())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "AWS_DEFAULT_REGION": "ap-northeast-2"}
+    child = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    line = next(line for line in child.stdout.splitlines() if line.startswith("VmHWM:"))
+    return round(int(line.split()[1]) / 1024, 1)
+
+
 def best(module: str, repeat: int) -> dict:
     runs = [importtime(module) for _ in range(repeat)]
     return min(runs, key=lambda run: run["total_us"])
@@ -69,6 +82,7 @@ def main() -> int:
         handlers[name] = {
             "ms": round(run["total_us"] / 1000, 1),
             "ratio": round(run["total_us"] / 1000 / baseline, 2),
+            "resident_mb": resident_mb(f"pipeline.handlers.{name}"),
             "pillow": "PIL" in run["packages"],
             "xray": "aws_xray_sdk" in run["packages"],
             "heaviest": {
@@ -81,12 +95,12 @@ def main() -> int:
         print(json.dumps({"baseline_ms": round(baseline, 1), "handlers": handlers}))
         return 0
     print(f"baseline: import boto3 {baseline:.0f} ms")
-    print(f"{'handler':<18} {'ms':>6} {'x boto3':>8} {'Pillow':>7} {'X-Ray':>6}  heaviest (ms)")
+    print(f"{'handler':<18} {'ms':>6} {'x boto3':>8} {'RSS MB':>7} {'Pillow':>7} {'X-Ray':>6}  heaviest (ms)")
     for name, row in handlers.items():
         heaviest = ", ".join(f"{top} {ms:g}" for top, ms in row["heaviest"].items())
         print(
-            f"{name:<18} {row['ms']:>6} {row['ratio']:>8} {'yes' if row['pillow'] else 'no':>7} "
-            f"{'yes' if row['xray'] else 'no':>6}  {heaviest}"
+            f"{name:<18} {row['ms']:>6} {row['ratio']:>8} {row['resident_mb']:>7} "
+            f"{'yes' if row['pillow'] else 'no':>7} {'yes' if row['xray'] else 'no':>6}  {heaviest}"
         )
     return 0
 

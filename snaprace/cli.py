@@ -103,7 +103,7 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    function_logs = FunctionLogs(log_stream, LOCAL_ACCOUNT, stack.region)
+    function_logs = FunctionLogs(log_stream, LOCAL_ACCOUNT, stack.region, stack.meter)
     try:
         # handler logs and metrics (stdout on Lambda) go to the log file and their log groups
         with redirect_stdout(function_logs):

@@ -135,7 +135,8 @@ def upload(
 class Audit:
     raw: int = 0
     statuses: Counter = field(default_factory=Counter)
-    missing: list[str] = field(default_factory=list)  # raw keys with no final status for their content
+    # raw keys with no final status for their content, or a run of theirs still in flight
+    missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # raw keys whose photo is FAILED
     ignored: list[str] = field(default_factory=list)  # keys in raw/ that are not photo keys (folders)
     orphaned: list[str] = field(default_factory=list)  # photo items whose raw object is gone
@@ -199,10 +200,14 @@ def collection_faces(stack: Stack, org_id: str, event_id: str) -> dict[str, str]
 
 def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
     """Every raw photo should have a photo item with a final status for its current content, and
-    every indexed photo its processed photo, thumbnail and faces; no face may outlive its photo."""
+    every indexed photo its processed photo, thumbnail and faces; no face may outlive its photo.
+    A photo whose run has written its result but not yet deleted the faces it replaced (the run's
+    note is still there) counts as missing: done means tidied."""
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
-    items = {item["photoId"]: item for item in photo_table(stack).event_photos(org_id, event_id)}
+    table = photo_table(stack)
+    items = {item["photoId"]: item for item in table.event_photos(org_id, event_id)}
+    in_flight = table.photos_with_runs_in_flight(org_id, event_id)  # results written, faces not yet tidied
     result = Audit()
     seen_ids = set()
     for raw_key, etag in sorted(objects.items()):
@@ -214,7 +219,8 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
         result.raw += 1
         seen_ids.add(photo.photo_id)
         item = items.get(photo.photo_id)
-        if item and item.get("status") in FINAL_STATUSES and item.get("etag") == etag:
+        final = item and item.get("status") in FINAL_STATUSES and item.get("etag") == etag
+        if final and photo.photo_id not in in_flight:
             result.statuses[item["status"]] += 1
             if item["status"] == FAILED:
                 result.failed.append(raw_key)

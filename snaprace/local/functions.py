@@ -70,15 +70,51 @@ class Invocation:
     duration_ms: float
 
 
+CONTAINERS = 4  # per function: enough that a throttled call's wait does not hold up the others
+_METRICS_LOCK = threading.RLock()
+
+
+def share_powertools_metrics_safely() -> None:
+    """Powertools keeps a function's metrics in one class-level set per process. Lambda containers
+    are processes; the containers here are threads, so adding to the set and flushing it (which
+    iterates it) are serialised, as they are in a container."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    if getattr(AmazonCloudWatchEMFProvider, "_snaprace_locked", False):
+        return
+    for name in ("add_metric", "flush_metrics", "serialize_metric_set", "clear_metrics"):
+        original = getattr(AmazonCloudWatchEMFProvider, name)
+
+        def locked(*args, _original=original, **kwargs):
+            with _METRICS_LOCK:
+                return _original(*args, **kwargs)
+
+        setattr(AmazonCloudWatchEMFProvider, name, locked)
+    AmazonCloudWatchEMFProvider._snaprace_locked = True
+
+
 class FunctionRuntime:
-    def __init__(self, specs: dict[str, FunctionSpec], region: str, account: str, put_metrics=None):
+    def __init__(
+        self,
+        specs: dict[str, FunctionSpec],
+        region: str,
+        account: str,
+        put_metrics=None,
+        containers: dict[str, int] | None = None,
+    ):
         self.specs = specs
         self.region, self.account = region, account
         self.put_metrics = put_metrics or (lambda spec, invocation: None)
         self._by_name = {spec.name: spec for spec in specs.values()}
-        # Lambda runs one invocation at a time per container; handlers keep per-invocation state in
-        # module globals (Powertools' batch processor, metrics), so each function is one container.
-        self._containers = {logical_id: threading.Lock() for logical_id in specs}
+        # Lambda runs one invocation at a time per container and adds containers as invocations
+        # arrive. Here a function has CONTAINERS (or `containers` says how many: the upload starter
+        # gets its queue's MaximumConcurrency, which its pacing counts on); they are threads
+        # sharing the handler module.
+        self._containers = {
+            logical_id: threading.BoundedSemaphore((containers or {}).get(logical_id, CONTAINERS))
+            for logical_id in specs
+        }
+        share_powertools_metrics_safely()
         self.faults = None  # the local stack's fault injection (snaprace.local.faults)
 
     def arn(self, spec: FunctionSpec) -> str:

@@ -10,8 +10,8 @@ from snaprace.local import functions
 
 
 class FunctionLogs(io.TextIOBase):
-    def __init__(self, file, account: str, region: str):
-        self.file, self.account, self.region = file, account, region
+    def __init__(self, file, account: str, region: str, meter=None):
+        self.file, self.account, self.region, self.meter = file, account, region, meter
         self._lock = threading.Lock()  # moto's log streams are not thread safe
 
     def writable(self) -> bool:
@@ -22,6 +22,8 @@ class FunctionLogs(io.TextIOBase):
         function_name = getattr(functions.current, "function_name", None)
         if function_name and text.strip():
             self._deliver(function_name, text.rstrip("\n"))
+            if self.meter is not None:  # CloudWatch Logs bills each event's bytes plus 26
+                self.meter.logged(len(text.rstrip("\n").encode()) + 26)
         return len(text)
 
     def flush(self) -> None:

@@ -37,6 +37,7 @@ from snaprace.local.engines import make_engine
 from snaprace.local.faults import Faults
 from snaprace.local.functions import FunctionRuntime, process_environment
 from snaprace.local.http_api import HttpApiGateway
+from snaprace.local.meter import Meter
 from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
 from snaprace.local.sqs_move import MessageMoveTasks
 from snaprace.template import (
@@ -57,6 +58,7 @@ DEFAULT_REGION = "ap-northeast-2"
 STAGE = "dev"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 _EXECUTE_API = re.compile(r"https://([A-Za-z0-9]+)\.execute-api\.[a-z0-9.-]+")
+_S3_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/s3/aws4_request|X-Amz-Credential=[^&]+%2Fs3%2F")
 _CFN_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/cloudformation/aws4_request")
 # Created by the local stack; everything else in the template is listed as not emulated.
 EMULATED_TYPES = (
@@ -89,8 +91,11 @@ class LocalStack:
 
     def __post_init__(self):
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        parameters = {"Stage": STAGE}
+        if self.rekognition_tps:  # the emulated account's quota is the one the stack is told about
+            parameters["RekognitionTps"] = f"{self.rekognition_tps:g}"
         self.resolver = Resolver(
-            self.template, region=self.region, stack_name=self.stack_name, parameters={"Stage": STAGE}
+            self.template, region=self.region, stack_name=self.stack_name, parameters=parameters
         )
         for logical_id in self.template["Resources"]:
             name = self.resolver.name_of(logical_id)
@@ -102,7 +107,13 @@ class LocalStack:
         for logical_id in resources_of_type(self.template, "AWS::Serverless::HttpApi"):
             self.resolver.physical_ids[logical_id] = logical_id  # served at {endpoint}/_api/{logical id}
         self.specs = function_specs(self.resolver)
-        self.functions = FunctionRuntime(self.specs, self.region, LOCAL_ACCOUNT, self._put_lambda_metrics)
+        self.functions = FunctionRuntime(
+            self.specs,
+            self.region,
+            LOCAL_ACCOUNT,
+            self._put_lambda_metrics,
+            containers={spec.logical_id: source["concurrency"] for spec, source in self._sqs_event_sources()},
+        )
         self.engine = make_engine(self.engine_name, self._bucket_images)
         self.rekognition = RekognitionEmulator(
             self.engine, self._read_object, self.region, LOCAL_ACCOUNT, self.rekognition_tps
@@ -117,6 +128,7 @@ class LocalStack:
         self.move_tasks = MessageMoveTasks(lambda: self.client("sqs"), self.endpoint_url)
         self.faults = Faults()
         self.functions.faults = self.faults
+        self.meter = Meter()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = None
@@ -290,8 +302,8 @@ class LocalStack:
                             "batch": int(properties.get("BatchSize", 10)),
                             "partial": "ReportBatchItemFailures"
                             in properties.get("FunctionResponseTypes", []),
-                            # a laptop has few cores; Lambda's pollers would scale to the maximum
-                            "concurrency": max(1, min(concurrency, 2)),
+                            # Lambda's pollers scale to the maximum; the starter's pacing counts on it
+                            "concurrency": max(1, concurrency),
                         },
                     )
                 )
@@ -332,6 +344,7 @@ class LocalStack:
                 )
 
     def _put_lambda_metrics(self, spec, invocation) -> None:
+        self.meter.invocation(spec.name, spec.memory, invocation.duration_ms)
         dimensions = [{"Name": "FunctionName", "Value": spec.name}]
         data = [
             {"MetricName": "Invocations", "Value": 1, "Unit": "Count", "Dimensions": dimensions},
@@ -443,6 +456,11 @@ class LocalStack:
                     except (ValueError, TypeError) as exc:
                         return _respond(start_response, 400, {"message": str(exc)})
                 return _respond(start_response, 200, self.faults.describe())
+            if environ.get("PATH_INFO") == "/_snaprace/meter":
+                if environ["REQUEST_METHOD"] == "POST":
+                    self.meter.reset()
+                return _respond(start_response, 200, self.meter.describe())
+            self._count(environ, target)
             if target.startswith("DynamoDB_20120810."):
                 return self._dynamodb_call(environ, start_response, target.split(".", 1)[1])
             if target == "AWSStepFunctions.StartExecution" and self.faults.roll(
@@ -476,14 +494,28 @@ class LocalStack:
             raise
         return self._moto(environ, start_response)
 
+    def _count(self, environ, target: str) -> None:
+        """The meter's request counts (DynamoDB units are counted where the answer is known)."""
+        if target:
+            service, _, operation = target.partition(".")
+            self.meter.request(service, operation)
+        elif _S3_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")):
+            self.meter.s3_request(
+                environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+            )
+
     def _dynamodb_call(self, environ, start_response, operation: str):
         """moto's DynamoDB, with injected throttling and partly processed batch writes."""
         if self.faults.roll("dynamodb_throttles", self.faults.dynamodb_throttles):
             error = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
             return _respond(start_response, 400, {"__type": error, "message": "injected fault"})
+        request = json.loads(_read_body(environ) or b"{}")
         if operation != "BatchWriteItem" or self.faults.dynamodb_unprocessed <= 0:
-            return self._moto(environ, start_response)
-        request = json.loads(_read_body(environ))
+            body = json.dumps(request).encode()
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            answer = list(self._moto(environ, start_response))
+            self.meter.dynamodb(operation, request, sum(len(part) for part in answer))
+            return answer
         kept, left = {}, {}
         for table, writes in request["RequestItems"].items():
             kept[table], left[table] = self.faults.split(writes)
@@ -494,6 +526,7 @@ class LocalStack:
             body = json.dumps({**request, "RequestItems": kept}).encode()
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             answer = json.loads(b"".join(self._moto(environ, lambda status, headers, exc_info=None: None)))
+        self.meter.dynamodb(operation, {"RequestItems": kept}, 0)
         for table, writes in left.items():
             answer.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(writes)
         data = json.dumps(answer).encode()

@@ -23,6 +23,8 @@ class Config:
     bib_min_height: float
     face_max_faces: int
     cdn_base_url: str
+    rekognition_tps: float
+    starter_concurrency: int
 
 
 def _int(name: str, default: int) -> int:
@@ -54,4 +56,6 @@ def get_config() -> Config:
         bib_min_height=_float("BIB_MIN_HEIGHT", 0.015),
         face_max_faces=_int("FACE_MAX_FACES", 100),
         cdn_base_url=os.environ.get("CDN_BASE_URL", "").rstrip("/"),
+        rekognition_tps=_float("REKOGNITION_TPS", 10.0),
+        starter_concurrency=_int("STARTER_MAX_CONCURRENCY", 5),
     )

@@ -3,8 +3,15 @@
 Rekognition errors that mean "this photo can never be read" become InvalidImage (the photo is
 REJECTED); throttling that outlived the client's retries becomes RekognitionThrottled (the state
 machine retries with backoff); everything else propagates as a failure.
+
+Throttling is retried here first, about one quota window (1 s, jittered) apart: the starter paces
+executions just under the quota, so a throttled call has usually missed its window by a fraction
+of a second, and the state machine's exponential backoff (up to a minute) would leave the quota
+idle while photos wait.
 """
 
+import random
+import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
@@ -15,6 +22,8 @@ from pipeline.errors import InvalidImage, RekognitionThrottled
 _IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
 _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
 DELETE_FACES_BATCH = 4096  # DeleteFaces accepts up to 4096 face ids per call
+QUOTA_ATTEMPTS = 4
+QUOTA_WINDOW_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +50,28 @@ def rekognition_errors(operation: str, reads_image: bool = True):
         raise
 
 
+def within_quota(call, *args, sleep=time.sleep, **kwargs):
+    """`call(*args, **kwargs)`, again in the next quota window when Rekognition throttles it."""
+    for attempt in range(1, QUOTA_ATTEMPTS + 1):
+        try:
+            return call(*args, **kwargs)
+        except ClientError as exc:
+            if (
+                exc.response.get("Error", {}).get("Code") not in _THROTTLING_ERRORS
+                or attempt == QUOTA_ATTEMPTS
+            ):
+                raise
+            sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
+    raise AssertionError("unreachable")
+
+
 def s3_image(bucket: str, key: str) -> dict:
     return {"S3Object": {"Bucket": bucket, "Name": key}}
 
 
 def detect_text(client, bucket: str, key: str) -> list[dict]:
     with rekognition_errors("DetectText"):
-        return client.detect_text(Image=s3_image(bucket, key)).get("TextDetections", [])
+        return within_quota(client.detect_text, Image=s3_image(bucket, key)).get("TextDetections", [])
 
 
 def index_faces(
@@ -68,10 +92,10 @@ def index_faces(
     }
     with rekognition_errors("IndexFaces"):
         try:
-            response = client.index_faces(**request)
+            response = within_quota(client.index_faces, **request)
         except client.exceptions.ResourceNotFoundException:
             ensure_collection(client, collection_id)
-            response = client.index_faces(**request)
+            response = within_quota(client.index_faces, **request)
     faces = [
         IndexedFace(
             face_id=record["Face"]["FaceId"],
@@ -95,8 +119,10 @@ def delete_faces(client, collection_id: str, face_ids: list[str]) -> None:
     for start in range(0, len(face_ids), DELETE_FACES_BATCH):
         with rekognition_errors("DeleteFaces", reads_image=False):
             try:
-                client.delete_faces(
-                    CollectionId=collection_id, FaceIds=face_ids[start : start + DELETE_FACES_BATCH]
+                within_quota(
+                    client.delete_faces,
+                    CollectionId=collection_id,
+                    FaceIds=face_ids[start : start + DELETE_FACES_BATCH],
                 )
             except client.exceptions.ResourceNotFoundException:
                 return

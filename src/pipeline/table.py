@@ -99,6 +99,11 @@ class PhotoTable:
             {"PK": item["PK"], "SK": item["SK"]} for item in items
         ]
 
+    def photos_with_runs_in_flight(self, org_id: str, event_id: str) -> set[str]:
+        """Photo ids with a run-faces note: a run that indexed faces and has not finished."""
+        notes = self._query_prefix(event_pk(org_id, event_id), RUN_FACES_PREFIX)
+        return {item["SK"][len(RUN_FACES_PREFIX) :].split("#", 1)[0] for item in notes}
+
     def forget_run(self, org_id: str, event_id: str, photo_id: str, execution: str) -> None:
         """Drop one run's face note (the run has ended)."""
         self.table.delete_item(

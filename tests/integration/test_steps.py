@@ -350,6 +350,50 @@ def test_starter_reports_only_the_failed_messages(state_machine, context, monkey
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
 
 
+def test_starter_paces_executions_to_the_quota_and_leaves_late_ones_in_the_queue(
+    state_machine, context, monkeypatch
+):
+    """Three photos, one slot every 2 s, 5 s left in the invocation (3 s of them kept for the end):
+    two start, the third stays queued for the next batch; a rejection never waits for a slot."""
+    sfn, arn = state_machine
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    from pipeline import pacing
+    from pipeline.handlers import start_processing
+
+    now = [100.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(
+        start_processing, "_pacer", pacing.Pacer(2.0, clock=lambda: now[0], sleep=sleep, offset=0.0)
+    )
+    deadline = now[0] + 5.0
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: int((deadline - now[0]) * 1000))
+    batch = sqs_batch(
+        *(s3_eventbridge_event(BUCKET, f"acme/e1/raw/{n}.jpg", sequencer=f"006{n}") for n in range(3)),
+        s3_eventbridge_event(BUCKET, "acme/e1/raw/notes.txt", sequencer="0069"),
+    )
+    failures = start_processing.lambda_handler(batch, context)["batchItemFailures"]
+
+    assert [f["itemIdentifier"] for f in failures] == [batch["Records"][2]["messageId"]]
+    assert slept == [0.0, 2.0]
+    started = {
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["photo"]["rawKey"]
+        for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+    }
+    assert started == {"acme/e1/raw/0.jpg", "acme/e1/raw/1.jpg", "acme/e1/raw/notes.txt"}
+
+
+def test_pacing_spreads_the_quota_over_the_starter_containers():
+    from pipeline import pacing
+
+    # 5 containers at 10 TPS: each starts one execution every 5 / 9 s, 9 per second in all
+    assert pacing.interval_for(10, 5) == pytest.approx(5 / 9)
+
+
 def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkeypatch):
     from pipeline.handlers import api_authorizer
 

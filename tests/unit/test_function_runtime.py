@@ -1,10 +1,10 @@
-"""The in-process Lambda runtime: error payloads as Lambda shapes them, one invocation at a time
-per function, metrics per invocation."""
+"""The in-process Lambda runtime: error payloads as Lambda shapes them, one invocation per
+container and a bounded number of containers per function, metrics per invocation."""
 
 import threading
 import time
 
-from snaprace.local.functions import FunctionRuntime
+from snaprace.local.functions import CONTAINERS, FunctionRuntime
 from snaprace.template import FunctionSpec
 
 
@@ -59,7 +59,7 @@ def test_context_carries_the_functions_identity_and_deadline():
     assert runtime.find("Named-dev:$LATEST") is runtime.specs["Named"]
 
 
-def test_each_function_runs_one_invocation_at_a_time_and_functions_run_side_by_side():
+def test_a_function_runs_as_many_invocations_at_once_as_it_has_containers():
     running, most = {"A": 0, "B": 0, "all": 0}, {"A": 0, "B": 0, "all": 0}
     lock = threading.Lock()
 
@@ -78,13 +78,13 @@ def test_each_function_runs_one_invocation_at_a_time_and_functions_run_side_by_s
 
         return handler
 
-    runtime = Runtime({"A": handler_for("A"), "B": handler_for("B")})
+    runtime = Runtime({"A": handler_for("A"), "B": handler_for("B")}, containers={"A": 1})
     threads = [
         threading.Thread(target=runtime.invoke, args=(runtime.specs[name], {}))
-        for name in ("A", "A", "B", "B")
+        for name in ["A"] * 3 + ["B"] * (CONTAINERS + 2)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert most == {"A": 1, "B": 1, "all": 2}
+    assert most == {"A": 1, "B": CONTAINERS, "all": 1 + CONTAINERS}

@@ -2,6 +2,8 @@
 
 Invalid keys are logged with their reason and dropped (they can never succeed); a duplicate
 event's ExecutionAlreadyExists counts as success; anything else fails only its own message.
+Executions that will call Rekognition are paced to the account's quota (pipeline.pacing); a record
+whose turn would come after the function's time is up is left in the queue for the next batch.
 """
 
 import json
@@ -11,16 +13,29 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from pipeline import clients, uploads
+from pipeline import clients, pacing, uploads
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+PACING_MARGIN_SECONDS = 3.0  # left to start the execution and answer before the timeout
+_pacer: pacing.Pacer | None = None
 
 
-def start_photo(record: SQSRecord) -> None:
+class NoTurnInTime(RuntimeError):
+    """This record's turn under the Rekognition quota comes after the invocation's time is up."""
+
+
+def pacer() -> pacing.Pacer:
+    global _pacer  # one pacer per container, kept across invocations
+    if _pacer is None:
+        config = get_config()
+        _pacer = pacing.Pacer(pacing.interval_for(config.rekognition_tps, config.starter_concurrency))
+    return _pacer
+
+
+def start_photo(record: SQSRecord, lambda_context=None) -> None:
     body = record.json_body
     if uploads.is_s3_test_event(body):
         logger.info("Ignoring S3 test event")
@@ -32,6 +47,10 @@ def start_photo(record: SQSRecord) -> None:
         logger.warning("Upload ignored", extra={"reason": exc.reason})
         metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
         return
+    if request.input["action"] == "process" and lambda_context is not None:
+        budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
+        if not pacer().wait(budget):
+            raise NoTurnInTime("left for the next batch: the Rekognition quota's pace")
     sfn = clients.stepfunctions()
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
     try:
@@ -49,6 +68,7 @@ def start_photo(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
+    processor = BatchProcessor(event_type=EventType.SQS)  # per invocation: it holds the batch's state
     return process_partial_response(
         event=event, record_handler=start_photo, processor=processor, context=context
     )

@@ -1,0 +1,38 @@
+"""Admission control for Rekognition: new executions are started no faster than the account's
+quota allows, so a burst of uploads waits in the queue (durable, free) instead of turning into
+throttled calls, retries and failed photos.
+
+Each starter container spaces the executions it starts by `interval` seconds; with at most
+`concurrency` containers (the queue's MaximumConcurrency) the stack starts at most
+concurrency / interval executions per second. Every execution calls DetectText and IndexFaces
+once, so that is also the calls per second of each.
+"""
+
+import random
+import time
+
+SHARE_OF_QUOTA = 0.9  # headroom: calls bunch behind Preprocess, throttled ones retry (bench/throughput.py)
+
+
+def interval_for(quota_tps: float, concurrency: int) -> float:
+    """Seconds between two executions started by one container."""
+    return concurrency / (quota_tps * SHARE_OF_QUOTA)
+
+
+class Pacer:
+    def __init__(self, interval: float, clock=time.monotonic, sleep=time.sleep, offset: float | None = None):
+        self.interval, self._clock, self._sleep = interval, clock, sleep
+        # containers started together by a burst take their first slots spread over one interval,
+        # not all at once
+        self._next = clock() + (random.uniform(0, interval) if offset is None else offset)  # noqa: S311
+
+    def wait(self, budget: float) -> bool:
+        """Wait for this container's next slot; False (without waiting) when that is more than
+        `budget` seconds away."""
+        now = self._clock()
+        slot = max(now, self._next)
+        if slot - now > budget:
+            return False
+        self._sleep(slot - now)
+        self._next = slot + self.interval
+        return True
