@@ -62,7 +62,10 @@ def local() -> None:
 @click.option("--port", default=4566, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--engine", type=click.Choice(["scripted", "vision"]), default="scripted", show_default=True)
 @click.option(
-    "--rekognition-tps", type=click.FloatRange(min=0.1), help="Throttle each Rekognition operation."
+    "--rekognition-tps",
+    type=click.FloatRange(min=1),
+    help="The emulated account's Rekognition quota: throttle each operation beyond it (and set the "
+    "stack's RekognitionTps parameter to it).",
 )
 @click.option(
     "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Default: .snaprace/local.log"

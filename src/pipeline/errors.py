@@ -39,6 +39,10 @@ class RekognitionThrottled(PipelineError):
     """Rekognition kept throttling after the client's own retries; the state machine retries."""
 
 
+class RekognitionUnavailable(PipelineError):
+    """Rekognition kept answering 5xx after the client's own retries; the state machine retries."""
+
+
 def reason_from_state_error(error: dict | None) -> str:
     """Turn a Step Functions Catch result ({"Error", "Cause"}) into a one-line reason.
 

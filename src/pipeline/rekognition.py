@@ -1,8 +1,9 @@
 """The Rekognition edge: DetectText, collections, IndexFaces and DeleteFaces, and its errors.
 
 Rekognition errors that mean "this photo can never be read" become InvalidImage (the photo is
-REJECTED); throttling that outlived the client's retries becomes RekognitionThrottled (the state
-machine retries with backoff); everything else propagates as a failure.
+REJECTED); throttling or 5xx answers that outlived the client's retries become RekognitionThrottled
+or RekognitionUnavailable (the state machine retries both with backoff); everything else
+propagates as a failure.
 
 Throttling is retried here first, about one quota window (1 s, jittered) apart: the starter paces
 executions just under the quota, so a throttled call has usually missed its window by a fraction
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from pipeline.errors import InvalidImage, RekognitionThrottled
+from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 
 _IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
 _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
+_UNAVAILABLE_ERRORS = {"InternalServerError", "ServiceUnavailableException"}
 DELETE_FACES_BATCH = 4096  # DeleteFaces accepts up to 4096 face ids per call
 QUOTA_ATTEMPTS = 4
 QUOTA_WINDOW_SECONDS = 1.0
@@ -47,10 +49,12 @@ def rekognition_errors(operation: str, reads_image: bool = True):
             raise InvalidImage(f"Rekognition {operation} cannot read the photo: {message or code}") from exc
         if code in _THROTTLING_ERRORS:
             raise RekognitionThrottled(f"Rekognition {operation} throttled: {code}") from exc
+        if code in _UNAVAILABLE_ERRORS:
+            raise RekognitionUnavailable(f"Rekognition {operation} unavailable: {code}") from exc
         raise
 
 
-def within_quota(call, *args, sleep=time.sleep, **kwargs):
+def within_quota(call, *args, **kwargs):
     """`call(*args, **kwargs)`, again in the next quota window when Rekognition throttles it."""
     for attempt in range(1, QUOTA_ATTEMPTS + 1):
         try:
@@ -61,7 +65,7 @@ def within_quota(call, *args, sleep=time.sleep, **kwargs):
                 or attempt == QUOTA_ATTEMPTS
             ):
                 raise
-            sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
+            time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
     raise AssertionError("unreachable")
 
 

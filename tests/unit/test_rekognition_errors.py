@@ -1,0 +1,51 @@
+"""How Rekognition's answers become the pipeline's errors, and throttling's own retries."""
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from pipeline import rekognition
+from pipeline.errors import RekognitionThrottled, RekognitionUnavailable
+
+
+@pytest.fixture
+def client():
+    client = boto3.client(
+        "rekognition", region_name="ap-northeast-2", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    waits = []
+    monkeypatch.setattr(rekognition.time, "sleep", waits.append)
+    return waits
+
+
+def test_a_throttled_call_is_tried_again_about_a_second_later(client, slept):
+    client, stubber = client
+    stubber.add_client_error("detect_text", "ProvisionedThroughputExceededException", http_status_code=400)
+    stubber.add_response("detect_text", {"TextDetections": [{"DetectedText": "1234", "Type": "WORD"}]})
+    words = rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+    assert [w["DetectedText"] for w in words] == ["1234"]
+    assert len(slept) == 1 and 0.5 <= slept[0] <= 1.5
+
+
+def test_throttling_that_outlasts_its_retries_goes_to_the_state_machine(client, slept):
+    client, stubber = client
+    for _ in range(rekognition.QUOTA_ATTEMPTS):
+        stubber.add_client_error("detect_text", "ThrottlingException", http_status_code=400)
+    with pytest.raises(RekognitionThrottled, match="DetectText throttled"):
+        rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+    assert len(slept) == rekognition.QUOTA_ATTEMPTS - 1
+
+
+def test_a_server_error_is_retried_by_the_state_machine_not_recorded_as_failed(client, slept):
+    client, stubber = client
+    stubber.add_client_error("detect_text", "InternalServerError", http_status_code=500)
+    with pytest.raises(RekognitionUnavailable, match="DetectText unavailable"):
+        rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+    assert slept == []  # not throttling: no wait for the next quota window
