@@ -68,6 +68,7 @@ class Meter:
             self.s3: Counter = Counter()
             self.lambda_invocations: Counter = Counter()
             self.lambda_ms: Counter = Counter()
+            self.lambda_cpu_ms: Counter = Counter()
             self.lambda_memory: dict[str, int] = {}
             self.log_bytes = 0
 
@@ -86,10 +87,11 @@ class Meter:
         with self._lock:
             self.s3[s3_request_class(method, path, query)] += 1
 
-    def invocation(self, function_name: str, memory_mb: int, duration_ms: float) -> None:
+    def invocation(self, function_name: str, memory_mb: int, duration_ms: float, cpu_ms: float = 0.0) -> None:
         with self._lock:
             self.lambda_invocations[function_name] += 1
             self.lambda_ms[function_name] += duration_ms
+            self.lambda_cpu_ms[function_name] += cpu_ms
             self.lambda_memory[function_name] = memory_mb
 
     def logged(self, size: int) -> None:
@@ -106,6 +108,7 @@ class Meter:
                     name: {
                         "invocations": count,
                         "durationMs": round(self.lambda_ms[name], 1),
+                        "cpuMs": round(self.lambda_cpu_ms[name], 1),
                         "memoryMb": self.lambda_memory[name],
                     }
                     for name, count in self.lambda_invocations.items()

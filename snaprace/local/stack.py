@@ -344,7 +344,7 @@ class LocalStack:
                 )
 
     def _put_lambda_metrics(self, spec, invocation) -> None:
-        self.meter.invocation(spec.name, spec.memory, invocation.duration_ms)
+        self.meter.invocation(spec.name, spec.memory, invocation.duration_ms, invocation.cpu_ms)
         dimensions = [{"Name": "FunctionName", "Value": spec.name}]
         data = [
             {"MetricName": "Invocations", "Value": 1, "Unit": "Count", "Dimensions": dimensions},

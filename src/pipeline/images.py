@@ -79,8 +79,10 @@ def normalise(
     image = ImageOps.exif_transpose(image)
     jpeg = _encode_under(image, quality, MAX_REKOGNITION_BYTES)
 
-    thumbnail = image.copy()
-    thumbnail.thumbnail((thumbnail_long_side, thumbnail_long_side), Image.Resampling.LANCZOS)
+    # resized straight from the processed photo (thumbnail() would copy it first); the 2x box
+    # reduction before the filter is what Image.thumbnail does too
+    thumb_scale = min(1.0, thumbnail_long_side / max(image.size))
+    thumbnail = image.resize(_scaled(image.size, thumb_scale), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return NormalisedPhoto(
         jpeg=jpeg,
         thumbnail=_encode_under(thumbnail, THUMBNAIL_QUALITY, MAX_REKOGNITION_BYTES),
