@@ -58,7 +58,8 @@ class PhotoStore:
         """
         etag = normalise_etag(source["etag"])
         run_faces = {face["faceId"] for face in outcome.faces}
-        noted, _ = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name)
+        notes = self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id)
+        noted = notes.get(execution_name, set())
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
         owned = set(previous.get("faceIds", []))
         stale = previous.get("etag") == etag and started_after(
@@ -66,12 +67,15 @@ class PhotoStore:
         )
         if stale or not self.is_current(photo, source):
             self._delete_faces(photo, (run_faces | noted) - owned)
-            self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
+            self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [execution_name])
             return SUPERSEDED
         indexed = outcome.status == INDEXED
         kept_faces = run_faces if indexed else set()
-        # faces of an earlier result, and any this run indexed but lost track of (a retried step)
-        doomed = (owned | run_faces | noted) - kept_faces
+        # runs of earlier events still noted: superseded by this one, or dead before their end
+        ended = [name for name in notes if name != execution_name and started_after(execution_name, name)]
+        # faces of an earlier result, any this run indexed but lost track of (a retried step), and
+        # those the ended runs left
+        doomed = (owned | run_faces | noted | {face for name in ended for face in notes[name]}) - kept_faces
         self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
         now = now_iso()
         bibs = outcome.bibs if indexed else []
@@ -95,7 +99,7 @@ class PhotoStore:
         self._delete_faces(photo, doomed)
         if not indexed:
             self._delete_derived(photo)
-        self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
+        self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [execution_name, *ended])
         return outcome.status
 
     def remove(self, photo: RawPhoto, execution_name: str) -> bool:
@@ -104,14 +108,13 @@ class PhotoStore:
         if self._head(photo) is not None:
             return False
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id)
-        noted, noted_keys = self.table.run_faces(photo.org_id, photo.event_id, photo.photo_id)
-        doomed = set((previous or {}).get("faceIds", [])) | noted
+        notes = self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id)
+        doomed = set((previous or {}).get("faceIds", [])).union(*notes.values())
         self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
         self.table.delete_photo(photo.org_id, photo.event_id, photo.photo_id, previous)
         self._delete_faces(photo, doomed)
         self._delete_derived(photo)
-        self.table.delete_items(noted_keys)
-        self.table.forget_run(photo.org_id, photo.event_id, photo.photo_id, execution_name)
+        self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [*notes, execution_name])
         return True
 
     def is_current(self, photo: RawPhoto, source: dict) -> bool:

@@ -90,24 +90,24 @@ class PhotoTable:
                 ExpressionAttributeValues={":ids": set(face_ids)},
             )
 
-    def run_faces(self, org_id: str, event_id: str, photo_id: str, execution: str | None = None):
-        """(face ids, item keys) noted by one run of the photo, or by all its runs."""
-        pk = event_pk(org_id, event_id)
-        prefix = run_faces_sk(photo_id, execution) if execution else run_faces_sk(photo_id, "")
-        items = [i for i in self._query_prefix(pk, prefix) if execution is None or i["SK"] == prefix]
-        return {face for item in items for face in item.get("faceIds", set())}, [
-            {"PK": item["PK"], "SK": item["SK"]} for item in items
-        ]
+    def run_notes(self, org_id: str, event_id: str, photo_id: str) -> dict[str, set[str]]:
+        """Execution name -> face ids, for every run of the photo whose note is still there."""
+        prefix = run_faces_sk(photo_id, "")
+        return {
+            item["SK"][len(prefix) :]: set(item.get("faceIds", set()))
+            for item in self._query_prefix(event_pk(org_id, event_id), prefix)
+        }
 
     def photos_with_runs_in_flight(self, org_id: str, event_id: str) -> set[str]:
         """Photo ids with a run-faces note: a run that indexed faces and has not finished."""
         notes = self._query_prefix(event_pk(org_id, event_id), RUN_FACES_PREFIX)
         return {item["SK"][len(RUN_FACES_PREFIX) :].split("#", 1)[0] for item in notes}
 
-    def forget_run(self, org_id: str, event_id: str, photo_id: str, execution: str) -> None:
-        """Drop one run's face note (the run has ended)."""
-        self.table.delete_item(
-            Key={"PK": event_pk(org_id, event_id), "SK": run_faces_sk(photo_id, execution)}
+    def forget_runs(self, org_id: str, event_id: str, photo_id: str, executions) -> None:
+        """Drop the face notes of runs that have ended."""
+        pk = event_pk(org_id, event_id)
+        self.delete_items(
+            [{"PK": pk, "SK": run_faces_sk(photo_id, name)} for name in sorted(set(executions))]
         )
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:

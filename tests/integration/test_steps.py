@@ -445,7 +445,7 @@ def test_faces_of_an_index_faces_answer_lost_to_a_timeout_are_deleted_when_the_r
     state["detections"] = {"bibs": [], "faces": answer["faces"], "errors": []}
     assert save_results.lambda_handler(state, context)["status"] == "INDEXED"
     assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
-    assert table.run_faces("acme", "seoul-2026", photo_id) == (set(), [])  # the note is gone too
+    assert table.run_notes("acme", "seoul-2026", photo_id) == {}  # the note is gone too
 
 
 def test_a_stale_run_of_the_same_content_never_overwrites_a_later_ones_result(
@@ -469,15 +469,46 @@ def test_a_stale_run_of_the_same_content_never_overwrites_a_later_ones_result(
             "image": image,
             "detections": {"bibs": [], "faces": answer["faces"], "errors": []},
         }
-    assert save_results.lambda_handler(runs["later"], context)["status"] == "INDEXED"
     stale_face = runs["earlier"]["detections"]["faces"][0]["faceId"]
-    rekognition.add_response(
-        "delete_faces", {"DeletedFaces": [stale_face]}, {"CollectionId": COLLECTION, "FaceIds": [stale_face]}
-    )
+    for _ in range(2):  # the later run's end removes the earlier run's noted face; the earlier run again
+        rekognition.add_response(
+            "delete_faces",
+            {"DeletedFaces": [stale_face]},
+            {"CollectionId": COLLECTION, "FaceIds": [stale_face]},
+        )
+    assert save_results.lambda_handler(runs["later"], context)["status"] == "INDEXED"
+    assert table.run_notes("acme", "seoul-2026", photo_id) == {}  # the earlier run's note went with its face
     assert save_results.lambda_handler(runs["earlier"], context)["status"] == "SUPERSEDED"
     item = table.get_photo("acme", "seoul-2026", photo_id)
     assert item["executionName"] == later["executionName"]
     assert item["faceIds"] == [runs["later"]["detections"]["faces"][0]["faceId"]]
+
+
+def test_a_run_clears_the_notes_a_dead_earlier_run_left(s3, table, rekognition, context):
+    """A run died after IndexFaces (its RecordFailure could not write either): its note and faces
+    stay, and the photo is not done. The operator's reprocess ends with both gone."""
+    from pipeline.handlers import index_faces, preprocess, save_results
+
+    state = upload(s3)
+    photo_id = state["photo"]["photoId"]
+    image = preprocess.lambda_handler(state, context)
+    dead = face_record(photo_id)
+    rekognition.add_response("index_faces", {"FaceRecords": [dead], "FaceModelVersion": "7.0"})
+    index_faces.lambda_handler({**state, "image": image}, context)  # then the run died
+    assert set(table.run_notes("acme", "seoul-2026", photo_id)) == {state["executionName"]}
+
+    reprocess = {**state, "executionName": keys.execution_name(photo_id, state["photo"]["etag"], "R0001")}
+    kept = face_record(photo_id)
+    rekognition.add_response("index_faces", {"FaceRecords": [kept], "FaceModelVersion": "7.0"})
+    answer = index_faces.lambda_handler({**reprocess, "image": image}, context)
+    dead_id = dead["Face"]["FaceId"]
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": [dead_id]}, {"CollectionId": COLLECTION, "FaceIds": [dead_id]}
+    )
+    reprocess.update(image=image, detections={"bibs": [], "faces": answer["faces"], "errors": []})
+    assert save_results.lambda_handler(reprocess, context)["status"] == "INDEXED"
+    assert table.run_notes("acme", "seoul-2026", photo_id) == {}
+    assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
 
 
 def test_runs_are_ordered_by_their_event():
@@ -542,10 +573,10 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
     item = table.get_photo("acme", "seoul-2026", photo_id)
     assert item["status"] == "FAILED" and item["faceIds"] == [] and "galleryKey" not in item
     assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
-    assert table.run_faces("acme", "seoul-2026", photo_id)[0] == {face_id}
+    assert table.run_notes("acme", "seoul-2026", photo_id) == {state["executionName"]: {face_id}}
 
     monkeypatch.setattr(results.PhotoStore, "_delete_derived", original)
     assert record_status.lambda_handler(failed, context)["status"] == "FAILED"
-    assert table.run_faces("acme", "seoul-2026", photo_id) == (set(), [])
+    assert table.run_notes("acme", "seoul-2026", photo_id) == {}
     image = state["image"]
     assert not object_exists(s3, image["processedKey"]) and not object_exists(s3, image["thumbnailKey"])
