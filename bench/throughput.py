@@ -1,6 +1,6 @@
 """Throughput under a Rekognition quota: a burst of photos against an emulator that throttles.
 
-    python bench/throughput.py [--tps 3] [--photos 200] [--json]
+    python bench/throughput.py [--tps 2] [--photos 200] [--json]
 
 Starts its own local stack with the Rekognition emulator answering
 ProvisionedThroughputExceededException beyond --tps calls per second per operation (an account
@@ -44,7 +44,7 @@ def photos_for(count: int, seed: int = 11) -> list[bytes]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tps", type=float, default=3.0)
+    parser.add_argument("--tps", type=float, default=2.0)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
