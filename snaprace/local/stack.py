@@ -509,10 +509,10 @@ class LocalStack:
         if self.faults.roll("dynamodb_throttles", self.faults.dynamodb_throttles):
             error = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
             return _respond(start_response, 400, {"__type": error, "message": "injected fault"})
-        request = json.loads(_read_body(environ) or b"{}")
+        body = _read_body(environ)
+        request = json.loads(body or b"{}")
         if operation != "BatchWriteItem" or self.faults.dynamodb_unprocessed <= 0:
-            body = json.dumps(request).encode()
-            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            environ["wsgi.input"] = io.BytesIO(body)  # the request as sent, read once for the meter
             answer = list(self._moto(environ, start_response))
             self.meter.dynamodb(operation, request, sum(len(part) for part in answer))
             return answer
