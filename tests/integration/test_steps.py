@@ -367,9 +367,8 @@ def test_starter_paces_executions_to_the_quota_and_leaves_late_ones_in_the_queue
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(
-        start_processing, "_pacer", pacing.Pacer(2.0, clock=lambda: now[0], sleep=sleep, offset=0.0)
-    )
+    paced = pacing.Pacer(2.0, clock=lambda: now[0], sleep=sleep, offset=0.0)
+    monkeypatch.setattr(start_processing._container, "pacer", paced, raising=False)
     deadline = now[0] + 5.0
     monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: int((deadline - now[0]) * 1000))
     batch = sqs_batch(
@@ -385,6 +384,22 @@ def test_starter_paces_executions_to_the_quota_and_leaves_late_ones_in_the_queue
         for e in sfn.list_executions(stateMachineArn=arn)["executions"]
     }
     assert started == {"acme/e1/raw/0.jpg", "acme/e1/raw/1.jpg", "acme/e1/raw/notes.txt"}
+
+
+def test_each_starter_container_keeps_its_own_pacer():
+    """Containers pace independently (a shared pacer would start them in step, in clumps)."""
+    import threading
+
+    from pipeline.handlers import start_processing
+
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(start_processing.pacer())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(p) for p in seen}) == 3
+    assert start_processing.pacer() is start_processing.pacer()  # kept across invocations
 
 
 def test_pacing_spreads_the_quota_over_the_starter_containers():

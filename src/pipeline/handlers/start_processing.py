@@ -7,6 +7,7 @@ whose turn would come after the function's time is up is left in the queue for t
 """
 
 import json
+import threading
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,7 +21,10 @@ from pipeline.errors import InvalidKey
 logger = Logger()
 metrics = Metrics()
 PACING_MARGIN_SECONDS = 3.0  # left to start the execution and answer before the timeout
-_pacer: pacing.Pacer | None = None
+# One pacer per container, kept across invocations. A Lambda container runs one invocation at a
+# time on one thread, so thread-local is container-local; it also keeps the local stack's
+# containers (threads sharing this module) from sharing one pacer and starting in step.
+_container = threading.local()
 
 
 class NoTurnInTime(RuntimeError):
@@ -28,11 +32,12 @@ class NoTurnInTime(RuntimeError):
 
 
 def pacer() -> pacing.Pacer:
-    global _pacer  # one pacer per container, kept across invocations
-    if _pacer is None:
+    if not hasattr(_container, "pacer"):
         config = get_config()
-        _pacer = pacing.Pacer(pacing.interval_for(config.rekognition_tps, config.starter_concurrency))
-    return _pacer
+        _container.pacer = pacing.Pacer(
+            pacing.interval_for(config.rekognition_tps, config.starter_concurrency)
+        )
+    return _container.pacer
 
 
 def start_photo(record: SQSRecord, lambda_context=None) -> None:
