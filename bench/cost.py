@@ -20,7 +20,6 @@ time). That makes the Lambda line an upper bound; it is a small part of the bill
 import argparse
 import json
 import math
-import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,7 @@ from common import local_json, wait_for_executions  # noqa: E402
 
 from snaprace import operations  # noqa: E402
 from snaprace.local.launch import launch  # noqa: E402
-from snaprace.samples import Runner, race_photo  # noqa: E402
+from snaprace.samples import race_photo, runner_groups  # noqa: E402
 from snaprace.stack import Stack  # noqa: E402
 
 # Seoul (ap-northeast-2) list prices in USD, first pricing tier, as published on the AWS pricing
@@ -64,11 +63,10 @@ EXPRESS_MIN_MB = 64
 
 
 def upload_batch(stack: Stack, photos: int, megapixels: int, org: str, event: str, seed: int = 7) -> None:
-    rng, s3 = random.Random(seed), stack.client("s3")
+    s3 = stack.client("s3")
     width = int(math.sqrt(megapixels * 1e6 * 3 / 2))
     height = width * 2 // 3
-    bibs = [str(n) for n in rng.sample(range(100, 9999), max(10, photos // 4))]
-    groups = [[Runner(b) for b in rng.sample(bibs, rng.choice((1, 1, 2, 3)))] for _ in range(photos)]
+    groups = runner_groups(photos, seed)
 
     def put(index: int) -> None:
         data, _ = race_photo(seed * 10_000 + index, groups[index], width=width, height=height)

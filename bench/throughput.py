@@ -15,7 +15,6 @@ rate_ratio, failed and dlq.
 
 import argparse
 import json
-import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,17 +28,13 @@ from common import local_json, wait_for_executions  # noqa: E402
 
 from snaprace.local.launch import launch  # noqa: E402
 from snaprace.runbook import queue_depth  # noqa: E402
-from snaprace.samples import Runner, race_photo  # noqa: E402
+from snaprace.samples import race_photo, runner_groups  # noqa: E402
 from snaprace.stack import Stack  # noqa: E402
 
 
 def photos_for(count: int, seed: int = 11) -> list[bytes]:
-    rng = random.Random(seed)
-    bibs = [str(n) for n in rng.sample(range(100, 9999), max(10, count // 4))]
-    return [
-        race_photo(seed * 10_000 + index, [Runner(b) for b in rng.sample(bibs, rng.choice((1, 2, 3)))])[0]
-        for index in range(count)
-    ]
+    groups = runner_groups(count, seed, sizes=(1, 2, 3))
+    return [race_photo(seed * 10_000 + index, group)[0] for index, group in enumerate(groups)]
 
 
 def main() -> int:

@@ -127,6 +127,14 @@ _STORE_ROTATED = {
 }
 
 
+def runner_groups(count: int, seed: int, sizes=(1, 1, 2, 3)) -> list[list[Runner]]:
+    """Who is in each of `count` photos: 1-3 runners drawn from a field of about count / 4 bibs,
+    so runners appear in several photos, as at a race (the benchmarks' batches)."""
+    rng = random.Random(seed)
+    bibs = [str(n) for n in rng.sample(range(100, 9999), max(10, count // 4))]
+    return [[Runner(b) for b in rng.sample(bibs, rng.choice(sizes))] for _ in range(count)]
+
+
 def _normalised(box, width, height) -> list[float]:
     left, top, right, bottom = box
     left, top = max(left, 0), max(top, 0)

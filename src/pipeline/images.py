@@ -22,8 +22,9 @@ ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "HEIF": "HEIC"}
 MIN_SIDE = 80
 MAX_REKOGNITION_BYTES = 5 * 1024 * 1024
 THUMBNAIL_QUALITY = 80
-# After draft decoding the remaining scale is 0.5-1; bicubic is there within 0.1 dB of Lanczos
-# (bench/preprocess.py compares with a full-decode Lanczos) at two thirds of its time.
+# After draft decoding the remaining scale is 0.5-1. Bicubic there stays 0.7-0.9 dB under Lanczos
+# (41.8 / 39.9 dB against a full-decode Lanczos at 24 / 45 MP, bench/preprocess.py) and saves ~10 %
+# of the whole step; Hamming falls below 38 dB at 45 MP.
 RESAMPLING = Image.Resampling.BICUBIC
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}

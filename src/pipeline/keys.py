@@ -97,6 +97,14 @@ def normalise_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
 
 
+def is_same_upload(source: dict, response: dict) -> bool:
+    """Whether a GetObject or HeadObject answer is the upload a run's state ("photo") names: the
+    same ETag, and the same version when the state has one (two uploads of one file share the ETag)."""
+    if normalise_etag(response.get("ETag")) != normalise_etag(source["etag"]):
+        return False
+    return not source.get("versionId") or response.get("VersionId") == source["versionId"]
+
+
 def _name_part(value: str, length: int) -> str:
     return _NOT_NAME_SAFE.sub("", value)[:length]
 

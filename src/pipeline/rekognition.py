@@ -56,17 +56,14 @@ def rekognition_errors(operation: str, reads_image: bool = True):
 
 def within_quota(call, *args, **kwargs):
     """`call(*args, **kwargs)`, again in the next quota window when Rekognition throttles it."""
-    for attempt in range(1, QUOTA_ATTEMPTS + 1):
+    for _ in range(QUOTA_ATTEMPTS - 1):
         try:
             return call(*args, **kwargs)
         except ClientError as exc:
-            if (
-                exc.response.get("Error", {}).get("Code") not in _THROTTLING_ERRORS
-                or attempt == QUOTA_ATTEMPTS
-            ):
+            if exc.response.get("Error", {}).get("Code") not in _THROTTLING_ERRORS:
                 raise
-            time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
-    raise AssertionError("unreachable")
+        time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
+    return call(*args, **kwargs)
 
 
 def s3_image(bucket: str, key: str) -> dict:

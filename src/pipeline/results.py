@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import clients, rekognition
 from pipeline.config import get_config
-from pipeline.keys import RawPhoto, collection_id, normalise_etag, started_after
+from pipeline.keys import RawPhoto, collection_id, is_same_upload, normalise_etag, started_after
 from pipeline.table import PhotoTable, gallery_key
 
 INDEXED, REJECTED, FAILED, SUPERSEDED = "INDEXED", "REJECTED", "FAILED", "SUPERSEDED"
@@ -121,9 +121,7 @@ class PhotoStore:
         """Whether the raw object is still the upload this run is for (same ETag, and the same
         version when the state names one)."""
         head = self._head(photo)
-        if head is None or normalise_etag(head.get("ETag")) != normalise_etag(source["etag"]):
-            return False
-        return not source.get("versionId") or head.get("VersionId") == source["versionId"]
+        return head is not None and is_same_upload(source, head)
 
     def _head(self, photo: RawPhoto) -> dict | None:
         """The raw object's HeadObject, or None when it no longer exists."""

@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from botocore.exceptions import ClientError
 
-from pipeline import clients, images
+from pipeline import clients, images, keys
 from pipeline.config import get_config
 from pipeline.errors import PhotoSuperseded
 from pipeline.handlers import step_photo
@@ -62,7 +62,7 @@ def get_raw_object(s3, bucket: str, key: str, source: dict) -> dict:
         if code in ("NoSuchKey", "404", "PreconditionFailed", "412"):
             raise PhotoSuperseded("the raw object was deleted or replaced since the event") from exc
         raise
-    if source.get("versionId") and raw.get("VersionId") != source["versionId"]:
+    if not keys.is_same_upload(source, raw):
         raw["Body"].close()
         raise PhotoSuperseded("the key was uploaded again since the event")
     return raw
