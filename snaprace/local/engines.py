@@ -132,6 +132,7 @@ class ScriptedEngine:
         self._seen_ids: set[str] = set()
         self._registry: list[tuple[int, float, dict]] = []
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
 
     def register(self, data: bytes) -> bool:
         script = read_script(data)
@@ -143,12 +144,15 @@ class ScriptedEngine:
         return True
 
     def _refresh(self) -> None:
-        for image_id, load in self._known_images():
-            with self._lock:
+        # One refresh at a time: an image is marked seen only once it is registered, so a call that
+        # finds nothing new (DetectText and IndexFaces of one photo run side by side) waits for the
+        # refresh that is registering the photo instead of missing it.
+        with self._refresh_lock:
+            for image_id, load in self._known_images():
                 if image_id in self._seen_ids:
                     continue
+                self.register(load())
                 self._seen_ids.add(image_id)
-            self.register(load())
 
     def _match(self, data: bytes) -> dict | None:
         bits, aspect = signature(data)

@@ -74,3 +74,28 @@ def test_demo_set_declares_what_it_draws():
     for photo in photos.values():
         if photo.expect == "INDEXED":
             assert sorted(t["text"] for t in read_script(photo.data)["text"]) == sorted(photo.bibs)
+
+
+def test_calls_side_by_side_both_see_a_photo_the_engine_is_still_learning():
+    """DetectText and IndexFaces of one photo run at once; while one call registers the upload
+    (loading it from the bucket takes time), the other must wait for it, not see nothing."""
+    import threading
+    import time
+
+    data, _ = race_photo(5, [Runner("742")])
+
+    def slow_load():
+        time.sleep(0.3)
+        return data
+
+    engine = ScriptedEngine(lambda: [("bucket/raw/742.jpg", slow_load)])
+    copy = processed(data)
+    sights = []
+    threads = [threading.Thread(target=lambda: sights.append(engine.see(copy))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # the second call arrives while the first is loading
+    for thread in threads:
+        thread.join()
+    assert [len(sight.faces) for sight in sights] == [1, 1]
+    assert [[line.text for line in sight.text] for sight in sights] == [["742"], ["742"]]
