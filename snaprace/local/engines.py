@@ -138,7 +138,10 @@ class ScriptedEngine:
         script = read_script(data)
         if script is None:
             return False
-        bits, aspect = signature(data)
+        try:
+            bits, aspect = signature(data)
+        except Exception:  # noqa: BLE001 - e.g. a truncated upload that kept its script: nothing to match
+            return False
         with self._lock:
             self._registry.append((bits, aspect, script))
         return True
@@ -151,8 +154,10 @@ class ScriptedEngine:
             for image_id, load in self._known_images():
                 if image_id in self._seen_ids:
                     continue
-                self.register(load())
-                self._seen_ids.add(image_id)
+                try:
+                    self.register(load())
+                finally:  # an object that cannot be read now never will be
+                    self._seen_ids.add(image_id)
 
     def _match(self, data: bytes) -> dict | None:
         bits, aspect = signature(data)

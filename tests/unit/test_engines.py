@@ -99,3 +99,15 @@ def test_calls_side_by_side_both_see_a_photo_the_engine_is_still_learning():
         thread.join()
     assert [len(sight.faces) for sight in sights] == [1, 1]
     assert [[line.text for line in sight.text] for sight in sights] == [["742"], ["742"]]
+
+
+def test_a_truncated_upload_in_the_bucket_does_not_break_what_the_engine_sees():
+    """A truncated JPEG keeps its script (the comment comes first) but has no signature to match."""
+    data, _ = race_photo(9, [Runner("901")])
+    truncated = data[: len(data) // 2]
+    engine = ScriptedEngine(
+        lambda: [("bucket/raw/cut.jpg", lambda: truncated), ("bucket/raw/ok.jpg", lambda: data)]
+    )
+    for _ in range(2):  # and again: the bad object is not read a second time
+        sight = engine.see(processed(data))
+        assert [line.text for line in sight.text] == ["901"]
