@@ -19,11 +19,11 @@ help:
 	@echo "make venv    create .venv with everything needed to develop and test"
 	@echo "make lint | security | build | unit   one part of make test"
 
-$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt requirements-vision.txt src/requirements.txt pyproject.toml
 	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13)"; exit 1; }
 	$(PY313) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -r requirements-vision.txt   # + the vision extra
 	$(VENV)/bin/pip install --quiet --no-deps --editable .   # the snaprace command
 	touch $@
 

@@ -39,13 +39,15 @@ def photo(width=640, height=480, fmt="JPEG", mode="RGB", orientation=None, taken
     return buffer.getvalue()
 
 
-def text_detection(text, kind="WORD", confidence=99.0, left=0.4, top=0.5, width=0.1, height=0.05, ident=0):
+def text_detection(
+    text, kind="WORD", confidence=99.0, left=0.4, top=0.5, width=0.1, height=0.05, ident=0, parent=0
+):
     """One DetectText TextDetection, shaped like the real API's."""
     return {
         "DetectedText": text,
         "Type": kind,
         "Id": ident,
-        **({"ParentId": 0} if kind == "WORD" else {}),
+        **({"ParentId": parent} if kind == "WORD" else {}),
         "Confidence": confidence,
         "Geometry": {
             "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},

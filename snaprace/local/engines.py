@@ -6,7 +6,8 @@ the comment, so the engine also remembers each scripted photo by a visual signat
 mean-threshold hash of the upright image, which survives resizing and re-compression) and
 recognises the processed copy by it. Images with no script and no match show nothing.
 
-`vision` (real OCR and face models) is a separate issue; asking for it fails clearly.
+`vision` (snaprace/local/vision.py): real offline OCR and face models, from the project's
+`vision` extra; asking for it without the extra fails with the command that installs it.
 """
 
 import hashlib
@@ -38,6 +39,7 @@ class SeenFace:
     confidence: float = 99.9
     sharpness: float = 90.0
     brightness: float = 80.0
+    embedding: tuple[float, ...] = field(default=(), repr=False)  # the vision engine's face vector
 
 
 @dataclass
@@ -171,7 +173,8 @@ class ScriptedEngine:
                     best, best_distance = script, distance
         return best
 
-    def see(self, data: bytes) -> Sight:
+    def see(self, data: bytes, what: tuple[str, ...] = ("text", "faces")) -> Sight:
+        """What the image shows (a script declares text and faces at once, so `what` is moot)."""
         script = read_script(data)
         if script is None:
             script = self._match(data)
@@ -197,8 +200,9 @@ def make_engine(name: str, known_images=list):
     if name == "scripted":
         return ScriptedEngine(known_images)
     if name == "vision":
-        raise EngineUnavailable(
-            "the vision engine (real offline OCR and face models) is not built yet; "
-            "use --engine scripted (the default)"
-        )
+        try:
+            from snaprace.local.vision import VisionEngine
+        except ImportError as exc:
+            raise EngineUnavailable(str(exc)) from None
+        return VisionEngine(known_images)
     raise EngineUnavailable(f"unknown engine {name!r}: use scripted or vision")

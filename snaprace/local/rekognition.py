@@ -214,7 +214,7 @@ class RekognitionEmulator:
             raise RekognitionError("InvalidImageFormatException", "Request has invalid image format")
         if width < MIN_SIDE or height < MIN_SIDE:
             raise _invalid(f"Image dimensions {width}x{height} are under the minimum of {MIN_SIDE} pixels")
-        sight = self.engine.see(data)
+        sight = self.engine.see(data, ("text",) if failing_operation == "DetectText" else ("faces",))
         failure = sight.failures.get(failing_operation)
         if failure:
             status = 500 if failure in ("InternalServerError", "ServiceUnavailable") else 400

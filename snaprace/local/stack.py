@@ -88,6 +88,7 @@ class LocalStack:
     stack_name: str = DEFAULT_STACK
     progress: Callable[[str], None] = print
     template: dict = field(default_factory=load_template)
+    pipeline: bool = True  # False: uploads stay queued; a caller invokes functions itself (benchmarks)
 
     def __post_init__(self):
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
@@ -160,6 +161,8 @@ class LocalStack:
         self._spawn(self._server.serve_forever, "server")
         self._create_resources()
         self.functions.warm()
+        if not self.pipeline:
+            return
         starter = self._sqs_event_sources()
         for index, (spec, source) in enumerate(starter):
             for worker in range(source["concurrency"]):

@@ -6,21 +6,37 @@ from pipeline.bibs import BibRules, is_bib, normalise_bib, read_bibs
 RULES = BibRules(min_length=2, max_length=6, min_confidence=80.0, min_height=0.015)
 
 
+def scene(*lines):
+    """DetectText's answer for lines of (text, left, top, height, confidence): a LINE each, then
+    its WORDs (each word takes its share of the line's width), with ids and parents as the API has."""
+    detections, words = [], []
+    for ident, (text, left, top, height, confidence) in enumerate(lines):
+        width = 0.025 * len(text)
+        detections.append(text_detection(text, "LINE", confidence, left, top, width, height, ident))
+        offset = left
+        for word in text.split():
+            share = width * len(word) / len(text)
+            words.append((word, confidence, offset, top, share, height, ident))
+            offset += share + width / len(text)
+    for index, (word, confidence, left, top, width, height, parent) in enumerate(words):
+        detections.append(
+            text_detection(word, "WORD", confidence, left, top, width, height, len(lines) + index, parent)
+        )
+    return detections
+
+
 def detect_text_response():
     """What DetectText returns for a runner at a finish line: LINEs and their WORDs."""
-    return [
-        text_detection("SEOUL MARATHON", kind="LINE", ident=0, top=0.05, height=0.04),
-        text_detection("1234", kind="LINE", ident=1, left=0.42, top=0.55, height=0.06, confidence=99.1),
-        text_detection("SEOUL", ident=2, top=0.05, height=0.04),
-        text_detection("MARATHON", ident=3, top=0.05, height=0.04),
-        text_detection("1234", ident=5, left=0.42, top=0.55, height=0.06, confidence=99.1),
-        text_detection("1234", ident=6, left=0.42, top=0.56, height=0.06, confidence=91.0),
-        text_detection("#A512.", ident=7, left=0.7, top=0.6, height=0.05, confidence=95.0),
-        text_detection("88", ident=8, left=0.1, top=0.9, height=0.005, confidence=99.0),  # tiny: background
-        text_detection("4321", ident=9, left=0.2, top=0.6, height=0.05, confidence=61.0),  # unsure
-        text_detection("1234567", ident=10, left=0.2, top=0.6, height=0.05),  # too long
-        text_detection("AB12", ident=11, left=0.2, top=0.6, height=0.05),  # two letters
-    ]
+    return scene(
+        ("SEOUL MARATHON", 0.3, 0.05, 0.04, 99.0),
+        ("1234", 0.42, 0.55, 0.06, 99.1),
+        ("1234", 0.42, 0.56, 0.06, 91.0),  # read twice: the better reading counts
+        ("#A512.", 0.7, 0.6, 0.05, 95.0),
+        ("88", 0.1, 0.9, 0.005, 99.0),  # tiny: background
+        ("4321", 0.2, 0.6, 0.05, 61.0),  # unsure
+        ("1234567", 0.2, 0.7, 0.05, 99.0),  # too long
+        ("AB12", 0.2, 0.8, 0.05, 99.0),  # two letters
+    )
 
 
 def test_reads_bibs_from_words_once_each_with_the_best_reading():
@@ -63,3 +79,62 @@ def test_length_range_is_configurable():
 
 def test_normalised_form_is_what_is_stored_and_searched():
     assert normalise_bib(" #a512. ") == "A512"
+
+
+def bibs_in(*lines, rules=RULES):
+    return sorted(bib.bib for bib in read_bibs(scene(*lines), rules))
+
+
+def test_a_short_number_needs_a_near_certain_read():
+    assert bibs_in(("49", 0.4, 0.5, 0.05, 86.0)) == []
+    assert bibs_in(("49", 0.4, 0.5, 0.05, 99.0)) == ["49"]
+    assert bibs_in(("493", 0.4, 0.5, 0.05, 86.0)) == ["493"]
+
+
+def test_numbers_in_the_top_fifth_are_scenery():
+    assert bibs_in(("2287", 0.4, 0.12, 0.05, 99.0), ("941", 0.4, 0.5, 0.05, 99.0)) == ["941"]
+
+
+def test_a_number_sharing_its_line_with_words_is_not_a_bib():
+    assert bibs_in(("RUN 512", 0.4, 0.5, 0.05, 99.0), ("#512", 0.4, 0.7, 0.05, 99.0)) == ["512"]
+    assert bibs_in(("SPONSOR 777", 0.4, 0.5, 0.05, 99.0)) == []
+    assert bibs_in(("A 512", 0.4, 0.5, 0.05, 99.0)) == ["512"]  # a letter is not a word
+
+
+def test_years_are_ignored_unless_the_event_says_they_are_bibs():
+    photo = (("2008", 0.4, 0.5, 0.05, 99.0), ("1234", 0.4, 0.7, 0.05, 99.0))
+    assert bibs_in(*photo) == ["1234"]
+    assert bibs_in(*photo, rules=RULES.for_event(bib_range=(1, 3000))) == ["1234", "2008"]
+    assert bibs_in(*photo, rules=RULES.for_event(bib_range=(1, 1500))) == ["1234"]
+
+
+def test_a_participant_list_decides():
+    photo = (("2008", 0.4, 0.5, 0.05, 99.0), ("1234", 0.4, 0.7, 0.05, 99.0), ("A77", 0.1, 0.7, 0.05, 99.0))
+    assert bibs_in(*photo, rules=RULES.for_event(participants={"2008", "A77"})) == ["2008", "A77"]
+
+
+def test_part_of_a_longer_number_in_the_photo_is_a_fragment():
+    assert bibs_in(("36", 0.2, 0.4, 0.05, 99.9), ("3638", 0.5, 0.5, 0.08, 99.0)) == ["3638"]
+
+
+def test_of_two_numbers_stacked_on_one_bib_the_taller_is_the_bib():
+    bib_and_corral = (("2287", 0.40, 0.50, 0.06, 99.0), ("315", 0.41, 0.57, 0.02, 99.0))
+    assert bibs_in(*bib_and_corral) == ["2287"]
+    side_by_side = (("2287", 0.10, 0.50, 0.06, 99.0), ("315", 0.70, 0.52, 0.03, 99.0))  # two runners
+    assert bibs_in(*side_by_side) == ["2287", "315"]
+
+
+def test_lenient_rules_keep_only_shape_confidence_and_size():
+    photo = (
+        ("49", 0.4, 0.5, 0.05, 86.0),
+        ("2287", 0.4, 0.12, 0.05, 99.0),
+        ("RUN 512", 0.4, 0.5, 0.05, 99.0),
+        ("2008", 0.4, 0.5, 0.05, 99.0),
+    )
+    assert bibs_in(*photo) == []
+    assert bibs_in(*photo, rules=RULES.lenient()) == ["2008", "2287", "49", "512"]
+
+
+def test_an_event_range_must_be_ordered():
+    with pytest.raises(ValueError):
+        RULES.for_event(bib_range=(500, 100))

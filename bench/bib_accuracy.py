@@ -1,0 +1,241 @@
+"""Bib reading measured on RBNR-format folders: the real handlers, the vision engine, the dataset's metrics.
+
+    python bench/bib_accuracy.py ../shared/datasets/rbnr-set1 [MORE_DIRS...] [--json] [--show]
+
+Each folder holds photos and a `list.txt` ("IMAGE NUMBER" lines, one per labelled bib). Every
+listed photo is uploaded to an in-process local stack whose pipeline is paused, then goes through
+the Preprocess and DetectText handlers exactly as the state machine would call them, with the
+template's environment and the `vision` engine behind the Rekognition emulator.
+
+Metrics as the dataset defines them: precision = correct reads / all reads (each bib once per
+photo), recall = correct reads / labelled bibs, F1 = 2PR / (P + R). `list.txt` labels only some
+runners, so a read of a readable but unlabelled bib counts against precision; `--show` lists every
+such read for a look; bench/data/rbnr_readable_unlabelled.txt lists those checked by eye to be
+fully readable bibs, and "fair precision" counts them as correct (recall stays against list.txt).
+sec_per_photo = wall time of the two handlers per photo on this machine (OCR included).
+`--ablation` re-reads the same DetectText responses with the rules before any bib-shaped reasoning
+and with each rule switched off in turn (pipeline.bibs.BibRules). `--detections FILE` saves the
+responses. `--json` prints one object {"images", "bibs", "precision", "recall", "f1",
+"sec_per_photo"} (all folders together) as the last line. A missing folder is skipped.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from pipeline.bibs import BibRules, read_bibs  # noqa: E402
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+READABLE_UNLABELLED = Path(__file__).resolve().parent / "data" / "rbnr_readable_unlabelled.txt"
+# Each bib-shaped rule switched off in turn (the switch that turns it off).
+ABLATION = {
+    "short numbers near-certain": {"short_min_confidence": 0.0},
+    "not in the top fifth": {"min_top": 0.0},
+    "alone on its line": {"alone_on_line": False},
+    "years ignored": {"ignore_years": False},
+    "partial reads dropped": {"drop_partials": False},
+    "one number per bib": {"one_per_bib": False},
+}
+
+
+def read_labels(folder: Path) -> dict[str, list[str]]:
+    """Photo name -> its labelled bibs, from list.txt (header and "Total ..." lines skipped)."""
+    labels: dict[str, list[str]] = {}
+    for line in (folder / "list.txt").read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].lower().endswith(IMAGE_SUFFIXES) and parts[1].isalnum():
+            labels.setdefault(parts[0], []).append(parts[1].upper())
+    return labels
+
+
+def read_unlabelled(folder: Path) -> dict[str, set[str]]:
+    """Photo name -> readable bibs list.txt does not label (bench/data), for this folder's name."""
+    extra: dict[str, set[str]] = {}
+    for line in READABLE_UNLABELLED.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not line.startswith("#") and parts[0] == folder.name:
+            extra.setdefault(parts[1], set()).add(parts[2])
+    return extra
+
+
+def score(reads: dict[str, set[str]], labels: dict[str, list[str]], unlabelled=None) -> dict:
+    """The dataset's precision, recall and F1 over the photos in `labels`; fair_precision also
+    counts reads of the readable unlabelled bibs as correct."""
+    unlabelled = unlabelled or {}
+    made = sum(len(reads.get(name, ())) for name in labels)
+    labelled = sum(len(bibs) for bibs in labels.values())
+    correct = sum(len(reads.get(name, set()) & set(bibs)) for name, bibs in labels.items())
+    readable = sum(
+        len(reads.get(name, set()) & (unlabelled.get(name, set()) - set(labels[name]))) for name in labels
+    )
+    precision = correct / made if made else 0.0
+    recall = correct / labelled if labelled else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "images": len(labels),
+        "bibs": labelled,
+        "reads": made,
+        "correct": correct,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "fair_precision": round((correct + readable) / made, 4) if made else 0.0,
+    }
+
+
+def reread(detections: dict[str, list[dict]], rules: BibRules) -> dict[str, set[str]]:
+    return {name: {bib.bib for bib in read_bibs(found, rules)} for name, found in detections.items()}
+
+
+class Reader:
+    """The local stack (vision engine, pipeline paused) and the two handlers."""
+
+    def __init__(self):
+        from snaprace.local.launch import free_port
+        from snaprace.local.stack import LocalStack
+
+        self.stack = LocalStack(
+            port=free_port(), engine_name="vision", pipeline=False, progress=lambda _: None
+        )
+        self.stack.start()
+        for name in ["werkzeug", *logging.root.manager.loggerDict]:  # request lines, the functions' logs
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        self.s3 = self.stack.client("s3")
+        self.bucket = self.stack.resolver.physical_ids["ImageBucket"]
+        by_name = {spec.logical_id: spec for spec in self.stack.specs.values()}
+        self.preprocess = by_name["PreprocessFunction"]
+        self.detect_text = by_name["DetectTextFunction"]
+        from pipeline.handlers.detect_text import bib_rules
+
+        self.rules = bib_rules()  # the rules the handler applies (the template's environment)
+
+    def read(self, org: str, event: str, name: str, data: bytes) -> tuple[list[str], list[dict], float]:
+        """(bibs the DetectText handler returns, the raw TextDetections, seconds in the handlers)."""
+        from pipeline import keys
+
+        raw_key = f"{org}/{event}/raw/{name}"
+        put = self.s3.put_object(Bucket=self.bucket, Key=raw_key, Body=data)
+        photo_id = keys.photo_id_for(raw_key)
+        state = {
+            "action": "process",
+            "executionName": f"{photo_id}-bench",
+            "photo": {
+                "bucket": self.bucket,
+                "rawKey": raw_key,
+                "etag": put["ETag"].strip('"'),
+                "versionId": put.get("VersionId"),
+                "orgId": org,
+                "eventId": event,
+                "photoId": photo_id,
+            },
+        }
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # the functions' log lines and metrics
+            state["image"] = self._invoke(self.preprocess, state)
+            found = self._invoke(self.detect_text, state)
+        took = time.perf_counter() - started
+        detections = self.stack.rekognition.handle(  # the engine's cache: no second OCR run
+            "DetectText",
+            {"Image": {"S3Object": {"Bucket": self.bucket, "Name": state["image"]["processedKey"]}}},
+        )["TextDetections"]
+        return [bib["bib"] for bib in found["bibs"]], detections, took
+
+    def _invoke(self, spec, state: dict) -> dict:
+        invocation = self.stack.functions.invoke(spec, state)
+        if invocation.error:
+            raise RuntimeError(f"{spec.name} failed: {invocation.payload}")
+        return invocation.payload
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
+def measure(reader: Reader, folder: Path, show, detections: dict) -> tuple[dict, dict, float]:
+    labels = read_labels(folder)
+    reads: dict[str, set[str]] = {}
+    seconds = 0.0
+    for name in sorted(labels):
+        found, raw, took = reader.read("bench", folder.name.lower(), name, (folder / name).read_bytes())
+        reads[name] = set(found)
+        detections[f"{folder}/{name}"] = raw
+        seconds += took
+        missed = sorted(set(labels[name]) - reads[name])
+        extra = sorted(reads[name] - set(labels[name]))
+        if missed or extra:
+            show(
+                f"  {name}: labelled {','.join(labels[name])}  missed {','.join(missed) or '-'}  "
+                f"unlabelled reads {','.join(extra) or '-'}"
+            )
+    return labels, reads, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", type=Path, nargs="+")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--show", action="store_true", help="list each photo's misses and unlabelled reads")
+    parser.add_argument("--ablation", action="store_true", help="what each bib rule is worth")
+    parser.add_argument("--detections", type=Path, help="save every DetectText response to this JSON file")
+    args = parser.parse_args()
+    folders = [folder for folder in args.dataset if (folder / "list.txt").is_file()]
+    for folder in sorted(set(args.dataset) - set(folders)):
+        print(f"skipped {folder}: no list.txt there (the RBNR sets live in ../shared/datasets)")
+    if not folders:
+        print(json.dumps({"skipped": "no dataset folder found"}) if args.json else "nothing to measure")
+        return 0
+    try:
+        reader = Reader()
+    except Exception as exc:  # noqa: BLE001 - e.g. the vision extra is missing: say why, no traceback
+        print(f"cannot start the vision engine: {exc}", file=sys.stderr)
+        return 2
+    labels, reads, unlabelled, detections, seconds = {}, {}, {}, {}, 0.0
+    show = print if args.show else (lambda _line: None)
+    try:
+        for folder in folders:
+            found_labels, found_reads, took = measure(reader, folder, show, detections)
+            result = score(found_reads, found_labels, read_unlabelled(folder))
+            r = result
+            print(
+                f"{folder}: {r['images']} photos, {r['bibs']} labelled bibs, {r['reads']} reads, "
+                f"{r['correct']} correct: precision {r['precision']:.3f} (fair {r['fair_precision']:.3f}), "
+                f"recall {r['recall']:.3f}, F1 {r['f1']:.3f}; {took / max(r['images'], 1):.3f} s per photo"
+            )
+            labels.update({f"{folder}/{name}": bibs for name, bibs in found_labels.items()})
+            reads.update({f"{folder}/{name}": found for name, found in found_reads.items()})
+            unlabelled.update({f"{folder}/{name}": b for name, b in read_unlabelled(folder).items()})
+            seconds += took
+    finally:
+        reader.stop()
+    if args.detections:
+        args.detections.write_text(json.dumps(detections))
+    if args.ablation:
+        rules = reader.rules
+        variants = {"all rules (the pipeline's)": rules, "shape, confidence, size only": rules.lenient()}
+        variants.update({f"without: {name}": replace(rules, **switch) for name, switch in ABLATION.items()})
+        print(f"{'rules':<40} {'reads':>5} {'P':>6} {'fair P':>6} {'R':>6} {'F1':>6}")
+        for name, variant in variants.items():
+            r = score(reread(detections, variant), labels, unlabelled)
+            print(
+                f"{name:<40} {r['reads']:>5} {r['precision']:>6.3f} {r['fair_precision']:>6.3f} "
+                f"{r['recall']:>6.3f} {r['f1']:>6.3f}"
+            )
+    total = score(reads, labels)
+    summary = {key: total[key] for key in ("images", "bibs", "precision", "recall", "f1")}
+    summary["sec_per_photo"] = round(seconds / max(total["images"], 1), 3)
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
