@@ -1,6 +1,7 @@
 """The snaprace command against the local stack, as an operator uses it."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -127,7 +128,12 @@ def test_errors_name_the_resource_and_the_fix(local_stack):
     assert bad_id.exit_code == 1 and "orgId" in bad_id.output
 
 
-def test_local_up_says_when_an_engine_is_not_available(tmp_path):
+def test_local_up_says_how_to_install_the_vision_extra_when_it_is_missing(tmp_path):
+    blocked = tmp_path / "without-vision"
+    (blocked / "rapidocr").mkdir(parents=True)  # shadows the installed package, as if absent
+    (blocked / "rapidocr" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'rapidocr'\", name='rapidocr')\n"
+    )
     vision = subprocess.run(  # noqa: S603
         [
             sys.executable,
@@ -141,13 +147,14 @@ def test_local_up_says_when_an_engine_is_not_available(tmp_path):
             str(tmp_path / "l"),
         ],
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(blocked)},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert (
-        vision.returncode == 1 and "vision engine" in vision.stderr and "--engine scripted" in vision.stderr
-    )
+    assert vision.returncode == 1
+    assert "vision" in vision.stderr and "pip install -e '.[vision]'" in vision.stderr
+    assert "Traceback" not in vision.stderr
 
 
 def test_local_up_refuses_a_busy_port_and_stops_cleanly(tmp_path):
