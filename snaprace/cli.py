@@ -531,11 +531,12 @@ def logs(ctx, function, tail, pattern, since) -> None:
 
 @main.command()
 @click.option("--port", type=click.IntRange(1, 65535), help="Default: a free port.")
-def demo(port: int | None) -> None:
+@click.option("--engine", type=click.Choice(["vision", "scripted"]), default="vision", show_default=True)
+def demo(port: int | None, engine: str) -> None:
     """Start the local stack, upload the sample photos, wait, summarise, search, stop."""
     from snaprace.demo import run_demo
 
-    raise SystemExit(run_demo(port=port))
+    raise SystemExit(run_demo(port=port, engine=engine))
 
 
 if __name__ == "__main__":

