@@ -210,6 +210,25 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
         ctx.exit(1)
 
 
+@main.command("event-settings")
+@_event_options
+@click.option("--bibs", "bib_range", metavar="FIRST-LAST", help="The event's bib range, e.g. 1-5000.")
+@click.option(
+    "--participants",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one bib per line (or a CSV whose first column is the bib).",
+)
+@click.option("--clear", is_flag=True, help="Remove the event's settings.")
+@click.pass_context
+def event_settings(ctx, org_id, event_id, bib_range, participants, clear) -> None:
+    """Show or set the event's bib range and participant list: numbers outside them are not taken
+    for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
+    settings = _run(
+        lambda: operations.event_settings(_stack(ctx), org_id, event_id, bib_range, participants, clear)
+    )
+    click.echo(f"{org_id}/{event_id}: {settings.describe()}")
+
+
 def _print_audit(result: operations.Audit, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict()))

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import keys
 from pipeline.errors import InvalidKey
+from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.results import FAILED, INDEXED, REJECTED
 from pipeline.search import MAX_PAGE, BadRequest, PhotoSearch, photo_urls
 from pipeline.table import PhotoTable
@@ -179,6 +180,33 @@ def _listing(stack: Stack, prefix: str) -> dict[str, str]:
         for obj in page.get("Contents", []):
             found[obj["Key"]] = keys.normalise_etag(obj.get("ETag"))
     return found
+
+
+def event_settings(
+    stack: Stack,
+    org_id: str,
+    event_id: str,
+    bib_range: str | None = None,
+    participants: Path | None = None,
+    clear: bool = False,
+) -> EventSettings:
+    """The event's bib settings, after replacing the parts given (`clear` removes them all).
+    Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
+    validate_ids(org_id, event_id)
+    table = photo_table(stack)
+    current = EventSettings() if clear else EventSettings.from_item(table.event_settings(org_id, event_id))
+    try:
+        new_range = parse_range(bib_range) if bib_range else current.bib_range
+        new_participants = current.participants
+        if participants is not None:
+            with participants.open(encoding="utf-8-sig", errors="replace") as lines:
+                new_participants = parse_participants(lines)
+    except (InvalidSettings, OSError) as exc:
+        raise StackError(str(exc)) from None
+    settings = EventSettings(new_range, new_participants)
+    if clear or bib_range or participants is not None:
+        table.put_event_settings(org_id, event_id, settings.to_item())
+    return settings
 
 
 def photo_table(stack: Stack) -> PhotoTable:

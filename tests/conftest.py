@@ -41,11 +41,13 @@ def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
     from pipeline import clients
     from pipeline.config import get_config
+    from pipeline.handlers import detect_text
 
     def clear():
         get_config.cache_clear()
         for factory in (clients.s3, clients.rekognition, clients.dynamodb_table, clients.stepfunctions):
             factory.cache_clear()
+        detect_text.event_settings.clear()
 
     clear()
     yield

@@ -4,6 +4,7 @@
 | photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}                |
 | bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |  (+ faceId when linked)
 | run faces | ORG#{orgId}#EVT#{eventId}   | FACES#{photoId}#{execution}    |  a run's faces until it ends
+| settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -22,6 +23,7 @@ MAX_BATCH_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 5.0
 PHOTO_PREFIX = "PHOTO#"
+SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
 
 
@@ -109,6 +111,18 @@ class PhotoTable:
         self.delete_items(
             [{"PK": pk, "SK": run_faces_sk(photo_id, name)} for name in sorted(set(executions))]
         )
+
+    def event_settings(self, org_id: str, event_id: str) -> dict | None:
+        """The event's settings item (pipeline.event_settings), None when it has none."""
+        return self.table.get_item(Key={"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}).get("Item")
+
+    def put_event_settings(self, org_id: str, event_id: str, attributes: dict) -> None:
+        """Replace the event's settings; no attributes deletes them."""
+        key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
+        if attributes:
+            self.table.put_item(Item={**key, **attributes})
+        else:
+            self.table.delete_item(Key=key)
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos and bib index): what an event purge deletes."""

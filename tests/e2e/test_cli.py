@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from local_stack import ROOT, next_seed, start_local_stack
 
+from snaprace import operations
 from snaprace.cli import main
 from snaprace.local.launch import DidNotStart, free_port, launch
 from snaprace.samples import Runner, race_photo
@@ -168,3 +169,32 @@ def test_local_up_refuses_a_busy_port_and_stops_cleanly(tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value)
     assert running.process.returncode == 0
     assert output.rstrip().endswith("stopped")
+
+
+def test_event_settings_decide_which_numbers_are_bibs(local_stack, event_id, tmp_path):
+    def settings(event: str, *args: str):
+        return snaprace(local_stack, "event-settings", "--org", ORG, "--event", event, *args)
+
+    def bibs_read(event: str) -> list[str]:
+        local_stack.put(
+            ORG, event, "IMG_2008.jpg", race_photo(next_seed(), [Runner("2008"), Runner("1234")])[0]
+        )
+        local_stack.wait(ORG, event)
+        (photo,) = operations.photos(local_stack.stack, ORG, event)
+        return sorted(photo["bibs"])
+
+    plain, ranged = event_id, f"{event_id}-ranged"[:60]
+    assert settings(plain).output.strip() == f"{ORG}/{plain}: none: every bib-shaped number counts"
+    assert bibs_read(plain) == ["1234"]  # 2008 looks like the race's year
+    assert settings(ranged, "--bibs", "1-3000").output.strip() == f"{ORG}/{ranged}: bibs 1-3000"
+    assert bibs_read(ranged) == ["1234", "2008"]  # the organiser says bibs go up to 3000
+
+    refused = settings(ranged, "--bibs", "3000-1")
+    assert refused.exit_code == 1 and "FIRST must not be above LAST" in refused.output
+    roster = tmp_path / "runners.csv"
+    roster.write_text("bib,name\n1234,Kim Minji\n")
+    shown = settings(ranged, "--participants", str(roster)).output.strip()
+    assert shown == f"{ORG}/{ranged}: bibs 1-3000, 1 participants"
+    assert (
+        settings(ranged, "--clear").output.strip() == f"{ORG}/{ranged}: none: every bib-shaped number counts"
+    )

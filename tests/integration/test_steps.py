@@ -595,3 +595,33 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
     assert table.run_notes("acme", "seoul-2026", photo_id) == {}
     image = state["image"]
     assert not object_exists(s3, image["processedKey"]) and not object_exists(s3, image["thumbnailKey"])
+
+
+def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekognition, context):
+    from pipeline.event_settings import EventSettings
+    from pipeline.handlers import detect_text, preprocess
+
+    state = upload(s3)
+    state = {**state, "image": preprocess.lambda_handler(state, context)}
+    words = [
+        text_detection("2008", left=0.1, top=0.6, height=0.05),  # a year, or bib 2008?
+        text_detection("1234", left=0.5, top=0.6, height=0.05),
+        text_detection("9876", left=0.8, top=0.6, height=0.05),
+    ]
+
+    def bibs_read() -> list[str]:
+        rekognition.add_response("detect_text", {"TextDetections": words})
+        detect_text.event_settings.clear()  # as if a minute had passed
+        return sorted(bib["bib"] for bib in detect_text.lambda_handler(state, context)["bibs"])
+
+    assert bibs_read() == ["1234", "9876"]  # no settings: years are not bibs
+    table.put_event_settings("acme", "seoul-2026", EventSettings(bib_range=(1, 3000)).to_item())
+    assert bibs_read() == ["1234", "2008"]
+    table.put_event_settings(
+        "acme", "seoul-2026", EventSettings(participants=frozenset({"9876", "2008"})).to_item()
+    )
+    assert bibs_read() == ["2008", "9876"]
+    table.put_event_settings("other-org", "seoul-2026", EventSettings(bib_range=(1, 10)).to_item())
+    assert bibs_read() == ["2008", "9876"]  # another organiser's settings never apply
+    table.put_event_settings("acme", "seoul-2026", {})
+    assert bibs_read() == ["1234", "9876"]

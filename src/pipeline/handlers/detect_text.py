@@ -5,11 +5,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import bibs, clients, rekognition
 from pipeline.config import get_config
+from pipeline.event_settings import Cached, EventSettings
 from pipeline.handlers import step_photo
+from pipeline.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+def _load_settings(org_id: str, event_id: str) -> EventSettings:
+    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
+    return EventSettings.from_item(table.event_settings(org_id, event_id))
+
+
+event_settings = Cached(_load_settings)
 
 
 def bib_rules() -> bibs.BibRules:
@@ -27,11 +37,12 @@ def bib_rules() -> bibs.BibRules:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     config = get_config()
-    step_photo(event, logger)
+    photo = step_photo(event, logger)
+    settings = event_settings(photo.org_id, photo.event_id)
     detections = rekognition.detect_text(
         clients.rekognition(), config.bucket_name, event["image"]["processedKey"]
     )
-    found = bibs.read_bibs(detections, bib_rules())
+    found = bibs.read_bibs(detections, bib_rules().for_event(settings.bib_range, settings.participants))
     metrics.add_metric(name="BibsFound", unit=MetricUnit.Count, value=len(found))
     logger.info("Text detected", extra={"words": len(detections), "bibs": len(found)})
     return {"bibs": [bib.as_dict() for bib in found]}

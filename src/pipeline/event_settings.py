@@ -1,0 +1,107 @@
+"""An event's optional bib settings: the organiser's bib range and participant list.
+
+When an organiser gives them, DetectText keeps only numbers they allow (a participant list decides
+alone; a range decides instead of the "years are not bibs" rule). Stored as one item in the table
+(`ORG#{orgId}#EVT#{eventId}` / `SETTINGS`, see pipeline.table) and set with
+`snaprace event-settings`. Functions read it through `cached`, at most once a minute per event.
+"""
+
+import re
+import time
+from dataclasses import dataclass
+
+from pipeline.bibs import normalise_bib
+
+MAX_BIB = 999_999
+MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under DynamoDB's 400 KB
+CACHE_SECONDS = 60.0
+_BIB = re.compile(r"[A-Z]?[0-9]{1,6}")
+
+
+class InvalidSettings(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    bib_range: tuple[int, int] | None = None
+    participants: frozenset[str] | None = None
+
+    def to_item(self) -> dict:
+        item: dict = {}
+        if self.bib_range:
+            item["bibFirst"], item["bibLast"] = self.bib_range
+        if self.participants:
+            item["participants"] = set(self.participants)
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict | None) -> "EventSettings":
+        item = item or {}
+        bib_range = None
+        if "bibFirst" in item and "bibLast" in item:
+            bib_range = (int(item["bibFirst"]), int(item["bibLast"]))
+        participants = frozenset(item["participants"]) if item.get("participants") else None
+        return cls(bib_range, participants)
+
+    def describe(self) -> str:
+        parts = []
+        if self.bib_range:
+            parts.append(f"bibs {self.bib_range[0]}-{self.bib_range[1]}")
+        if self.participants:
+            parts.append(f"{len(self.participants)} participants")
+        return ", ".join(parts) or "none: every bib-shaped number counts"
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """'1-5000' -> (1, 5000)."""
+    first, dash, last = text.strip().partition("-")
+    if not dash or not first.strip().isdigit() or not last.strip().isdigit():
+        raise InvalidSettings(f"bib range {text!r}: give it as FIRST-LAST, e.g. 1-5000")
+    bib_range = (int(first), int(last))
+    if not bib_range[0] <= bib_range[1] <= MAX_BIB:
+        raise InvalidSettings(f"bib range {text!r}: FIRST must not be above LAST, and LAST at most {MAX_BIB}")
+    return bib_range
+
+
+def parse_participants(lines) -> frozenset[str]:
+    """One bib per line (the first comma- or tab-separated column; '#' starts a comment); a header
+    line that is not a bib is skipped; any other line that is not a bib is an error."""
+    bibs, bad = set(), []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].replace("\t", ",").split(",", 1)[0]
+        if not text.strip():
+            continue
+        bib = normalise_bib(text)
+        if _BIB.fullmatch(bib):
+            bibs.add(bib)
+        elif number > 1 or bibs:
+            bad.append(f"line {number}: {text.strip()[:20]!r}")
+    if bad:
+        raise InvalidSettings(f"not bib numbers: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
+    if not bibs:
+        raise InvalidSettings("the participant list has no bib numbers")
+    if sum(len(b) + 1 for b in bibs) > MAX_PARTICIPANTS_BYTES:
+        raise InvalidSettings(f"{len(bibs)} participants are too many for one event item: give a bib range")
+    return frozenset(bibs)
+
+
+class Cached:
+    """Settings per event, read again after CACHE_SECONDS (a container serves many photos of one
+    event; an organiser's change is picked up within a minute). Powertools' DynamoDBProvider reads
+    tables keyed by one attribute, not this table's PK + SK, hence this small cache."""
+
+    def __init__(self, load, clock=time.monotonic):
+        self._load, self._clock = load, clock
+        self._entries: dict[tuple[str, str], tuple[float, EventSettings]] = {}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __call__(self, org_id: str, event_id: str) -> EventSettings:
+        now = self._clock()
+        entry = self._entries.get((org_id, event_id))
+        if entry is None or now - entry[0] >= CACHE_SECONDS:
+            entry = (now, self._load(org_id, event_id))
+            self._entries[(org_id, event_id)] = entry
+        return entry[1]

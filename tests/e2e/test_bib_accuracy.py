@@ -1,0 +1,53 @@
+"""bench/bib_accuracy.py: its scoring, its run on RBNR set 1 (skipped without ../shared), and its
+clean skip when the dataset is absent."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from local_stack import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bib_accuracy import read_labels, score  # noqa: E402
+
+RBNR = ROOT.parent / "shared" / "datasets" / "rbnr-set1"
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - the benchmark, as the README runs it
+        [sys.executable, str(ROOT / "bench" / "bib_accuracy.py"), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+
+
+def test_scoring_follows_the_datasets_definitions(tmp_path):
+    (tmp_path / "list.txt").write_text(
+        "Image \t\tRBN\na.JPG 12\nb.JPG 34\nb.JPG 56\nc.JPG 78\nTotal RBNs: 4\nTotal Images: 3\n"
+    )
+    labels = read_labels(tmp_path)
+    assert labels == {"a.JPG": ["12"], "b.JPG": ["34", "56"], "c.JPG": ["78"]}
+    reads = {"a.JPG": {"12", "99"}, "b.JPG": {"34"}, "c.JPG": set()}
+    result = score(reads, labels, unlabelled={"a.JPG": {"99"}})
+    assert (result["reads"], result["correct"]) == (3, 2)
+    assert (result["precision"], result["recall"], result["f1"]) == (0.6667, 0.5, 0.5714)
+    assert result["fair_precision"] == 1.0  # the other read was a readable, unlabelled bib
+
+
+def test_without_the_dataset_the_benchmark_says_so_and_succeeds(tmp_path):
+    run = bench(str(tmp_path / "absent"), "--json")
+    assert "skipped" in run.stdout
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"skipped": "no dataset folder found"}
+
+
+@pytest.mark.skipif(not RBNR.is_dir(), reason="../shared/datasets/rbnr-set1 is not on this machine")
+def test_rbnr_set1_bibs_are_read_through_the_real_handlers():
+    pytest.importorskip("snaprace.local.vision", reason="the vision extra is not installed (make venv)")
+    measured = json.loads(bench(str(RBNR), "--json").stdout.strip().splitlines()[-1])
+    assert (measured["images"], measured["bibs"]) == (92, 100)
+    assert measured["recall"] >= 0.9 and measured["precision"] >= 0.84 and measured["f1"] >= 0.87
+    assert measured["sec_per_photo"] > 0

@@ -1,0 +1,60 @@
+import pytest
+
+from pipeline.event_settings import (
+    CACHE_SECONDS,
+    Cached,
+    EventSettings,
+    InvalidSettings,
+    parse_participants,
+    parse_range,
+)
+
+
+def test_a_range_is_first_dash_last():
+    assert parse_range("1-5000") == (1, 5000)
+    assert parse_range(" 100 - 199 ") == (100, 199)
+    for bad in ("5000", "5000-1", "a-b", "1-9999999", "-5"):
+        with pytest.raises(InvalidSettings):
+            parse_range(bad)
+
+
+def test_participants_from_a_list_or_a_csv_with_a_header():
+    assert parse_participants(["1234\n", "a77\n", "\n", "#812 withdrew\n", "0042\n"]) == {
+        "1234",
+        "A77",
+        "0042",
+    }
+    csv = ["bib,name,category\n", "1234,Kim Minji,F40\n", "1235,Lee Joon,M35\n"]
+    assert parse_participants(csv) == {"1234", "1235"}
+
+
+def test_participants_that_are_not_bibs_are_refused_with_their_lines():
+    with pytest.raises(InvalidSettings, match="line 3: 'Kim'"):
+        parse_participants(["1234\n", "1235\n", "Kim\n"])
+    with pytest.raises(InvalidSettings, match="no bib numbers"):
+        parse_participants(["bib\n", "\n"])
+    with pytest.raises(InvalidSettings, match="too many"):
+        parse_participants(f"{n}\n" for n in range(100_000, 160_000))
+
+
+def test_settings_round_trip_through_the_item():
+    settings = EventSettings(bib_range=(1, 5000), participants=frozenset({"12", "A7"}))
+    assert EventSettings.from_item(settings.to_item()) == settings
+    assert EventSettings.from_item(None) == EventSettings()
+    assert EventSettings().to_item() == {}
+    assert settings.describe() == "bibs 1-5000, 2 participants"
+
+
+def test_settings_are_read_again_after_a_minute():
+    now, loads = [0.0], []
+
+    def load(org, event):
+        loads.append((org, event))
+        return EventSettings(bib_range=(1, len(loads)))
+
+    cached = Cached(load, clock=lambda: now[0])
+    assert cached("acme", "run") == cached("acme", "run")
+    assert cached("other", "run").bib_range == (1, 2)
+    now[0] += CACHE_SECONDS
+    assert cached("acme", "run").bib_range == (1, 3)
+    assert loads == [("acme", "run"), ("other", "run"), ("acme", "run")]
