@@ -3,7 +3,8 @@
 When an organiser gives them, DetectText keeps only numbers they allow (a participant list decides
 alone; a range decides instead of the "years are not bibs" rule). Stored as one item in the table
 (`ORG#{orgId}#EVT#{eventId}` / `SETTINGS`, see pipeline.table) and set with
-`snaprace event-settings`. Functions read it through `cached`, at most once a minute per event.
+`snaprace event-settings`. DetectText reads it through `Cached`: at most once a minute per event
+and container.
 """
 
 import re

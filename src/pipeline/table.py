@@ -125,7 +125,7 @@ class PhotoTable:
             self.table.delete_item(Key=key)
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
-        """Every item of one event (photos and bib index): what an event purge deletes."""
+        """Every item of one event (photos, bib index, run notes, settings): what an event purge deletes."""
         return self._query_prefix(event_pk(org_id, event_id), "")
 
     def delete_items(self, item_keys: list[dict]) -> None:
