@@ -112,9 +112,8 @@ class Reader:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         self.s3 = self.stack.client("s3")
         self.bucket = self.stack.resolver.physical_ids["ImageBucket"]
-        by_name = {spec.logical_id: spec for spec in self.stack.specs.values()}
-        self.preprocess = by_name["PreprocessFunction"]
-        self.detect_text = by_name["DetectTextFunction"]
+        self.preprocess = self.stack.specs["PreprocessFunction"]  # specs are keyed by logical id
+        self.detect_text = self.stack.specs["DetectTextFunction"]
         from pipeline.handlers.detect_text import bib_rules
 
         self.rules = bib_rules()  # the rules the handler applies (the template's environment)
@@ -203,7 +202,8 @@ def main() -> int:
     try:
         for folder in folders:
             found_labels, found_reads, took = measure(reader, folder, show, detections)
-            result = score(found_reads, found_labels, read_unlabelled(folder))
+            found_unlabelled = read_unlabelled(folder)
+            result = score(found_reads, found_labels, found_unlabelled)
             r = result
             print(
                 f"{folder}: {r['images']} photos, {r['bibs']} labelled bibs, {r['reads']} reads, "
@@ -212,7 +212,7 @@ def main() -> int:
             )
             labels.update({f"{folder}/{name}": bibs for name, bibs in found_labels.items()})
             reads.update({f"{folder}/{name}": found for name, found in found_reads.items()})
-            unlabelled.update({f"{folder}/{name}": b for name, b in read_unlabelled(folder).items()})
+            unlabelled.update({f"{folder}/{name}": b for name, b in found_unlabelled.items()})
             seconds += took
     finally:
         reader.stop()

@@ -20,6 +20,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from link_accuracy import label_box  # noqa: E402
+
 from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD  # noqa: E402
 
 THRESHOLDS = {
@@ -49,16 +51,10 @@ def labelled_faces(engine, folder: Path) -> tuple[list[tuple[str, str, object]],
         seen = engine.see(photo.read_bytes(), ("faces",)).faces
         found += len(seen)
         labels = loadmat(mat)
-        for (min_row, max_row, min_col, max_col), number in zip(
-            labels["facep"], np.ravel(labels["number"]), strict=True
-        ):
+        for rows_cols, number in zip(labels["facep"], np.ravel(labels["number"]), strict=True):
             labelled += 1
-            box = (
-                (min_col - 1) / width,
-                (min_row - 1) / height,
-                (max_col - min_col) / width,
-                (max_row - min_row) / height,
-            )
+            labelled_box = label_box(rows_cols, width, height)
+            box = tuple(labelled_box[side] for side in ("left", "top", "width", "height"))
             best = max(seen, key=lambda face, box=box: _iou(face.box, box), default=None)
             if best is not None and _iou(best.box, box) >= 0.3:
                 faces.append((str(number), photo.name, best))

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from pipeline.links import link  # noqa: E402
 
 
-def _box(rows_cols, width: float, height: float) -> dict:
+def label_box(rows_cols, width: float, height: float) -> dict:
+    """An RBNR box ([minRow maxRow minCol maxCol], 1-based px) as normalised left/top/width/height."""
     min_row, max_row, min_col, max_col = (float(v) for v in rows_cols)
     return {
         "left": (min_col - 1) / width,
@@ -39,8 +40,8 @@ def load(folder: Path) -> list[tuple[str, float, list[dict], list[dict]]]:
         labels = loadmat(mat)
         with Image.open(mat.with_suffix("")) as image:
             width, height = image.size
-        faces = [_box(row, width, height) for row in labels["facep"]]
-        bibs = [_box(row, width, height) for row in labels["tagp"]]
+        faces = [label_box(row, width, height) for row in labels["facep"]]
+        bibs = [label_box(row, width, height) for row in labels["tagp"]]
         photos.append((mat.with_suffix("").name, width / height, faces, bibs))
     return photos
 

@@ -7,16 +7,15 @@ alone; a range decides instead of the "years are not bibs" rule). Stored as one 
 and container.
 """
 
-import re
 import time
 from dataclasses import dataclass
 
-from pipeline.bibs import normalise_bib
+from pipeline.bibs import BibRules, is_bib, normalise_bib
 
 MAX_BIB = 999_999
 MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under DynamoDB's 400 KB
 CACHE_SECONDS = 60.0
-_BIB = re.compile(r"[A-Z]?[0-9]{1,6}")
+ANY_BIB = BibRules(min_length=1, max_length=6)  # what a participant list may hold
 
 
 class InvalidSettings(ValueError):
@@ -74,7 +73,7 @@ def parse_participants(lines) -> frozenset[str]:
         if not text.strip():
             continue
         bib = normalise_bib(text)
-        if _BIB.fullmatch(bib):
+        if is_bib(bib, ANY_BIB):
             bibs.add(bib)
         elif number > 1 or bibs:
             bad.append(f"line {number}: {text.strip()[:20]!r}")
