@@ -70,8 +70,22 @@ def local() -> None:
 @click.option(
     "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Default: .snaprace/local.log"
 )
+@click.option(
+    "--template",
+    "template_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Run another template (a customised copy); paths in it are relative to its folder. "
+    "Default: the project's template.yaml",
+)
 @click.pass_context
-def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_file: Path | None) -> None:
+def local_up(
+    ctx,
+    port: int,
+    engine: str,
+    rekognition_tps: float | None,
+    log_file: Path | None,
+    template_path: Path | None,
+) -> None:
     """Start the local stack; runs until Ctrl-C or SIGTERM."""
     import logging
 
@@ -100,6 +114,7 @@ def local_up(ctx, port: int, engine: str, rekognition_tps: float | None, log_fil
             rekognition_tps=rekognition_tps,
             stack_name=_stack(ctx).name,
             progress=progress,
+            **({"template_path": template_path} if template_path else {}),
         )
     except EngineUnavailable as exc:
         raise Failure(str(exc)) from None

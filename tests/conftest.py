@@ -101,7 +101,10 @@ def context() -> LambdaContext:
 def local_stack(tmp_path_factory):
     running = start_local_stack(tmp_path_factory.mktemp("local-stack"))
     yield running
+    iam = running.health()["iam"]
     running.stop()
+    # every flow the end-to-end tests ran passed under the template's own roles
+    assert iam["denied"] == 0, f"the template's roles refused: {iam['denials']}"
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 
+from snaprace.local.iam import THREAD_CREDENTIALS
 from snaprace.template import FunctionSpec
 
 log = logging.getLogger("snaprace.local.functions")
@@ -116,6 +117,7 @@ class FunctionRuntime:
             for logical_id in specs
         }
         share_powertools_metrics_safely()
+        self.access_keys: dict[str, str] = {}  # logical id -> its role's key (snaprace.local.iam)
         self.faults = None  # the local stack's fault injection (snaprace.local.faults)
 
     def arn(self, spec: FunctionSpec) -> str:
@@ -171,6 +173,7 @@ class FunctionRuntime:
             deadline=started + spec.timeout,
         )
         current.function_name = spec.name
+        THREAD_CREDENTIALS.use(self.access_keys.get(spec.logical_id))
         try:
             result = self.handler(spec)(event, context)
             json.dumps(result)  # Lambda must serialise the result; fail here as it would there
@@ -190,6 +193,7 @@ class FunctionRuntime:
             return Invocation(payload, True, 0.0)
         finally:
             current.function_name = None
+            THREAD_CREDENTIALS.use(None)
 
 
 def process_environment(specs: list[FunctionSpec], endpoint_url: str, region: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
@@ -32,17 +32,20 @@ from xml.sax.saxutils import escape
 import boto3
 from botocore.config import Config
 
-from snaprace.local import moto_fixes
+from snaprace.local import iam_requests, moto_fixes
+from snaprace.local.authorization import Authorizer
 from snaprace.local.engines import make_engine
 from snaprace.local.faults import Faults
 from snaprace.local.functions import FunctionRuntime, process_environment
 from snaprace.local.http_api import HttpApiGateway
+from snaprace.local.iam import install_thread_credentials, roles_from_template
 from snaprace.local.meter import Meter
 from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
 from snaprace.local.sqs_move import MessageMoveTasks
 from snaprace.template import (
     LOCAL_ACCOUNT,
     ROOT,
+    TEMPLATE,
     Resolver,
     function_specs,
     load_template,
@@ -87,10 +90,12 @@ class LocalStack:
     region: str = DEFAULT_REGION
     stack_name: str = DEFAULT_STACK
     progress: Callable[[str], None] = print
-    template: dict = field(default_factory=load_template)
+    template_path: Path = TEMPLATE  # another template (a customised one, or a test's copy)
     pipeline: bool = True  # False: uploads stay queued; a caller invokes functions itself (benchmarks)
 
     def __post_init__(self):
+        self.template_path = Path(self.template_path).resolve()
+        self.template = load_template(self.template_path)
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         parameters = {"Stage": STAGE}
         if self.rekognition_tps:  # the emulated account's quota is the one the stack is told about
@@ -130,6 +135,8 @@ class LocalStack:
         self.faults = Faults()
         self.functions.faults = self.faults
         self.meter = Meter()
+        self.authorizer: Authorizer | None = None  # once the resources (and so every ARN) exist
+        self._secret_arns: dict[str, str] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server = None
@@ -160,6 +167,7 @@ class LocalStack:
         self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
         self._spawn(self._server.serve_forever, "server")
         self._create_resources()
+        self._enforce_iam()
         self.functions.warm()
         if not self.pipeline:
             return
@@ -182,14 +190,32 @@ class LocalStack:
         thread.start()
         self._threads.append(thread)
 
-    def client(self, service: str):
+    def client(self, service: str, access_key: str = "local"):
+        """A client with the administrator's key, or a role's (`access_key`)."""
         return boto3.client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
-            aws_access_key_id="local",
+            aws_access_key_id=access_key,
             aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
             config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    def _enforce_iam(self) -> None:
+        """Each function and the state machine under its role from the SAM transform; every
+        request signed with a role's key is authorised against it (snaprace.local.iam)."""
+        roles = roles_from_template(self.template, self.resolver)
+        account = iam_requests.Account(self.region, LOCAL_ACCOUNT, self._secret_arn)
+        self.authorizer = Authorizer(roles, account)
+        self.functions.access_keys = {logical_id: role.access_key for logical_id, role in roles.items()}
+        install_thread_credentials()
+
+    def _secret_arn(self, secret_id: str) -> str:
+        if secret_id.startswith("arn:"):
+            return secret_id
+        return (
+            self._secret_arns.get(secret_id)
+            or f"arn:aws:secretsmanager:{self.region}:{LOCAL_ACCOUNT}:secret:{secret_id}"
         )
 
     # ---------------------------------------------------------------- resources
@@ -227,9 +253,11 @@ class LocalStack:
         for logical_id in by_type["AWS::SecretsManager::Secret"]:
             properties = self.resolver.resource_properties(logical_id)
             generated = secrets.token_hex(20)  # GenerateSecretString: letters and digits
-            self.client("secretsmanager").create_secret(
+            created = self.client("secretsmanager").create_secret(
                 Name=properties["Name"], SecretString=properties.get("SecretString", generated)
             )
+            self._secret_arns[properties["Name"]] = created["ARN"]
+            self.resolver.physical_ids[logical_id] = created["ARN"]  # Ref of a secret is its ARN
         for logical_id in by_type["AWS::CloudWatch::Alarm"]:
             properties = self.resolver.resource_properties(logical_id)
             properties.pop("AlarmActions", None)
@@ -275,7 +303,7 @@ class LocalStack:
 
     def _create_state_machine(self, logical_id: str) -> None:
         properties = self.resolver.resource_properties(logical_id)
-        definition = (ROOT / properties["DefinitionUri"]).read_text()
+        definition = (self.template_path.parent / properties["DefinitionUri"]).read_text()
         for name, value in properties.get("DefinitionSubstitutions", {}).items():
             definition = definition.replace("${" + name + "}", str(value))
         self.client("stepfunctions").create_state_machine(
@@ -315,7 +343,8 @@ class LocalStack:
     def _poll_queue(self, spec, source: dict) -> None:
         """Lambda's SQS event source mapping: batches in, successful records deleted, failed ones
         left to reappear after the visibility timeout (and reach the DLQ after maxReceiveCount)."""
-        sqs = self.client("sqs")
+        role_key = self.functions.access_keys.get(spec.logical_id, "local")
+        sqs = self.client("sqs", access_key=role_key)  # Lambda polls with the function's role
         while not self._stop.is_set():
             try:
                 messages = sqs.receive_message(
@@ -445,6 +474,10 @@ class LocalStack:
                 "calls": dict(self.rekognition.calls),
                 "throttled": dict(self.rekognition.throttle.throttled),
             },
+            "iam": {  # requests refused to a function's role (snaprace.local.iam)
+                "denied": len(self.authorizer.denials) if self.authorizer else 0,
+                "denials": self.authorizer.denials[-20:] if self.authorizer else [],
+            },
         }
 
     # ---------------------------------------------------------------- the endpoint
@@ -464,6 +497,10 @@ class LocalStack:
                     self.meter.reset()
                 return _respond(start_response, 200, self.meter.describe())
             self._count(environ, target)
+            if self.authorizer is not None:
+                denied = self.authorizer.check(environ, start_response, self._moto)
+                if denied is not None:
+                    return denied
             if target.startswith("DynamoDB_20120810."):
                 return self._dynamodb_call(environ, start_response, target.split(".", 1)[1])
             if target == "AWSStepFunctions.StartExecution" and self.faults.roll(

@@ -97,12 +97,12 @@ class PhotoTable:
         prefix = run_faces_sk(photo_id, "")
         return {
             item["SK"][len(prefix) :]: set(item.get("faceIds", set()))
-            for item in self._query_prefix(event_pk(org_id, event_id), prefix)
+            for item in self._query_prefix(event_pk(org_id, event_id), prefix, consistent=True)
         }
 
     def photos_with_runs_in_flight(self, org_id: str, event_id: str) -> set[str]:
         """Photo ids with a run-faces note: a run that indexed faces and has not finished."""
-        notes = self._query_prefix(event_pk(org_id, event_id), RUN_FACES_PREFIX)
+        notes = self._query_prefix(event_pk(org_id, event_id), RUN_FACES_PREFIX, consistent=True)
         return {item["SK"][len(RUN_FACES_PREFIX) :].split("#", 1)[0] for item in notes}
 
     def forget_runs(self, org_id: str, event_id: str, photo_id: str, executions) -> None:
@@ -126,7 +126,7 @@ class PhotoTable:
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos, bib index, run notes, settings): what an event purge deletes."""
-        return self._query_prefix(event_pk(org_id, event_id), "")
+        return self._query_prefix(event_pk(org_id, event_id), "", consistent=True)
 
     def delete_items(self, item_keys: list[dict]) -> None:
         self._batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in item_keys])
@@ -148,7 +148,10 @@ class PhotoTable:
                 changed += 1
         return changed
 
-    def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict]:
+    def _query_prefix(self, pk: str, sk_prefix: str, consistent: bool = False) -> list[dict]:
+        """Every item under pk whose SK starts with sk_prefix. `consistent`: a strongly consistent
+        read, for what a run just wrote (a retried IndexFaces's note of faces it must not leave
+        behind); the default eventually consistent read costs half as much."""
         items, start = [], None
         while True:
             condition = Key("PK").eq(pk)
@@ -156,6 +159,7 @@ class PhotoTable:
                 KeyConditionExpression=condition & Key("SK").begins_with(sk_prefix)
                 if sk_prefix
                 else condition,
+                ConsistentRead=consistent,
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             items.extend(page.get("Items", []))

@@ -1,0 +1,79 @@
+"""IAM is enforced on the local stack: a copy of template.yaml with one permission removed makes the
+flow that needs it fail with AccessDenied naming the action and resource, as AWS would. (The
+unmodified template passing every flow is checked by the `local_stack` fixture: no request of
+any end-to-end test was refused.)"""
+
+import shutil
+import time
+
+import pytest
+from local_stack import ROOT, next_seed, start_local_stack
+
+from pipeline import keys
+from snaprace.samples import Runner, race_photo
+
+ORG = "acme"
+
+
+def template_without(tmp_path, old: str, new: str):
+    """A copy of the project's template (and its state machine) with one statement changed."""
+    text = (ROOT / "template.yaml").read_text()
+    assert text.count(old) == 1, f"the template no longer has exactly one {old!r}"
+    shutil.copytree(ROOT / "statemachine", tmp_path / "statemachine")
+    copy = tmp_path / "template.yaml"
+    copy.write_text(text.replace(old, new))
+    return copy
+
+
+def wait_for_denial(running, action: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in running.health()["iam"]["denials"]:
+            if f"perform: {action} " in message:
+                return message
+        time.sleep(0.3)
+    pytest.fail(f"no request was refused {action} within {timeout} s; see {running.log_file}")
+
+
+def test_preprocess_without_put_object_fails_the_photo_with_access_denied(tmp_path):
+    copy = template_without(
+        tmp_path,
+        "            - Effect: Allow\n              Action: s3:PutObject\n",
+        "            - Effect: Allow\n              Action: s3:PutObjectAcl\n",
+    )
+    running = start_local_stack(tmp_path, "--template", str(copy))
+    try:
+        photo, _ = race_photo(next_seed(), [Runner("501")])
+        key = running.put(ORG, "iam-put-object", "start.jpg", photo)
+        message = wait_for_denial(running, "s3:PutObject")
+        assert "assumed-role/PreprocessFunctionRole/PreprocessFunction-dev" in message
+        assert f"/{ORG}/iam-put-object/processed/{keys.photo_id_for(key)}.jpg" in message
+        audit = running.wait(ORG, "iam-put-object")
+        assert audit.failed == [key]
+        item = running.item(ORG, "iam-put-object", key)
+        assert item["status"] == "FAILED"
+        assert "AccessDenied" in item["reason"]
+    finally:
+        running.stop()
+
+
+def test_result_writers_without_update_item_cannot_note_the_faces_of_a_reupload(tmp_path):
+    """The defect the review found: SaveResults notes faces still to delete with UpdateItem."""
+    copy = template_without(
+        tmp_path,
+        "Action: [dynamodb:GetItem, dynamodb:Query, dynamodb:BatchWriteItem, dynamodb:UpdateItem]",
+        "Action: [dynamodb:GetItem, dynamodb:Query, dynamodb:BatchWriteItem]",
+    )
+    running = start_local_stack(tmp_path, "--template", str(copy))
+    try:
+        first, _ = race_photo(next_seed(), [Runner("601"), Runner("602")])
+        running.put(ORG, "iam-update-item", "finish.jpg", first)
+        running.wait(ORG, "iam-update-item")
+        assert running.health()["iam"]["denied"] == 0  # a first upload has no faces to replace
+        second, _ = race_photo(next_seed(), [Runner("603")])
+        running.put(ORG, "iam-update-item", "finish.jpg", second)
+        message = wait_for_denial(running, "dynamodb:UpdateItem")
+        assert "assumed-role/SaveResultsFunctionRole/SaveResultsFunction-dev" in message
+        assert message.endswith("because no identity-based policy allows the dynamodb:UpdateItem action")
+    finally:
+        running.stop()
