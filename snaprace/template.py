@@ -118,7 +118,10 @@ class Resolver:
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
-            return self.parameters[name]
+            value = self.parameters[name]
+            if self.template.get("Parameters", {}).get(name, {}).get("Type") == "CommaDelimitedList":
+                return [item.strip() for item in str(value).split(",")]
+            return value
         if name in self.physical_ids:
             return self.physical_ids[name]
         raise KeyError(f"Ref {name}: not a parameter or a resource with a known physical id")
@@ -177,8 +180,23 @@ class Resolver:
                 return self.resolve(items)[int(self.resolve(index))]
             if key == "Fn::ToJsonString":
                 return json.dumps(self.resolve(arg))
+            if key == "Fn::Contains":  # Rules only
+                items, wanted = (self.resolve(v) for v in arg)
+                return str(wanted) in [str(item) for item in items]
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def failed_rules(self) -> list[str]:
+        """The AssertDescription of every template Rule these parameters break (CloudFormation
+        refuses such a deploy before creating anything)."""
+        failed = []
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._condition(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self._condition(assertion["Assert"]):
+                    failed.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        return failed
 
     def name_of(self, logical_id: str) -> str | None:
         """The physical name the template gives a resource, or None when AWS generates one."""

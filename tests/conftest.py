@@ -45,7 +45,13 @@ def fresh_configuration():
 
     def clear():
         get_config.cache_clear()
-        for factory in (clients.s3, clients.rekognition, clients.dynamodb_table, clients.stepfunctions):
+        for factory in (
+            clients.s3,
+            clients.s3_presigner,
+            clients.rekognition,
+            clients.dynamodb_table,
+            clients.stepfunctions,
+        ):
             factory.cache_clear()
         detect_text.event_settings.clear()
 

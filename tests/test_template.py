@@ -120,3 +120,63 @@ def test_upload_rule_matches_only_raw_layouts(template):
 @pytest.mark.parametrize("logical_id", ["ImageBucket", "PhotoTable"])
 def test_production_data_is_retained(template, logical_id):
     assert template["Resources"][logical_id]["DeletionPolicy"] == {"Fn::If": ["IsProd", "Retain", "Delete"]}
+
+
+def task_states(states: dict):
+    for state in states.values():
+        if state["Type"] == "Task":
+            yield state
+        for branch in state.get("Branches", []):
+            yield from task_states(branch["States"])
+
+
+def test_lambda_throttling_is_retried_for_minutes_not_seconds():
+    """A new account's Lambda concurrency can be 10: a burst throttles invocations, and four quick
+    retries (about 15 s) would fail photos that a minute's patience processes."""
+    asl = json.loads((ROOT / "statemachine/image_processing.asl.json").read_text())
+    tasks = list(task_states(asl["States"]))
+    assert len(tasks) >= 6
+    for state in tasks:
+        (rule,) = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert rule["MaxAttempts"] >= 8 and rule["MaxDelaySeconds"] >= 60, state["Resource"]
+
+
+def test_each_stage_writes_its_own_metric_namespace_and_its_dashboard_reads_it(template):
+    from snaprace.template import Resolver
+
+    namespaces = set()
+    for stage in ("dev", "prod"):
+        resolver = Resolver(template, region="ap-northeast-2", parameters={"Stage": stage})
+        resolver.physical_ids.update({name: name for name in template["Resources"]})
+        namespace = resolver.resolve(template["Globals"]["Function"]["Environment"]["Variables"])[
+            "POWERTOOLS_METRICS_NAMESPACE"
+        ]
+        dashboard = resolver.resource_properties("Dashboard")["DashboardBody"]
+        assert f'["{namespace}", "PhotosIndexed"' in dashboard, stage
+        namespaces.add(namespace)
+    assert len(namespaces) == 2
+
+
+def test_an_upload_event_eventbridge_cannot_deliver_is_kept_and_alarmed(template):
+    (target,) = template["Resources"]["UploadRule"]["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["UploadDeadLetterQueue", "Arn"]}}
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+    dlq_policy = template["Resources"]["UploadDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    (allow,) = [s for s in dlq_policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["UploadRule", "Arn"]}}}
+    alarm = template["Resources"]["UploadDeliveryFailedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": "UploadRule"}}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_raw_photos_stay_readable_without_a_restore(template):
+    """Intelligent-Tiering's opt-in Archive and Deep Archive Access tiers answer InvalidObjectState
+    until restored: a `reprocess` of an old event would fail. Only the automatic tiers are used."""
+    bucket = template["Resources"]["ImageBucket"]["Properties"]
+    assert "IntelligentTieringConfigurations" not in bucket
+    (rule,) = [
+        r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Id"] == "raw-photos-to-intelligent-tiering"
+    ]
+    assert [t["StorageClass"] for t in rule["Transitions"]] == ["INTELLIGENT_TIERING"]

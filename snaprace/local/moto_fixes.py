@@ -121,7 +121,8 @@ def _install_json_path() -> None:
 
 # 3. Deleting an object in a versioned bucket creates a delete marker, and S3 notifies
 # s3:ObjectRemoved:DeleteMarkerCreated. moto notifies nothing in that case, so the pipeline would
-# never hear of the deletion.
+# never hear of the deletion. Deleting one version for good is notified (s3:ObjectRemoved:Delete)
+# for every version; moto notifies only the key's last one.
 def _notify_delete_markers() -> None:
     from moto.s3.models import S3Backend
 
@@ -130,7 +131,17 @@ def _notify_delete_markers() -> None:
         return
 
     def delete_object(self, bucket_name, key_name, version_id=None, bypass=False):
+        bucket = self.get_bucket(bucket_name)
+        doomed = None
+        if version_id is not None and key_name in bucket.keys:
+            doomed = next(
+                (k for k in bucket.keys.getlist(key_name) if str(k.version_id) == str(version_id)), None
+            )
         deleted, meta = original(self, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        if deleted and doomed is not None and key_name in bucket.keys:  # moto sent nothing
+            notifications.send_event(
+                self.account_id, notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_EVENT, bucket, doomed
+            )
         if deleted and version_id is None and meta.get("delete-marker") == "true":
             bucket = self.get_bucket(bucket_name)
             marker = next(k for k in bucket.keys.getlist(key_name) if str(k.version_id) == meta["version-id"])

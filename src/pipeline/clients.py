@@ -7,6 +7,7 @@ far below the quota the starter already paces to (bench/throughput.py).
 ``AWS_ENDPOINT_URL`` (read by boto3 itself) points every client at the local stack.
 """
 
+import os
 from functools import cache
 
 import boto3
@@ -19,6 +20,19 @@ _REKOGNITION = Config(retries={"mode": "standard", "max_attempts": 3})
 @cache
 def s3():
     return boto3.client("s3", config=_STANDARD)
+
+
+@cache
+def s3_presigner():
+    """S3 for presigned URLs: SigV4 on the bucket's regional host. botocore presigns on the global
+    host (bucket.s3.amazonaws.com) by default, which a new bucket answers with a 307 to its region:
+    the redirect breaks the signature and browsers' CORS fetches. Against a local endpoint (an IP
+    address) only path-style addressing works."""
+    local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    addressing = "path" if local else "virtual"
+    return boto3.client(
+        "s3", config=_STANDARD.merge(Config(signature_version="s3v4", s3={"addressing_style": addressing}))
+    )
 
 
 @cache

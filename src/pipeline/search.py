@@ -18,7 +18,10 @@ from pipeline.rekognition import rekognition_errors
 from pipeline.results import INDEXED
 from pipeline.table import PhotoTable, event_pk
 
-MAX_SELFIE_BYTES = 5 * 1024 * 1024  # Rekognition's limit for image bytes
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, API Gateway's event included
+# Rekognition reads up to 5 MB of image bytes, but API Gateway hands a binary body to Lambda in
+# base64 (4/3 larger): 4 MiB becomes 5.3 MiB, leaving room for the rest of the event.
+MAX_SELFIE_BYTES = 4 * 1024 * 1024
 LINKED_FACE_THRESHOLD = 95.0  # a bib's runner seen elsewhere: only near-certain matches
 SELFIE_THRESHOLD = 90.0
 MAX_LINKED_FACES = 10  # face ids searched per bib (one per photo the bib was read on, at most)
@@ -74,7 +77,9 @@ def check_selfie(selfie: bytes) -> None:
     if not selfie:
         raise BadRequest("the selfie is empty")
     if len(selfie) > MAX_SELFIE_BYTES:
-        raise BadRequest(f"the selfie is {len(selfie) / 1048576:.1f} MB; at most 5 MB is accepted")
+        raise BadRequest(
+            f"the selfie is {len(selfie) / 1048576:.1f} MB; at most 4 MB is accepted (send a smaller photo)"
+        )
     if image_format(selfie) is None:
         raise BadRequest("the selfie must be a JPEG or PNG image")
 

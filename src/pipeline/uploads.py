@@ -34,6 +34,15 @@ def is_s3_test_event(body: dict) -> bool:
     return body.get("Event") == "s3:TestEvent"
 
 
+def is_version_removal(body: dict) -> bool:
+    """An Object Deleted event that removed one version for good ("Permanently Deleted"): lifecycle
+    expiring an old version or a delete marker 30 days on, or `purge-event` deleting every version.
+    In the versioned bucket, a photo is removed by the delete marker its deletion creates ("Delete
+    Marker Created"); a version's removal needs no run (and would start one per version)."""
+    detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+    return body.get("detail-type") == DELETED and detail.get("deletion-type") == "Permanently Deleted"
+
+
 def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
     """The execution for one S3 EventBridge event; InvalidKey when the key cannot be a photo."""
     notification = S3EventBridgeNotificationEvent(body)

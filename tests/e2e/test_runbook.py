@@ -170,8 +170,16 @@ def test_delete_runner_erases_one_runners_faces_and_links_only(local_stack, even
     assert "deleted 2 faces" in erased.output and faces_of(local_stack, event_id) == {}
 
 
+def runs_of(running, photo_ids: set[str]) -> int:
+    sfn = running.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=running.stack.state_machine_arn)
+    return sum(e["name"].split("-", 1)[0] in photo_ids for page in pages for e in page["executions"])
+
+
 def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(local_stack, event_id):
-    upload_event(local_stack, event_id, [[Runner("751")], [Runner("752")]])
+    raw_keys = upload_event(local_stack, event_id, [[Runner("751")], [Runner("752")]])
+    raw_keys += upload_event(local_stack, event_id, [[Runner("753")]])  # IMG_0.jpg again: a 2nd version
+    photo_ids = {keys.photo_id_for(key) for key in raw_keys}
     kept_event = event_id + "-kept"
     upload_event(local_stack, kept_event, [[Runner("751")]])
     refused = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id)
@@ -182,6 +190,7 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
 
     backup = snaprace(local_stack, "backup")
     assert backup.exit_code == 0 and "PhotoService-dev-" in backup.output
+    runs_before_purge = runs_of(local_stack, photo_ids)
     purged = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes")
     assert purged.exit_code == 0 and f"deleted {ORG}/{event_id}" in purged.output
     versions = local_stack.client("s3").list_object_versions(
@@ -196,7 +205,8 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
         == []
     )
     assert faces_of(local_stack, event_id) == {}
-    time.sleep(1)  # the deletion events the purge caused run through the pipeline meanwhile
+    time.sleep(3)  # the starter has seen the purge's deletion events by now
+    assert runs_of(local_stack, photo_ids) == runs_before_purge  # removing versions starts no run
     assert (
         "nothing stored"
         in snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes").output

@@ -1,5 +1,9 @@
 """Search pieces that need no AWS: cursors, selfie checks, ranking."""
 
+import base64
+import json
+from pathlib import Path
+
 import pytest
 
 from pipeline import search
@@ -27,7 +31,8 @@ def test_selfies_are_checked_before_rekognition_sees_them():
     for selfie, message in (
         (b"", "empty"),
         (b"GIF89a" + b"\0" * 100, "JPEG or PNG"),
-        (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "at most 5 MB"),
+        (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "at most 4 MB"),
+        (b"\xff\xd8\xff" + b"\0" * (4_500_000), "at most 4 MB"),  # would never reach the function
     ):
         with pytest.raises(search.BadRequest, match=message):
             finder.by_selfie("acme", "seoul", selfie)
@@ -53,3 +58,18 @@ def test_gallery_limit_is_bounded():
     for limit in (0, 101):
         with pytest.raises(search.BadRequest, match="limit"):
             finder.gallery("acme", "seoul", limit)
+
+
+def test_the_largest_selfie_accepted_reaches_the_function_within_lambdas_payload_limit():
+    """API Gateway sends a binary body to Lambda in base64 inside its event: the largest selfie
+    the API accepts must still fit Lambda's 6 MB synchronous payload, or it is refused before
+    the function (and its clear message) ever runs."""
+    event = json.loads((Path(__file__).parents[2] / "events" / "api_selfie.json").read_text())
+    selfie = b"\xff\xd8\xff" + b"\x7f" * (search.MAX_SELFIE_BYTES - 3)
+    event["headers"]["content-type"] = "image/jpeg"
+    event["body"], event["isBase64Encoded"] = base64.b64encode(selfie).decode(), True
+    assert len(json.dumps(event).encode()) < search.LAMBDA_PAYLOAD_BYTES
+    finder = search.PhotoSearch(table=None, rekognition_client=None, collection_prefix="snaprace-test")
+    search.check_selfie(selfie)  # accepted by the API's own check
+    with pytest.raises(search.BadRequest):
+        finder.by_selfie("acme", "seoul", selfie + b"\0")

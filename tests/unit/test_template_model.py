@@ -16,7 +16,7 @@ def local():
 
 
 def test_local_stack_uses_the_template_names_for_dev(local):
-    assert local.outputs["BucketName"] == "snaprace-images-dev"
+    assert local.outputs["BucketName"] == "snaprace-images-dev-123456789012-ap-northeast-2"
     assert local.outputs["TableName"] == "PhotoService-dev"
     assert local.outputs["QueueUrl"] == "http://127.0.0.1:4999/123456789012/image-upload-dev"
     assert local.outputs["DlqUrl"].endswith("/image-upload-dlq-dev")
@@ -33,7 +33,7 @@ def test_every_function_gets_its_handler_and_environment_from_the_template(local
         module, _, name = spec.handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))
         assert spec.name.endswith("-dev")
-        assert spec.environment["BUCKET_NAME"] == "snaprace-images-dev"
+        assert spec.environment["BUCKET_NAME"] == "snaprace-images-dev-123456789012-ap-northeast-2"
         assert spec.environment["COLLECTION_PREFIX"] == "snaprace-dev"
     starter = local.specs["StartProcessingFunction"]
     assert starter.environment["STATE_MACHINE_ARN"] == local.outputs["StateMachineArn"]
@@ -45,7 +45,7 @@ def test_every_function_gets_its_handler_and_environment_from_the_template(local
 def test_prod_resolves_prod_names_and_conditions():
     template = load_template()
     resolver = Resolver(template, region="ap-northeast-2", parameters={"Stage": "prod"})
-    assert resolver.name_of("ImageBucket") == "snaprace-images-prod"
+    assert resolver.name_of("ImageBucket") == "snaprace-images-prod-123456789012-ap-northeast-2"
     assert resolver.conditions["IsProd"] is True
     assert resolver.resolve(template["Resources"]["ImageBucket"]["DeletionPolicy"]) == "Retain"
 

@@ -64,3 +64,19 @@ def test_s3_test_events_are_recognised():
     }
     assert uploads.is_s3_test_event(body)
     assert not uploads.is_s3_test_event(s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg"))
+
+
+@pytest.mark.parametrize(
+    ("reason", "deletion_type", "ignored"),
+    [
+        ("DeleteObject", "Delete Marker Created", False),  # a photographer deleted the photo
+        ("Lifecycle Expiration", "Permanently Deleted", True),  # an old version expired 30 days on
+        ("DeleteObject", "Permanently Deleted", True),  # purge-event removing each version
+    ],
+)
+def test_only_a_delete_marker_removes_a_photo(reason, deletion_type, ignored):
+    event = s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg", detail_type="Object Deleted")
+    event["detail"].update({"reason": reason, "deletion-type": deletion_type})
+    assert uploads.is_version_removal(event) is ignored
+    created = s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg")
+    assert uploads.is_version_removal(created) is False

@@ -47,7 +47,7 @@ def checked_ids(org_id: str, event_id: str) -> None:
 
 def answer(matches: list[search.Match], **extra) -> dict:
     config = get_config()
-    s3 = clients.s3()
+    s3 = clients.s3_presigner()
     photos = [
         search.describe(match, search.photo_urls(s3, config.bucket_name, match.item, config.cdn_base_url))
         for match in matches

@@ -45,6 +45,12 @@ def start_photo(record: SQSRecord, lambda_context=None) -> None:
     if uploads.is_s3_test_event(body):
         logger.info("Ignoring S3 test event")
         return
+    if uploads.is_version_removal(body):
+        logger.info(
+            "Ignoring the removal of one object version", extra={"reason": body["detail"].get("reason")}
+        )
+        metrics.add_metric(name="VersionRemovalsIgnored", unit=MetricUnit.Count, value=1)
+        return
     config = get_config()
     try:
         request = uploads.execution_request(body, config.bucket_name)
