@@ -2,7 +2,7 @@
 
 Upload layouts (DESIGN.md §2): ``{orgId}/{eventId}/raw/{file}`` and the older
 ``raw/{orgId}/{eventId}/{file}``. ``file`` may contain sub-folders (a photographer's card folders).
-A key that fits both (``raw/x/raw/y.jpg``) is read as the current layout.
+No key fits both: ``raw/x/raw/y.jpg`` would be org ``raw``, which is reserved, so it is org ``x``.
 
 Derived objects live outside any raw/ path so they never trigger processing:
 ``{orgId}/{eventId}/processed/{photoId}.jpg`` and ``{orgId}/{eventId}/thumbnails/{photoId}.jpg``.
@@ -11,10 +11,15 @@ Derived objects live outside any raw/ path so they never trigger processing:
 import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from pipeline.errors import InvalidKey
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# An org named "raw" would put its derived objects under raw/, the older upload layout: its
+# processed photo raw/seoul/processed/<id>.jpg would be ingested as org "seoul", event
+# "processed". Events named like the derived folders would make such uploads look derived.
+RESERVED_IDS = {"orgId": {"raw"}, "eventId": {"processed", "thumbnails"}}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif")
 PHOTO_ID_LENGTH = 24
 MAX_EXECUTION_NAME = 80
@@ -59,6 +64,8 @@ def validate_id(kind: str, value: str) -> str:
             f"{kind} {value!r} is not valid: use 1-63 lower-case letters, digits and hyphens, "
             "starting with a letter or digit"
         )
+    if value in RESERVED_IDS.get(kind, ()):
+        raise InvalidKey(f"{kind} {value!r} is reserved (the bucket's own folders use it); choose another")
     return value
 
 
@@ -71,7 +78,7 @@ def validate_event_ids(org_id: str, event_id: str) -> None:
 def parse_raw_key(raw_key: str) -> RawPhoto:
     """Parse a decoded upload key; raise InvalidKey with the reason when it fits no layout."""
     parts = raw_key.split("/", 3)
-    if len(parts) == 4 and parts[2] == "raw":
+    if len(parts) == 4 and parts[2] == "raw" and parts[0] not in RESERVED_IDS["orgId"]:
         org_id, event_id, file_name = parts[0], parts[1], parts[3]
     elif len(parts) == 4 and parts[0] == "raw":
         org_id, event_id, file_name = parts[1], parts[2], parts[3]
@@ -85,6 +92,14 @@ def parse_raw_key(raw_key: str) -> RawPhoto:
     validate_id("orgId", org_id)
     validate_id("eventId", event_id)
     return RawPhoto(raw_key=raw_key, org_id=org_id, event_id=event_id, file_name=file_name)
+
+
+def event_keys(key_in_event: str) -> list[str]:
+    """The object keys an S3 event's key may stand for, most likely first. S3 URL-encodes keys in
+    its notifications (a space arrives as '+'); AWS does not document EventBridge's encoding, so a
+    key whose decoding changes it also stands for itself, and the caller checks which exists."""
+    decoded = unquote_plus(key_in_event)
+    return [decoded] if decoded == key_in_event else [decoded, key_in_event]
 
 
 def photo_id_for(raw_key: str) -> str:

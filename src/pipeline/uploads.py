@@ -23,6 +23,10 @@ class UnexpectedEvent(ValueError):
     """A message the upload rule should never deliver; it is retried, then lands in the DLQ."""
 
 
+class UploadNotFound(InvalidKey):
+    """An event's key could name two objects and neither exists (deleted since)."""
+
+
 @dataclass(frozen=True)
 class ExecutionRequest:
     name: str
@@ -43,22 +47,51 @@ def is_version_removal(body: dict) -> bool:
     return body.get("detail-type") == DELETED and detail.get("deletion-type") == "Permanently Deleted"
 
 
-def execution_request(body: dict, bucket_name: str) -> ExecutionRequest:
-    """The execution for one S3 EventBridge event; InvalidKey when the key cannot be a photo."""
+def execution_requests(body: dict, bucket_name: str, exists=None) -> list[ExecutionRequest]:
+    """The executions for one S3 EventBridge event; InvalidKey when the key cannot be a photo.
+
+    When the event's key could name two objects (keys.event_keys), `exists(key)` (HeadObject)
+    tells which upload it was; without it the URL-decoded key is taken. A deletion removes
+    whatever either key left (the run of a key that held no photo finds nothing).
+    UploadNotFound: no candidate exists any more (its deletion event follows)."""
     notification = S3EventBridgeNotificationEvent(body)
     if notification.source != "aws.s3" or notification.detail_type not in (CREATED, DELETED):
         raise UnexpectedEvent(f"not an S3 object event: {notification.source}/{notification.detail_type}")
     detail = notification.detail
     if detail.bucket.name != bucket_name:
         raise InvalidKey(f"bucket {detail.bucket.name!r} is not this stack's bucket {bucket_name!r}")
-    photo = keys.parse_raw_key(detail.object.key)  # the data class URL-decodes the key
+    candidates = keys.event_keys(detail.raw_event["object"]["key"])
+    photos = _parsed(candidates)
     event_token = detail.object.get("sequencer") or notification.get_id
     if notification.detail_type == DELETED:
-        name = keys.deletion_execution_name(photo.photo_id, event_token)
-        state = photo_state(photo, bucket_name, detail.object.etag)
-        return ExecutionRequest(name, {"action": "delete", "executionName": name, **state})
+        requests = []
+        for photo in photos:
+            name = keys.deletion_execution_name(photo.photo_id, event_token)
+            state = photo_state(photo, bucket_name, detail.object.etag)
+            requests.append(ExecutionRequest(name, {"action": "delete", "executionName": name, **state}))
+        return requests
+    if len(photos) > 1:
+        present = [photo for photo in photos if exists(photo.raw_key)] if exists else photos
+        if not present:
+            raise UploadNotFound(
+                f"no object {' or '.join(repr(p.raw_key) for p in photos)} exists; its deletion event follows"
+            )
+        photos = present[:1]
     version_id = detail.object.get("version-id")
-    return processing_request(photo, bucket_name, detail.object.etag, event_token, version_id)
+    return [processing_request(photos[0], bucket_name, detail.object.etag, event_token, version_id)]
+
+
+def _parsed(candidates: list[str]) -> list[keys.RawPhoto]:
+    """The candidates that are photo keys; the first one's InvalidKey when none is."""
+    photos, first_error = [], None
+    for key in candidates:
+        try:
+            photos.append(keys.parse_raw_key(key))
+        except InvalidKey as exc:
+            first_error = first_error or exc
+    if not photos:
+        raise first_error
+    return photos
 
 
 def photo_state(

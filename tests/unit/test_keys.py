@@ -13,7 +13,8 @@ from pipeline.errors import InvalidKey
         ("raw/acme/seoul-marathon-2026/IMG_0001.jpg", "acme", "seoul-marathon-2026", "IMG_0001.jpg"),
         ("acme/e1/raw/card 2/finish line.jpeg", "acme", "e1", "card 2/finish line.jpeg"),
         ("acme/e1/raw/c++ 마라톤 %.png", "acme", "e1", "c++ 마라톤 %.png"),
-        ("raw/e1/raw/x.jpg", "raw", "e1", "x.jpg"),  # both layouts fit: the current one wins
+        ("acme/raw/raw/x.jpg", "acme", "raw", "x.jpg"),  # an event may be named raw
+        ("raw/e1/raw/x.jpg", "e1", "raw", "x.jpg"),  # org "raw" is reserved: only the older layout fits
     ],
 )
 def test_both_layouts_parse(raw_key, org, event, file_name):
@@ -100,3 +101,40 @@ def test_collection_ids_never_collide_across_organisers():
     assert keys.collection_id("snaprace-dev", "a-b", "c") != keys.collection_id("snaprace-dev", "a", "b-c")
     assert keys.collection_id("snaprace-dev", "acme", "e1") == "snaprace-dev.acme.e1"
     assert re.fullmatch(r"[a-zA-Z0-9_.\-]{1,255}", keys.collection_id("snaprace-prod", "a" * 63, "b" * 63))
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"), [("orgId", "raw"), ("eventId", "processed"), ("eventId", "thumbnails")]
+)
+def test_ids_the_buckets_own_folders_use_are_reserved(kind, value):
+    with pytest.raises(InvalidKey, match="reserved"):
+        keys.validate_id(kind, value)
+
+
+def eventbridge_matches(pattern: dict, key: str) -> bool:
+    """EventBridge's prefix and wildcard key filters (a wildcard's * matches any characters)."""
+    if "prefix" in pattern:
+        return key.startswith(pattern["prefix"])
+    return (
+        re.fullmatch(".*".join(re.escape(part) for part in pattern["wildcard"].split("*")), key) is not None
+    )
+
+
+def test_no_derived_object_of_any_valid_ids_can_match_the_upload_rule(template):
+    rule = template["Resources"]["UploadRule"]["Properties"]["EventPattern"]["detail"]["object"]["key"]
+    tricky = ["raw", "processed", "thumbnails", "r", "raw-1", "a", "x-raw", "raw2", "0"]
+    checked = 0
+    for org in tricky:
+        for event in tricky:
+            try:
+                keys.validate_event_ids(org, event)
+            except InvalidKey:
+                continue
+            for file_name in ("a.jpg", "raw/b.jpg", "card/raw/c.jpg"):
+                photo = keys.parse_raw_key(f"{org}/{event}/raw/{file_name}")
+                for derived in (photo.processed_key, photo.thumbnail_key):
+                    assert not any(eventbridge_matches(p, derived) for p in rule), derived
+                    with pytest.raises(InvalidKey):
+                        keys.parse_raw_key(derived)
+                    checked += 1
+    assert checked == 2 * 3 * 8 * 7  # every valid pair: 8 orgs (not raw), 7 events

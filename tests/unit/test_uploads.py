@@ -7,9 +7,14 @@ from pipeline.errors import InvalidKey
 BUCKET = "snaprace-images-test"
 
 
+def request_for(event: dict, bucket: str = BUCKET, exists=None) -> uploads.ExecutionRequest:
+    (request,) = uploads.execution_requests(event, bucket, exists)
+    return request
+
+
 def test_created_photo_starts_processing_with_a_decoded_key():
     event = s3_eventbridge_event(BUCKET, "acme/seoul-2026/raw/finish+line+%281%29.JPG", etag="abc123")
-    request = uploads.execution_request(event, BUCKET)
+    request = request_for(event, BUCKET)
     photo = request.input["photo"]
     assert request.input["action"] == "process"
     assert photo["rawKey"] == "acme/seoul-2026/raw/finish line (1).JPG"
@@ -21,18 +26,18 @@ def test_created_photo_starts_processing_with_a_decoded_key():
 
 def test_the_same_event_twice_maps_to_the_same_execution():
     event = s3_eventbridge_event(BUCKET, "raw/acme/e1/a.jpg")
-    assert uploads.execution_request(event, BUCKET) == uploads.execution_request(dict(event), BUCKET)
+    assert request_for(event, BUCKET) == request_for(dict(event), BUCKET)
 
 
 def test_unsupported_type_in_a_raw_path_is_recorded_as_rejected():
-    request = uploads.execution_request(s3_eventbridge_event(BUCKET, "acme/e1/raw/notes.txt"), BUCKET)
+    request = request_for(s3_eventbridge_event(BUCKET, "acme/e1/raw/notes.txt"), BUCKET)
     assert request.input["action"] == "reject"
     assert request.input["reason"] == "unsupported file type .txt: upload .jpg, .jpeg, .png, .heic or .heif"
 
 
 def test_deleted_object_starts_a_deletion():
     event = s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg", detail_type="Object Deleted")
-    request = uploads.execution_request(event, BUCKET)
+    request = request_for(event, BUCKET)
     assert request.input["action"] == "delete"
     assert request.name == keys.deletion_execution_name(
         keys.photo_id_for("acme/e1/raw/a.jpg"), "00617F08299329D189"
@@ -41,16 +46,16 @@ def test_deleted_object_starts_a_deletion():
 
 def test_keys_outside_the_layouts_are_invalid():
     with pytest.raises(InvalidKey, match="outside the upload layouts"):
-        uploads.execution_request(s3_eventbridge_event(BUCKET, "acme/e1/a.jpg"), BUCKET)
+        request_for(s3_eventbridge_event(BUCKET, "acme/e1/a.jpg"), BUCKET)
     with pytest.raises(InvalidKey, match="not this stack's bucket"):
-        uploads.execution_request(s3_eventbridge_event("other-bucket", "acme/e1/raw/a.jpg"), BUCKET)
+        request_for(s3_eventbridge_event("other-bucket", "acme/e1/raw/a.jpg"), BUCKET)
 
 
 def test_other_events_are_unexpected():
     event = s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg")
     event["detail-type"] = "Object Restore Completed"
     with pytest.raises(uploads.UnexpectedEvent):
-        uploads.execution_request(event, BUCKET)
+        request_for(event, BUCKET)
 
 
 def test_s3_test_events_are_recognised():
@@ -80,3 +85,39 @@ def test_only_a_delete_marker_removes_a_photo(reason, deletion_type, ignored):
     assert uploads.is_version_removal(event) is ignored
     created = s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg")
     assert uploads.is_version_removal(created) is False
+
+
+@pytest.mark.parametrize(
+    ("key_in_event", "stored", "expected"),
+    [
+        ("acme/e1/raw/finish+line.jpg", {"acme/e1/raw/finish line.jpg"}, "acme/e1/raw/finish line.jpg"),
+        ("acme/e1/raw/c%2B%2B.jpg", {"acme/e1/raw/c++.jpg"}, "acme/e1/raw/c++.jpg"),  # encoded, as S3 does
+        ("acme/e1/raw/c++.jpg", {"acme/e1/raw/c++.jpg"}, "acme/e1/raw/c++.jpg"),  # delivered as written
+        ("acme/e1/raw/100%25.jpg", {"acme/e1/raw/100%.jpg"}, "acme/e1/raw/100%.jpg"),
+        ("acme/%EC%84%9C%EC%9A%B8/raw/a.jpg", set(), None),  # Hangul event id: refused by the id rules
+        ("acme/e1/raw/%EA%B2%B0%EC%8A%B9.jpg", {"acme/e1/raw/결승.jpg"}, "acme/e1/raw/결승.jpg"),
+        ("acme/e1/raw/10%3A47%3A07.jpg", {"acme/e1/raw/10:47:07.jpg"}, "acme/e1/raw/10:47:07.jpg"),
+    ],
+)
+def test_an_upload_key_is_right_whether_or_not_the_event_encoded_it(key_in_event, stored, expected):
+    event = s3_eventbridge_event(BUCKET, key_in_event)
+    if expected is None:
+        with pytest.raises(InvalidKey):
+            request_for(event, exists=stored.__contains__)
+        return
+    request = request_for(event, exists=stored.__contains__)
+    assert request.input["photo"]["rawKey"] == expected
+    assert request.input["photo"]["photoId"] == keys.photo_id_for(expected)
+
+
+def test_a_key_that_names_no_object_is_reported_not_run_as_superseded():
+    event = s3_eventbridge_event(BUCKET, "acme/e1/raw/a+b.jpg")
+    with pytest.raises(uploads.UploadNotFound, match="'acme/e1/raw/a b.jpg' or 'acme/e1/raw/a\\+b.jpg'"):
+        uploads.execution_requests(event, BUCKET, exists=lambda key: False)
+
+
+def test_deleting_an_ambiguous_key_removes_what_either_reading_left():
+    event = s3_eventbridge_event(BUCKET, "acme/e1/raw/a+b.jpg", detail_type="Object Deleted")
+    requests = uploads.execution_requests(event, BUCKET, exists=None)
+    assert [r.input["photo"]["rawKey"] for r in requests] == ["acme/e1/raw/a b.jpg", "acme/e1/raw/a+b.jpg"]
+    assert all(r.input["action"] == "delete" for r in requests)

@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
 
 from pipeline import clients, pacing, uploads
 from pipeline.config import get_config
@@ -53,11 +54,28 @@ def start_photo(record: SQSRecord, lambda_context=None) -> None:
         return
     config = get_config()
     try:
-        request = uploads.execution_request(body, config.bucket_name)
+        requests = uploads.execution_requests(body, config.bucket_name, exists=raw_object_exists)
     except InvalidKey as exc:
         logger.warning("Upload ignored", extra={"reason": exc.reason})
         metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
         return
+    for request in requests:
+        start(request, lambda_context)
+
+
+def raw_object_exists(raw_key: str) -> bool:
+    """HeadObject: asked only when an event's key could name two objects (keys.event_keys)."""
+    try:
+        clients.s3().head_object(Bucket=get_config().bucket_name, Key=raw_key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def start(request: uploads.ExecutionRequest, lambda_context=None) -> None:
+    config = get_config()
     if request.input["action"] == "process" and lambda_context is not None:
         budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
         if not pacer().wait(budget):
