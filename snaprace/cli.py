@@ -91,7 +91,13 @@ def local_up(
 
     from snaprace.local.engines import EngineUnavailable
     from snaprace.local.logs import FunctionLogs
-    from snaprace.local.stack import LocalStack, PortInUse, default_log_file, wait_until_ready
+    from snaprace.local.stack import (
+        LocalStack,
+        PortInUse,
+        TemplateRulesFailed,
+        default_log_file,
+        wait_until_ready,
+    )
     from snaprace.template import LOCAL_ACCOUNT
 
     log_file = log_file or default_log_file()
@@ -116,7 +122,7 @@ def local_up(
             progress=progress,
             **({"template_path": template_path} if template_path else {}),
         )
-    except EngineUnavailable as exc:
+    except (EngineUnavailable, TemplateRulesFailed) as exc:
         raise Failure(str(exc)) from None
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

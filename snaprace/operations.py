@@ -322,7 +322,7 @@ def photos(
         if selfie is not None:
             matches = finder.by_selfie(org_id, event_id, selfie)
         elif bib is not None:
-            matches = finder.by_bib(org_id, event_id, bib)
+            matches, _ = finder.by_bib(org_id, event_id, bib)
         else:
             matches, cursor = finder.gallery(org_id, event_id, MAX_PAGE)
             while cursor:

@@ -64,3 +64,18 @@ def test_the_bucket_name_carries_account_and_region_and_fits_s3s_limit():
         load_template(), region="ap-southeast-5", account="123456789012", parameters={"Stage": "prod"}
     )
     assert len(longest.name_of("ImageBucket")) <= 63
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ok"), [("2", "6", True), ("4", "4", True), ("7", "3", False), ("10", "9", False)]
+)
+def test_bib_lengths_must_be_in_order(low, high, ok):
+    failed = rules_failed({"Stage": "dev", "BibMinLength": low, "BibMaxLength": high})
+    assert failed == ([] if ok else ["BibLengthsInOrder: BibMinLength must not exceed BibMaxLength."])
+
+
+def test_the_local_stack_refuses_parameters_cloudformation_would_refuse():
+    from snaprace.local.stack import LocalStack, TemplateRulesFailed
+
+    with pytest.raises(TemplateRulesFailed, match="BibMinLength must not exceed BibMaxLength"):
+        LocalStack(port=4995, parameter_overrides={"BibMinLength": "7", "BibMaxLength": "3"})

@@ -24,7 +24,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
@@ -82,6 +82,10 @@ class PortInUse(RuntimeError):
     pass
 
 
+class TemplateRulesFailed(ValueError):
+    """The parameters break the template's Rules: CloudFormation would refuse the deploy."""
+
+
 @dataclass
 class LocalStack:
     port: int = 4566
@@ -92,17 +96,21 @@ class LocalStack:
     progress: Callable[[str], None] = print
     template_path: Path = TEMPLATE  # another template (a customised one, or a test's copy)
     pipeline: bool = True  # False: uploads stay queued; a caller invokes functions itself (benchmarks)
+    parameter_overrides: dict = field(default_factory=dict)  # template parameters, as sam deploy takes them
 
     def __post_init__(self):
         self.template_path = Path(self.template_path).resolve()
         self.template = load_template(self.template_path)
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        parameters = {"Stage": STAGE}
+        parameters = {"Stage": STAGE, **self.parameter_overrides}
         if self.rekognition_tps:  # the emulated account's quota is the one the stack is told about
             parameters["RekognitionTps"] = f"{self.rekognition_tps:g}"
         self.resolver = Resolver(
             self.template, region=self.region, stack_name=self.stack_name, parameters=parameters
         )
+        failed = self.resolver.failed_rules()
+        if failed:
+            raise TemplateRulesFailed("the template's rules refuse these parameters: " + "; ".join(failed))
         for logical_id in self.template["Resources"]:
             name = self.resolver.name_of(logical_id)
             if name is not None:

@@ -46,5 +46,10 @@ def dynamodb_table(table_name: str):
 
 
 @cache
+def sqs():
+    return boto3.client("sqs", config=_STANDARD)
+
+
+@cache
 def stepfunctions():
     return boto3.client("stepfunctions", config=_STANDARD)

@@ -11,6 +11,7 @@ class Config:
     bucket_name: str
     table_name: str
     state_machine_arn: str
+    upload_queue_url: str
     collection_prefix: str
     max_upload_bytes: int
     max_image_pixels: int
@@ -22,7 +23,6 @@ class Config:
     bib_min_confidence: float
     bib_min_height: float
     face_max_faces: int
-    cdn_base_url: str
     rekognition_tps: float
     starter_concurrency: int
 
@@ -44,6 +44,7 @@ def get_config() -> Config:
         bucket_name=os.environ.get("BUCKET_NAME", f"snaprace-images-{stage}"),
         table_name=os.environ.get("TABLE_NAME", f"PhotoService-{stage}"),
         state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
+        upload_queue_url=os.environ.get("UPLOAD_QUEUE_URL", ""),
         collection_prefix=os.environ.get("COLLECTION_PREFIX", f"snaprace-{stage}"),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 15 * 1024 * 1024),
         max_image_pixels=_int("MAX_IMAGE_PIXELS", 120_000_000),
@@ -55,7 +56,6 @@ def get_config() -> Config:
         bib_min_confidence=_float("BIB_MIN_CONFIDENCE", 80.0),
         bib_min_height=_float("BIB_MIN_HEIGHT", 0.015),
         face_max_faces=_int("FACE_MAX_FACES", 100),
-        cdn_base_url=os.environ.get("CDN_BASE_URL", "").rstrip("/"),
         rekognition_tps=_float("REKOGNITION_TPS", 10.0),
         starter_concurrency=_int("STARTER_MAX_CONCURRENCY", 5),
     )

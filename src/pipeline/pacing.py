@@ -26,6 +26,10 @@ class Pacer:
         # not all at once
         self._next = clock() + (random.uniform(0, interval) if offset is None else offset)  # noqa: S311
 
+    def delay(self) -> float:
+        """Seconds until this container's next slot."""
+        return max(0.0, self._next - self._clock())
+
     def wait(self, budget: float) -> bool:
         """Wait for this container's next slot; False (without waiting) when that is more than
         `budget` seconds away."""

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from pipeline.bibs import normalise_bib
-from pipeline.errors import InvalidImage
+from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
 from pipeline.rekognition import rekognition_errors
 from pipeline.results import INDEXED
@@ -96,20 +96,28 @@ class PhotoSearch:
         items, last = self.table.gallery(org_id, event_id, limit, start)
         return [Match(item) for item in items], encode_cursor(last)
 
-    def by_bib(self, org_id: str, event_id: str, bib: str) -> list[Match]:
-        """Photos where the bib was read, then photos where the face linked to it appears."""
+    def by_bib(self, org_id: str, event_id: str, bib: str) -> tuple[list[Match], bool]:
+        """Photos where the bib was read, then photos where the face linked to it appears; and
+        whether the face matches are complete. When Rekognition is throttled or unavailable the
+        bib reads still answer, with the face matches found so far (complete = False)."""
         bib_items = self.table.photos_with_bib(org_id, event_id, normalise_bib(bib))
         read_on = {item["photoId"] for item in bib_items}
         linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
         seen_in: dict[str, float] = {}
+        complete = True
         for face_id in linked_faces:
-            for photo_id, similarity in self._search_face(org_id, event_id, face_id).items():
+            try:
+                found = self._search_face(org_id, event_id, face_id)
+            except (RekognitionThrottled, RekognitionUnavailable):
+                complete = False
+                break
+            for photo_id, similarity in found.items():
                 if photo_id not in read_on:
                     seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
         photos = self._indexed(org_id, event_id, read_on | set(seen_in))
         matches = [Match(photos[p], "bib") for p in read_on if p in photos]
         matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
-        return _ranked(matches)
+        return _ranked(matches), complete
 
     def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
         check_selfie(selfie)
@@ -133,12 +141,13 @@ class PhotoSearch:
     def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:
-            response = self.rekognition.search_faces(
-                CollectionId=collection,
-                FaceId=face_id,
-                FaceMatchThreshold=LINKED_FACE_THRESHOLD,
-                MaxFaces=4096,
-            )
+            with rekognition_errors("SearchFaces", reads_image=False):
+                response = self.rekognition.search_faces(
+                    CollectionId=collection,
+                    FaceId=face_id,
+                    FaceMatchThreshold=LINKED_FACE_THRESHOLD,
+                    MaxFaces=4096,
+                )
         except (
             self.rekognition.exceptions.ResourceNotFoundException,  # collection gone
             self.rekognition.exceptions.InvalidParameterException,  # face deleted since the link
@@ -173,15 +182,15 @@ def _selfie_problem(message: str) -> str:
     return "the selfie could not be read as an image (JPEG or PNG, at least 80 px a side)"
 
 
-def photo_urls(s3_client, bucket: str, item: dict, cdn_base_url: str = "") -> dict:
-    """Short-lived URLs for the processed photo and its thumbnail (or CDN URLs when one is set)."""
+def photo_urls(s3_client, bucket: str, item: dict) -> dict:
+    """Short-lived presigned URLs for the processed photo and its thumbnail. Never a plain CDN
+    URL: photo ids hash guessable camera file names, so unsigned URLs would let anyone list an
+    event's photos."""
     urls = {}
     for name, key_attribute in (("photoUrl", "processedKey"), ("thumbnailUrl", "thumbnailKey")):
         key = item.get(key_attribute)
         if not key:
             urls[name] = None
-        elif cdn_base_url:
-            urls[name] = f"{cdn_base_url}/{key}"
         else:
             urls[name] = s3_client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS

@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.stub import Stubber
 from conftest import BUCKET, REGION, ROOT, TABLE
 from photos import face_record, photo, s3_eventbridge_event, sqs_batch, text_detection, unindexed_face
@@ -310,6 +311,8 @@ def test_starter_starts_one_execution_per_photo_and_ignores_duplicates(state_mac
     from pipeline.handlers import start_processing
 
     created = s3_eventbridge_event(BUCKET, "acme/e1/raw/IMG+1.jpg")
+    # the key could be "IMG 1.jpg" (encoded) or "IMG+1.jpg" (as written): the starter asks S3
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key="acme/e1/raw/IMG 1.jpg", Body=b"x")
     batch = sqs_batch(
         created,
         created,  # EventBridge delivered the same event twice
@@ -625,3 +628,59 @@ def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekogn
     assert bibs_read() == ["2008", "9876"]  # another organiser's settings never apply
     table.put_event_settings("acme", "seoul-2026", {})
     assert bibs_read() == ["1234", "9876"]
+
+
+def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_machine, context, monkeypatch):
+    """A running Standard execution answers a start with the same name and input with 200 (not
+    ExecutionAlreadyExists): its startDate, older than the request, tells the duplicate apart."""
+    import time
+    from datetime import timedelta
+
+    sfn, arn = state_machine
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    from pipeline.handlers import start_processing
+
+    counted = []
+    monkeypatch.setattr(start_processing.metrics, "add_metric", lambda name, **_: counted.append(name))
+    monkeypatch.setattr(start_processing, "DUPLICATE_CLOCK_SLACK", timedelta(milliseconds=20))
+    created = s3_eventbridge_event(BUCKET, "acme/e1/raw/IMG_1.jpg")
+    assert start_processing.lambda_handler(sqs_batch(created), context) == {"batchItemFailures": []}
+    time.sleep(0.1)
+    assert start_processing.lambda_handler(sqs_batch(created), context) == {"batchItemFailures": []}
+    (execution,) = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert execution["status"] == "RUNNING"
+    assert [c for c in counted if c in ("ExecutionsStarted", "DuplicateEvents")] == [
+        "ExecutionsStarted",
+        "DuplicateEvents",
+    ]
+
+
+def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machine, context, monkeypatch):
+    """Not after the queue's whole visibility timeout (180 s): the starter shortens it to the wait."""
+    sfn, arn = state_machine
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="image-upload-test", Attributes={"VisibilityTimeout": "180"})[
+        "QueueUrl"
+    ]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("UPLOAD_QUEUE_URL", queue_url)
+    from pipeline import pacing
+    from pipeline.handlers import start_processing
+
+    now = [100.0]
+    paced = pacing.Pacer(4.0, clock=lambda: now[0], sleep=lambda s: None, offset=4.0)  # next slot in 4 s
+    monkeypatch.setattr(start_processing._container, "pacer", paced, raising=False)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: 5_000)  # 2 s after the margin
+    sqs.send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps(s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg"))
+    )
+    (message,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    batch = sqs_batch(json.loads(message["Body"]))
+    batch["Records"][0]["receiptHandle"] = message["ReceiptHandle"]
+
+    with pytest.raises(BatchProcessingError):  # Powertools fails the invocation when every record failed
+        start_processing.lambda_handler(batch, context)
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
+    assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # still in flight now
+    (again,) = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=6)["Messages"]  # ~4 s, not 180
+    assert again["Body"] == message["Body"]

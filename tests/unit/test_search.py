@@ -73,3 +73,28 @@ def test_the_largest_selfie_accepted_reaches_the_function_within_lambdas_payload
     search.check_selfie(selfie)  # accepted by the API's own check
     with pytest.raises(search.BadRequest):
         finder.by_selfie("acme", "seoul", selfie + b"\0")
+
+
+def test_a_throttled_face_search_still_answers_the_bib_reads(aws):
+    """Rekognition's quota spent: the runner still gets the photos their bib was read on, told
+    that face matches are missing, instead of a 500 that loses everything."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from pipeline.table import PhotoTable
+
+    table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
+    photo = {"orgId": "acme", "eventId": "seoul", "photoId": "p1", "status": "INDEXED", "bibs": ["1234"]}
+    table.replace_photo(photo, [{"bib": "1234", "confidence": 99.0, "box": {}, "faceId": "face-1"}], None)
+    rekognition = boto3.client("rekognition", region_name="ap-northeast-2")
+    finder = search.PhotoSearch(table, rekognition, "snaprace-test")
+    with Stubber(rekognition) as stub:
+        for _ in range(3):  # botocore's own retries first
+            stub.add_client_error(
+                "search_faces",
+                service_error_code="ProvisionedThroughputExceededException",
+                http_status_code=400,
+            )
+        matches, complete = finder.by_bib("acme", "seoul", "1234")
+    assert [(m.item["photoId"], m.matched_by) for m in matches] == [("p1", "bib")]
+    assert complete is False

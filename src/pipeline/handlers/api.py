@@ -49,7 +49,7 @@ def answer(matches: list[search.Match], **extra) -> dict:
     config = get_config()
     s3 = clients.s3_presigner()
     photos = [
-        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item, config.cdn_base_url))
+        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item))
         for match in matches
     ]
     return {"photos": photos, "count": len(photos), **extra}
@@ -73,9 +73,11 @@ def by_bib(org_id: str, event_id: str, bib: str) -> dict:
     wanted = normalise_bib(unquote(bib))  # the raw path keeps %-escapes ("%23901" for "#901")
     if not wanted.isalnum() or not wanted.isascii() or len(wanted) > BIB_PATTERN_LIMIT:
         raise BadRequestError(f"{bib[:20]!r} is not a bib number")
-    matches = photo_search().by_bib(org_id, event_id, wanted)
+    matches, faces_complete = photo_search().by_bib(org_id, event_id, wanted)
     metrics.add_metric(name="BibSearches", unit=MetricUnit.Count, value=1)
-    return answer(matches, bib=wanted)
+    if not faces_complete:  # the bib reads answer; the runner may search again for face matches
+        metrics.add_metric(name="BibSearchesWithoutFaces", unit=MetricUnit.Count, value=1)
+    return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
 
 
 def selfie_from_request() -> bytes:

@@ -7,7 +7,9 @@ whose turn would come after the function's time is up is left in the queue for t
 """
 
 import json
+import math
 import threading
+from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,6 +24,7 @@ from pipeline.errors import InvalidKey
 logger = Logger()
 metrics = Metrics()
 PACING_MARGIN_SECONDS = 3.0  # left to start the execution and answer before the timeout
+DUPLICATE_CLOCK_SLACK = timedelta(seconds=1)  # Lambda's and Step Functions' clocks may differ a little
 # One pacer per container, kept across invocations. A Lambda container runs one invocation at a
 # time on one thread, so thread-local is container-local; it also keeps the local stack's
 # containers (threads sharing this module) from sharing one pacer and starting in step.
@@ -60,7 +63,7 @@ def start_photo(record: SQSRecord, lambda_context=None) -> None:
         metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
         return
     for request in requests:
-        start(request, lambda_context)
+        start(request, lambda_context, record)
 
 
 def raw_object_exists(raw_key: str) -> bool:
@@ -74,24 +77,49 @@ def raw_object_exists(raw_key: str) -> bool:
     return True
 
 
-def start(request: uploads.ExecutionRequest, lambda_context=None) -> None:
+def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRecord | None = None) -> None:
     config = get_config()
     if request.input["action"] == "process" and lambda_context is not None:
         budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
         if not pacer().wait(budget):
+            if record is not None:
+                defer(record, pacer().delay())
             raise NoTurnInTime("left for the next batch: the Rekognition quota's pace")
     sfn = clients.stepfunctions()
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
+    asked_at = datetime.now(UTC)
     try:
-        sfn.start_execution(
+        started = sfn.start_execution(
             stateMachineArn=config.state_machine_arn, name=request.name, input=json.dumps(request.input)
         )
     except sfn.exceptions.ExecutionAlreadyExists:
-        logger.info("Duplicate event: execution already exists", extra=log_keys)
+        started = None
+    # A Standard execution still running answers a start with its name and input with 200 and
+    # its own startDate (StartExecution is idempotent); a finished one answers ExecutionAlreadyExists.
+    if started is None or started["startDate"] < asked_at - DUPLICATE_CLOCK_SLACK:
+        logger.info("Duplicate event: the execution exists already", extra=log_keys)
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
         return
     logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+
+
+def defer(record: SQSRecord, seconds: float) -> None:
+    """Bring a record the pacer deferred back when its turn is due, instead of after the queue's
+    whole visibility timeout (every receive still counts towards the DLQ's maxReceiveCount)."""
+    queue_url = get_config().upload_queue_url
+    if not queue_url:
+        return
+    try:
+        clients.sqs().change_message_visibility(
+            QueueUrl=queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=max(1, math.ceil(seconds)),
+        )
+    except ClientError as exc:  # the record comes back after the visibility timeout all the same
+        logger.warning(
+            "Could not shorten a deferred record's wait", extra={"error": exc.response["Error"]["Code"]}
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)
