@@ -77,6 +77,13 @@ def local() -> None:
     help="Run another template (a customised copy); paths in it are relative to its folder. "
     "Default: the project's template.yaml",
 )
+@click.option(
+    "--parameter",
+    "parameters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A template parameter, as `sam deploy --parameter-overrides` takes it (repeatable).",
+)
 @click.pass_context
 def local_up(
     ctx,
@@ -85,6 +92,7 @@ def local_up(
     rekognition_tps: float | None,
     log_file: Path | None,
     template_path: Path | None,
+    parameters: tuple[str, ...],
 ) -> None:
     """Start the local stack; runs until Ctrl-C or SIGTERM."""
     import logging
@@ -120,6 +128,7 @@ def local_up(
             rekognition_tps=rekognition_tps,
             stack_name=_stack(ctx).name,
             progress=progress,
+            parameter_overrides=_key_values(parameters),
             **({"template_path": template_path} if template_path else {}),
         )
     except (EngineUnavailable, TemplateRulesFailed) as exc:
@@ -146,6 +155,16 @@ def local_up(
     finally:
         stack.stop()
     progress("stopped")
+
+
+def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise click.BadParameter(f"{pair!r}: use KEY=VALUE", param_hint="--parameter")
+        parsed[key] = value
+    return parsed
 
 
 # ---------------------------------------------------------------- invoke
@@ -359,6 +378,28 @@ def _since(value: str) -> timedelta:
     if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
         raise click.BadParameter("use a number and m, h or d: 30m, 1h, 2d")
     return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, and every check.")
+@click.pass_context
+def preflight(ctx, as_json) -> None:
+    """Before an event: Rekognition quotas against RekognitionTps, Lambda concurrency, a confirmed
+    alarm subscription, CORS, and the bucket's versioning, encryption and EventBridge notifications.
+    Exit 1 when a check fails."""
+    from snaprace import preflight as checks
+
+    results = _run(lambda: checks.evaluate(checks.gather(_stack(ctx))))
+    if as_json:
+        click.echo(json.dumps(checks.report(results)))
+    else:
+        for result in results:
+            verdict = "ok  " if result.ok else "FAIL"
+            click.echo(
+                f"{verdict} {result.name:<32} {result.figure}" + (f" — {result.fix}" if result.fix else "")
+            )
+    if not all(result.ok for result in results):
+        ctx.exit(1)
 
 
 @main.command()

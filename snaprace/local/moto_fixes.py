@@ -157,7 +157,40 @@ def _notify_delete_markers() -> None:
     S3Backend.delete_object = delete_object
 
 
+# 4. GetBucketNotificationConfiguration answers EventBridgeConfiguration when EventBridge
+# notifications are on (`snaprace preflight` checks it); moto leaves it out.
+def _report_eventbridge_configuration() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+    if getattr(original, "_snaprace", False):
+        return
+
+    def get_bucket_notification(self):
+        answer = original(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return answer
+        status, headers, body = answer
+        text = body.decode() if isinstance(body, bytes) else body
+        if "<EventBridgeConfiguration" not in text:
+            if "</NotificationConfiguration>" in text:
+                text = text.replace(
+                    "</NotificationConfiguration>", "<EventBridgeConfiguration/></NotificationConfiguration>"
+                )
+            else:  # moto answered an empty configuration
+                text = (
+                    '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                    "<EventBridgeConfiguration/></NotificationConfiguration>"
+                )
+        return status, {k: v for k, v in headers.items() if k.lower() != "content-length"}, text.encode()
+
+    get_bucket_notification._snaprace = True
+    S3Response.get_bucket_notification = get_bucket_notification
+
+
 def install() -> None:
     notifications._send_event_bridge_message = _send_event_bridge_message
     _notify_delete_markers()
     _install_json_path()
+    _report_eventbridge_configuration()

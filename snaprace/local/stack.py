@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 import boto3
 from botocore.config import Config
 
-from snaprace.local import iam_requests, moto_fixes
+from snaprace.local import account, iam_requests, moto_fixes
 from snaprace.local.authorization import Authorizer
 from snaprace.local.engines import make_engine
 from snaprace.local.faults import Faults
@@ -69,6 +69,7 @@ EMULATED_TYPES = (
     "AWS::SQS::Queue",
     "AWS::DynamoDB::Table",
     "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",  # e-mail subscriptions are confirmed at once: there is no mailbox
     "AWS::Serverless::Function",
     "AWS::Serverless::StateMachine",
     "AWS::Events::Rule",
@@ -102,9 +103,10 @@ class LocalStack:
         self.template_path = Path(self.template_path).resolve()
         self.template = load_template(self.template_path)
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        parameters = {"Stage": STAGE, **self.parameter_overrides}
+        parameters = {"Stage": STAGE}
         if self.rekognition_tps:  # the emulated account's quota is the one the stack is told about
             parameters["RekognitionTps"] = f"{self.rekognition_tps:g}"
+        parameters.update(self.parameter_overrides)  # unless the operator says otherwise
         self.resolver = Resolver(
             self.template, region=self.region, stack_name=self.stack_name, parameters=parameters
         )
@@ -244,6 +246,16 @@ class LocalStack:
             )
         for logical_id in by_type["AWS::SNS::Topic"]:
             self.client("sns").create_topic(Name=self.resolver.name_of(logical_id))
+        for logical_id in by_type["AWS::SNS::Subscription"]:
+            condition = resources[logical_id].get("Condition")
+            if condition and not self.resolver.conditions[condition]:
+                continue
+            properties = self.resolver.resource_properties(logical_id)
+            self.client("sns").subscribe(
+                TopicArn=properties["TopicArn"],
+                Protocol=properties["Protocol"],
+                Endpoint=properties["Endpoint"],
+            )
         for logical_id in by_type["AWS::Serverless::StateMachine"]:
             self._create_state_machine(logical_id)
         for logical_id in by_type["AWS::Events::Rule"]:
@@ -522,6 +534,18 @@ class LocalStack:
                 return _respond(start_response, 200, self.move_tasks.handle(target.split(".", 1)[1], request))
             if target.startswith("RekognitionService."):
                 return self._rekognition_call(environ, start_response, target.split(".", 1)[1])
+            if target.startswith("ServiceQuotasV20190624.List"):
+                body = _read_body(environ)
+                environ["wsgi.input"] = io.BytesIO(body)
+                if json.loads(body or b"{}").get("ServiceCode") == "rekognition":
+                    quotas = account.rekognition_quotas(self.rekognition_tps, self.region, LOCAL_ACCOUNT)
+                    return _respond(start_response, 200, quotas)
+            if environ.get("PATH_INFO", "").rstrip("/") == account.ACCOUNT_SETTINGS_PATH:
+                data = account.lambda_account_settings()
+                start_response(
+                    "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+                )
+                return [data]
             invoke = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
             if invoke and environ["REQUEST_METHOD"] == "POST":
                 spec = self.functions.find(unquote(invoke.group("name")))

@@ -3,6 +3,7 @@ flow that needs it fail with AccessDenied naming the action and resource, as AWS
 unmodified template passing every flow is checked by the `local_stack` fixture: no request of
 any end-to-end test was refused.)"""
 
+import json
 import shutil
 import time
 
@@ -77,3 +78,45 @@ def test_result_writers_without_update_item_cannot_note_the_faces_of_a_reupload(
         assert message.endswith("because no identity-based policy allows the dynamodb:UpdateItem action")
     finally:
         running.stop()
+
+
+def test_preflight_on_the_local_stack_reports_every_check_and_fails_without_an_alarm_address(local_stack):
+    from click.testing import CliRunner
+
+    from snaprace.cli import main
+
+    result = CliRunner().invoke(main, ["--endpoint-url", local_stack.endpoint, "preflight", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    verdicts = {c["name"]: (c["ok"], c["figure"]) for c in report["checks"]}
+    assert verdicts["rekognition IndexFaces"] == (True, "50/s for RekognitionTps 5")
+    assert verdicts["alarm subscription"] == (False, "0 confirmed, 0 pending")  # dev has no AlarmEmail
+    assert verdicts["bucket eventbridge"] == (True, "on")
+    assert [name for name, (ok, _) in verdicts.items() if not ok] == ["alarm subscription"]
+
+
+def test_preflight_passes_with_an_alarm_address_and_fails_a_quota_below_the_rate(tmp_path):
+    from click.testing import CliRunner
+
+    from snaprace.cli import main
+
+    running = start_local_stack(
+        tmp_path,
+        "--rekognition-tps",
+        "2",
+        "--parameter",
+        "AlarmEmail=ops@example.org",
+        "--parameter",
+        "RekognitionTps=3",
+    )
+    try:
+        result = CliRunner().invoke(main, ["--endpoint-url", running.endpoint, "preflight"])
+    finally:
+        running.stop()
+    assert result.exit_code == 1
+    lines = {line.split()[1] + " " + line.split()[2]: line for line in result.stdout.splitlines()}
+    assert (
+        lines["rekognition DetectText"].startswith("FAIL")
+        and "2/s for RekognitionTps 3" in lines["rekognition DetectText"]
+    )
+    assert lines["alarm subscription"].startswith("ok") and "1 confirmed" in lines["alarm subscription"]

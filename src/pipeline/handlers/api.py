@@ -49,8 +49,7 @@ def answer(matches: list[search.Match], **extra) -> dict:
     config = get_config()
     s3 = clients.s3_presigner()
     photos = [
-        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item))
-        for match in matches
+        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item)) for match in matches
     ]
     return {"photos": photos, "count": len(photos), **extra}
 
