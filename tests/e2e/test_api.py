@@ -105,7 +105,7 @@ def test_selfie_search_as_json_or_image(local_stack, race):
         (selfie_body(selfie("903"), consent=False), "application/json", "consent"),
         (selfie("903"), "image/jpeg", "consent=true"),
         (selfie_body(b"<html>not a photo</html>"), "application/json", "JPEG or PNG"),
-        (selfie_body(b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)), "application/json", "at most 5 MB"),
+        (selfie_body(b"\xff\xd8\xff" + b"\0" * (4 * 1024 * 1024)), "application/json", "at most 4 MB"),
         (b"{not json", "application/json", "consent"),
     ],
 )

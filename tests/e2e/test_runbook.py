@@ -38,7 +38,7 @@ def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(loca
     healthy = snaprace(local_stack, "status", "--json")
     report = json.loads(healthy.stdout)
     assert healthy.exit_code == 0, healthy.output
-    assert report["resources"]["bucket"] == "snaprace-images-dev"
+    assert report["resources"]["bucket"] == "snaprace-images-dev-123456789012-ap-northeast-2"
     assert {a["name"] for a in report["alarms"]} >= {
         "image-processing-failed-dev",
         "image-upload-dlq-not-empty-dev",
