@@ -68,6 +68,17 @@ class Authorizer:
             log.warning("AccessDenied: %s", message)
         if partial_delete:
             return self._delete_objects(environ, start_response, moto_app, body, refused)
+        if service == "rekognition" and all(d.action.startswith("s3:") for d in refused):
+            # Rekognition answers a caller that cannot read the image with its own error
+            message = (
+                "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+            )
+            data = json.dumps({"__type": "InvalidS3ObjectException", "Message": message}).encode()
+            start_response(
+                "400 Bad Request",
+                [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
+            )
+            return [data]
         return _denied(start_response, service, target, role.denial_message(refused[0]), environ)
 
     def _delete_objects(self, environ, start_response, moto_app, body: bytes, refused) -> list[bytes]:

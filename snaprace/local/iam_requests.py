@@ -113,13 +113,24 @@ def required(environ, body: bytes, service: str, account: Account) -> list[tuple
             case "rekognition":
                 collection = request.get("CollectionId")
                 resource = account.arn("rekognition", f"collection/{collection}") if collection else "*"
-                return [(f"rekognition:{operation}", resource)]
+                return [(f"rekognition:{operation}", resource), *rekognition_s3_reads(request)]
             case "logs":
                 group = request.get("logGroupName")
                 resource = account.arn("logs", f"log-group:{group}:*") if group else "*"
                 return [(f"logs:{operation}", resource)]
         return [(f"{prefix}:{operation}", "*")]
     return [(f"{prefix}:{_rest_operation(environ, body)}", "*")]
+
+
+def rekognition_s3_reads(request: dict) -> list[tuple[str, str]]:
+    """Rekognition reads an image in S3 with the caller's permissions (API reference, S3Object:
+    "the user must have permission to access the S3 object")."""
+    image = request.get("Image") if isinstance(request.get("Image"), dict) else {}
+    s3_object = image.get("S3Object") if isinstance(image.get("S3Object"), dict) else None
+    if not s3_object:
+        return []
+    arn = f"arn:aws:s3:::{s3_object.get('Bucket', '')}/{s3_object.get('Name', '')}"
+    return [("s3:GetObjectVersion" if s3_object.get("Version") else "s3:GetObject", arn)]
 
 
 def _json(body: bytes) -> dict:

@@ -120,3 +120,25 @@ def test_preflight_passes_with_an_alarm_address_and_fails_a_quota_below_the_rate
         and "2/s for RekognitionTps 3" in lines["rekognition DetectText"]
     )
     assert lines["alarm subscription"].startswith("ok") and "1 confirmed" in lines["alarm subscription"]
+
+
+def test_rekognition_reads_the_photo_with_the_callers_rights(tmp_path):
+    """DetectText names the processed photo in S3; without s3:GetObject on it the call fails as
+    Rekognition fails it (InvalidS3ObjectException), and the photo ends FAILED with that reason."""
+    statement = (
+        "            - Effect: Allow\n              Action: {}\n"
+        '              Resource: !Sub "${{ImageBucket.Arn}}/*/*/processed/*"\n'
+        "            - Effect: Allow # the event's bib range"
+    )
+    copy = template_without(tmp_path, statement.format("s3:GetObject"), statement.format("s3:GetObjectAcl"))
+    running = start_local_stack(tmp_path, "--template", str(copy))
+    try:
+        photo, _ = race_photo(next_seed(), [Runner("701")])
+        key = running.put(ORG, "iam-rekognition-s3", "start.jpg", photo)
+        message = wait_for_denial(running, "s3:GetObject")
+        assert "assumed-role/DetectTextFunctionRole/DetectTextFunction-dev" in message
+        running.wait(ORG, "iam-rekognition-s3")
+        item = running.item(ORG, "iam-rekognition-s3", key)
+        assert item["status"] == "FAILED" and "InvalidS3ObjectException" in item["reason"]
+    finally:
+        running.stop()

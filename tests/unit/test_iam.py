@@ -130,6 +130,15 @@ def test_rekognition_collections_and_lambda_invoke():
     assert iam_requests.required(
         json_request("RekognitionService.DetectText"), b"{}", "rekognition", ACCOUNT
     ) == [("rekognition:DetectText", "*")]
+    detect = json.dumps(
+        {"Image": {"S3Object": {"Bucket": BUCKET, "Name": "acme/e1/processed/p.jpg"}}}
+    ).encode()
+    assert iam_requests.required(
+        json_request("RekognitionService.DetectText"), detect, "rekognition", ACCOUNT
+    ) == [
+        ("rekognition:DetectText", "*"),
+        ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/acme/e1/processed/p.jpg"),  # read with the caller's rights
+    ]
     invoke = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/2015-03-31/functions/PreprocessFunction-dev/invocations",
