@@ -426,9 +426,9 @@ def status(ctx, as_json) -> None:
         for alarm in report["alarms"]:
             click.echo(f"alarm        {alarm['name']:<40} {alarm['state']}")
         for collection in report["collections"]:
-            click.echo(
-                f"collection   {collection['org']}/{collection['event']:<30} {collection['faces']:>7} faces"
-            )
+            erased = f", {collection['erasures']} runners erased" if collection["erasures"] else ""
+            where = f"{collection['org']}/{collection['event']}"
+            click.echo(f"collection   {where:<30} {collection['faces']:>7} faces{erased}")
         for problem in problems:
             click.echo(f"PROBLEM      {problem}")
     if problems:

@@ -4,6 +4,7 @@ event, erase one runner, back up. Each takes a `Stack` (deployed or local) and r
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -11,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from pipeline import keys, uploads
+from pipeline import erasure, keys, uploads
 from pipeline.bibs import normalise_bib
-from pipeline.rekognition import delete_faces
+from pipeline.rekognition import delete_faces, listed_faces
 from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie
 from snaprace.operations import collection_prefix, photo_table, raw_objects, validate_ids
 from snaprace.stack import Stack, StackError
@@ -52,14 +53,25 @@ def alarms(stack: Stack) -> list[dict]:
 
 
 def collections(stack: Stack) -> list[dict]:
+    """Each event's collection with its face count, and the runners erased from the event."""
     rekognition, prefix = stack.client("rekognition"), collection_prefix(stack) + "."
+    table = photo_table(stack)
     found = []
     for page in rekognition.get_paginator("list_collections").paginate():
         for collection in page["CollectionIds"]:
             if collection.startswith(prefix):
                 org, _, event = collection[len(prefix) :].partition(".")
                 count = rekognition.describe_collection(CollectionId=collection)["FaceCount"]
-                found.append({"collection": collection, "org": org, "event": event, "faces": count})
+                erasures = len(table.erasures(org, event))
+                found.append(
+                    {
+                        "collection": collection,
+                        "org": org,
+                        "event": event,
+                        "faces": count,
+                        "erasures": erasures,
+                    }
+                )
     return found
 
 
@@ -326,6 +338,7 @@ def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = la
 class RunnerPlan:
     face_ids: set[str]
     photo_ids: set[str]
+    bib: str | None = None  # the bib the erasure was asked for
 
 
 def runner_plan(
@@ -368,16 +381,35 @@ def runner_plan(
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-    return RunnerPlan(set(faces), {p for p in faces.values() if p})
+    return RunnerPlan(set(faces), {p for p in faces.values() if p}, normalise_bib(bib) if bib else None)
 
 
 def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) -> None:
-    """Delete the runner's faces from the collection, then every reference to them in the table."""
+    """Record the erasure (so every later run honours it, pipeline.erasure), then delete the
+    runner's faces from the collection and every reference to them in the table."""
     if not plan.face_ids:
         return
+    rekognition_client, table = stack.client("rekognition"), photo_table(stack)
     collection = keys.collection_id(collection_prefix(stack), org_id, event_id)
-    delete_faces(stack.client("rekognition"), collection, sorted(plan.face_ids))
-    photo_table(stack).forget_faces(org_id, event_id, plan.face_ids)
+    photos = table.get_photos(org_id, event_id, plan.photo_ids)
+    faces_on: dict[str, list[dict]] = {}
+    for photo_id, box in listed_faces(rekognition_client, collection, sorted(plan.face_ids)).values():
+        if photo_id in photos:
+            faces_on.setdefault(photo_id, []).append(box)
+    erased = {
+        photo_id: erasure.ErasedPhoto(photos[photo_id].get("etag", ""), tuple(found))
+        for photo_id, found in faces_on.items()
+    }
+    now = datetime.now(UTC)
+    table.put_erasure(
+        org_id,
+        event_id,
+        now.isoformat(timespec="seconds"),
+        uuid.uuid4().hex[:12],
+        erasure.record([plan.bib] if plan.bib else [], erased),
+    )
+    delete_faces(rekognition_client, collection, sorted(plan.face_ids))
+    table.forget_faces(org_id, event_id, plan.face_ids)
 
 
 # ---------------------------------------------------------------- backup

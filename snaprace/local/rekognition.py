@@ -298,6 +298,11 @@ class RekognitionEmulator:
         collection = self._collection(request)
         limit = self._int(request, "MaxResults", 1000, 0, 4096)
         faces = sorted(collection.faces.values(), key=lambda f: f.face_id)
+        wanted = request.get("FaceIds")
+        if wanted is not None:
+            if not isinstance(wanted, list) or not 1 <= len(wanted) <= 4096:
+                raise _invalid("FaceIds must list 1 to 4096 face ids")
+            faces = [face for face in faces if face.face_id in set(wanted)]
         start = int(request.get("NextToken") or 0)
         response = {
             "Faces": [f.as_face() for f in faces[start : start + limit]],

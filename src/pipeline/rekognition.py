@@ -108,6 +108,23 @@ def index_faces(
     return faces, len(response.get("UnindexedFaces", []))
 
 
+def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """Face id -> (its photo id, its box in the photo), by ListFaces filtered by FaceIds."""
+    boxes, face_ids = {}, sorted(set(face_ids))
+    for start in range(0, len(face_ids), DELETE_FACES_BATCH):
+        request = {"CollectionId": collection_id, "FaceIds": face_ids[start : start + DELETE_FACES_BATCH]}
+        with rekognition_errors("ListFaces", reads_image=False):
+            while True:
+                page = within_quota(client.list_faces, MaxResults=4096, **request)
+                for face in page["Faces"]:
+                    box = {k.lower(): round(float(v), 4) for k, v in face["BoundingBox"].items()}
+                    boxes[face["FaceId"]] = (face.get("ExternalImageId", ""), box)
+                if not page.get("NextToken"):
+                    break
+                request["NextToken"] = page["NextToken"]
+    return boxes
+
+
 def ensure_collection(client, collection_id: str) -> None:
     """Create the collection; another execution creating it at the same moment is fine."""
     with suppress(client.exceptions.ResourceAlreadyExistsException):

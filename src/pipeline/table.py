@@ -5,6 +5,7 @@
 | bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}      |  (+ faceId when linked)
 | run faces | ORG#{orgId}#EVT#{eventId}   | FACES#{photoId}#{execution}    |  a run's faces until it ends
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
+| erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -25,6 +26,7 @@ BACKOFF_CAP_SECONDS = 5.0
 PHOTO_PREFIX = "PHOTO#"
 SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
+ERASURE_PREFIX = "ERASURE#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -123,6 +125,17 @@ class PhotoTable:
             self.table.put_item(Item={**key, **attributes})
         else:
             self.table.delete_item(Key=key)
+
+    def erasures(self, org_id: str, event_id: str) -> list[dict]:
+        """The event's erasure records (pipeline.erasure), read consistently: an erasure must hold
+        from the moment it is recorded."""
+        return self._query_prefix(event_pk(org_id, event_id), ERASURE_PREFIX, consistent=True)
+
+    def put_erasure(
+        self, org_id: str, event_id: str, erased_at: str, request_id: str, attributes: dict
+    ) -> None:
+        key = {"PK": event_pk(org_id, event_id), "SK": f"{ERASURE_PREFIX}{erased_at}#{request_id}"}
+        self.table.put_item(Item=to_dynamo({**key, "erasedAt": erased_at, **attributes}))
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos, bib index, run notes, settings): what an event purge deletes."""

@@ -221,3 +221,45 @@ def test_logs_reads_a_functions_lines(local_stack, event_id):
     assert lines.exit_code == 0 and "AccessDeniedException" in lines.output
     assert "Photo normalised" in snaprace(local_stack, "logs", "preprocess", "--since", "1h").output
     assert "not-a-function" in snaprace(local_stack, "logs", "not-a-function").output
+
+
+def test_an_erasure_holds_against_reprocess_and_later_photos(local_stack, event_id):
+    """delete-runner, then reprocess: the runner's faces are not indexed again, the selfie search
+    finds nothing, a later photo of them (bib read) gets no face; other runners are untouched."""
+    upload_event(local_stack, event_id, [[Runner("761"), Runner("762")], [Runner("761")]])
+    erased = snaprace(
+        local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "761", "--yes"
+    )
+    assert erased.exit_code == 0 and "deleted 2 faces" in erased.output
+    status = json.loads(snaprace(local_stack, "status", "--json").stdout)
+    (collection,) = [c for c in status["collections"] if c["event"] == event_id]
+    assert collection["erasures"] == 1
+
+    again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id)
+    assert again.exit_code == 0, again.output
+    local_stack.wait(ORG, event_id)
+    later, _ = race_photo(next_seed(), [Runner("761")])  # a photo uploaded after the erasure
+    local_stack.put(ORG, event_id, "IMG_later.jpg", later)
+    local_stack.wait(ORG, event_id)
+
+    selfie_file = local_stack.log_file.parent / f"selfie-761-{event_id}.jpg"
+    selfie_file.write_bytes(selfie("761"))
+    found = json.loads(
+        snaprace(
+            local_stack, "photos", "--org", ORG, "--event", event_id, "--selfie", str(selfie_file), "--json"
+        ).stdout
+    )
+    assert found["photos"] == []
+    assert len(faces_of(local_stack, event_id)) == 1  # runner 762's face only
+    by_bib = json.loads(
+        snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "761", "--json").stdout
+    )
+    assert sorted(p["matchedBy"] for p in by_bib["photos"]) == ["bib", "bib", "bib"]  # reads stay, no faces
+    selfie_762 = local_stack.log_file.parent / f"selfie-762-{event_id}.jpg"
+    selfie_762.write_bytes(selfie("762"))
+    other = json.loads(
+        snaprace(
+            local_stack, "photos", "--org", ORG, "--event", event_id, "--selfie", str(selfie_762), "--json"
+        ).stdout
+    )
+    assert len(other["photos"]) == 1

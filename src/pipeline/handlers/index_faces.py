@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import clients, rekognition
+from pipeline import clients, erasure, rekognition
 from pipeline.config import get_config
 from pipeline.handlers import step_photo
 from pipeline.keys import collection_id
@@ -29,9 +29,21 @@ def lambda_handler(event: dict, context) -> dict:
         photo.photo_id,
         config.face_max_faces,
     )
-    PhotoTable(clients.dynamodb_table(config.table_name)).record_run_faces(
+    table = PhotoTable(clients.dynamodb_table(config.table_name))
+    table.record_run_faces(
         photo.org_id, photo.event_id, photo.photo_id, event["executionName"], [face.face_id for face in faces]
     )
-    metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(faces))
-    logger.info("Faces indexed", extra={"faces": len(faces), "unindexedFaces": unindexed})
-    return {"faces": [face.as_dict() for face in faces], "unindexedFaces": unindexed}
+    found = [face.as_dict() for face in faces]
+    # a runner erased from this photo stays erased (pipeline.erasure); the note covers a crash here
+    boxes = erasure.erased_boxes(
+        table.erasures(photo.org_id, photo.event_id), photo.photo_id, event["photo"]["etag"]
+    )
+    erased = erasure.faces_where_erased(found, boxes)
+    if erased:
+        rekognition.delete_faces(clients.rekognition(), collection, sorted(erased))
+    kept = [face for face in found if face["faceId"] not in erased]
+    metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(kept))
+    logger.info(
+        "Faces indexed", extra={"faces": len(kept), "unindexedFaces": unindexed, "erased": len(erased)}
+    )
+    return {"faces": kept, "unindexedFaces": unindexed}

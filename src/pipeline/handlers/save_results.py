@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import links, results
+from pipeline import erasure, links, results
 from pipeline.handlers import step_photo
 
 logger = Logger()
@@ -16,13 +16,18 @@ IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", 
 def lambda_handler(event: dict, context) -> dict:
     photo = step_photo(event, logger)
     image, detections = event["image"], event["detections"]
+    store = results.default_store()
+    linked = links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"])
+    # an erased runner's face in a photo indexed later is dropped with its link (pipeline.erasure)
+    erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
+    bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
     outcome = results.Outcome(
         status=results.INDEXED,
         attributes={name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None},
-        bibs=links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"]),
-        faces=detections["faces"],
+        bibs=bibs,
+        faces=faces,
     )
-    status = results.default_store().save(photo, event["photo"], event["executionName"], outcome)
+    status = store.save(photo, event["photo"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
     linked = sum(1 for bib in outcome.bibs if "faceId" in bib)
