@@ -11,12 +11,13 @@ CHECKOV_VENV := .venv-checkov
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo lint cfn-lint sam-validate asl security build unit test clean
+.PHONY: help venv demo lint cfn-lint sam-validate asl security build unit test test-fast clean
 
 help:
 	@echo "make demo    the pipeline on the embedded local stack with generated photos (no AWS account)"
 	@echo "make test    every offline check (lint, validate, ASL, security scan, sam build) and pytest"
 	@echo "make venv    create .venv with everything needed to develop and test"
+	@echo "make test-fast   the quick tests (no local stack, no real models): the development loop"
 	@echo "make lint | security | build | unit   one part of make test"
 
 $(VENV)/.installed: requirements-dev.txt requirements-vision.txt src/requirements.txt pyproject.toml
@@ -72,6 +73,9 @@ unit: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
 test: lint security build unit
+
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not slow" -q
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .build .snaprace tools/asl/node_modules

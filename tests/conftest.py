@@ -30,6 +30,9 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "image-rekognition",
         "POWERTOOLS_METRICS_NAMESPACE": "SnapRace",
         "POWERTOOLS_TRACE_DISABLED": "1",
+        # the starter's pacer spaces executions by StarterMaxConcurrency / (0.9 x this): ~5 ms here,
+        # so tests never sleep on it; the pacing tests give the starter a pacer of their own
+        "REKOGNITION_TPS": "1000",
     }
 )
 os.environ.pop("AWS_PROFILE", None)
@@ -41,10 +44,11 @@ def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
     from pipeline import clients
     from pipeline.config import get_config
-    from pipeline.handlers import detect_text
+    from pipeline.handlers import detect_text, start_processing
 
     def clear():
         get_config.cache_clear()
+        start_processing._container.__dict__.pop("pacer", None)  # kept per container: not across tests
         for factory in (
             clients.s3,
             clients.s3_presigner,
@@ -124,3 +128,10 @@ def throttled_stack(tmp_path_factory):
 def event_id(request) -> str:
     """One event per test: ids are lower-case letters, digits and hyphens."""
     return "e2e-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end tests (a local stack each session) and the real models are the slow ones."""
+    for item in items:
+        if "tests/e2e/" in item.nodeid or item.nodeid.startswith("tests/unit/test_vision_engine.py"):
+            item.add_marker(pytest.mark.slow)

