@@ -370,7 +370,7 @@ def api_key(ctx) -> None:
     click.echo(f"{stack.output('ApiUrl')}\n{key}")
 
 
-# ---------------------------------------------------------------- runbook (README "Runbook")
+# ---------------------------------------------------------------- runbook (docs/operations.md)
 
 
 def _since(value: str) -> timedelta:

@@ -1,5 +1,5 @@
 """The template, the state machine, the handlers and events/ agree with each other and with the
-operational rules in DESIGN.md section 6."""
+operational rules in docs/operations.md and docs/security.md."""
 
 import importlib
 import json

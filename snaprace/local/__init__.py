@@ -1,1 +1,1 @@
-"""The embedded local stack (DESIGN.md §7): moto, the Rekognition emulator, in-process functions."""
+"""The embedded local stack (docs/local-stack.md): moto, the Rekognition emulator, in-process functions."""

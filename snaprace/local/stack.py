@@ -1,4 +1,4 @@
-"""The embedded local stack (DESIGN.md §7): moto's server on 127.0.0.1 with Step Functions
+"""The embedded local stack (docs/local-stack.md): moto's server on 127.0.0.1 with Step Functions
 execution on, the resources template.yaml declares for stage dev, and the template's functions
 run in-process.
 

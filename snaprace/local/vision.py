@@ -11,7 +11,7 @@ only: the Lambda package never contains it; the emulator turns what it sees into
 responses, so the handlers cannot tell which engine ran.
 
 Similarity: Rekognition's 0-100 scale, from the SFace cosine of two faces' embeddings by a
-piecewise-linear calibration (`COSINE_TO_SIMILARITY`; README "Bib and face accuracy").
+piecewise-linear calibration (`COSINE_TO_SIMILARITY`; docs/accuracy.md).
 """
 
 import hashlib
@@ -62,7 +62,7 @@ FACE_NMS = 0.3  # have small ones, and the emulator's quality filter drops what 
 # (50 at SHARPNESS_HALF). Faces 9-15 px wide in RBNR photos score 4-27, under AUTO's 30.
 SHARPNESS_HALF = 150.0
 # SFace cosine -> Rekognition similarity, linear between these points. From bench/face_similarity.py
-# on RBNR set 1 (README "Bib and face accuracy"): different runners' cosines have median 0.19 and 99th
+# on RBNR set 1 (docs/accuracy.md): different runners' cosines have median 0.19 and 99th
 # percentile 0.46 (faces 20-80 px wide), so 80 (Rekognition's default threshold) sits at 0.45, the
 # pipeline's selfie threshold 90 at 0.55 and its linked-face threshold 95 at 0.62; same runners
 # (median 0.75) land in the high 90s, as Rekognition scores a clear match.

@@ -3,7 +3,7 @@
 A bib is digits with an optional one-letter prefix ("1234", "A123") of a plausible length. Beyond
 the shape, the rules reason about what a bib is: a number printed large on a patch pinned to a
 runner's torso. Each rule has a switch in BibRules, and bench/bib_accuracy.py --ablation measures
-what each one is worth (README "Bib and face accuracy"):
+what each one is worth (docs/accuracy.md):
 
 - confidence: the read must be sure; a short number (2 characters) must be near-certain, since
   fragments of clocks, signs and half-hidden bibs are mostly short;

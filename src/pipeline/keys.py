@@ -1,6 +1,6 @@
 """Object keys and identifiers: the only module that parses or builds an S3 key or an id.
 
-Upload layouts (DESIGN.md §2): ``{orgId}/{eventId}/raw/{file}`` and the older
+Upload layouts (docs/architecture.md): ``{orgId}/{eventId}/raw/{file}`` and the older
 ``raw/{orgId}/{eventId}/{file}``. ``file`` may contain sub-folders (a photographer's card folders).
 No key fits both: ``raw/x/raw/y.jpg`` would be org ``raw``, which is reserved, so it is org ``x``.
 

@@ -1,4 +1,4 @@
-"""The DynamoDB single table: the only code that knows its keys (DESIGN.md §4).
+"""The DynamoDB single table: the only code that knows its keys (docs/data-model.md).
 
 | item      | PK                          | SK                             |
 | photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}                |
