@@ -1,5 +1,5 @@
 """APIs without resource-level permissions: `Resource: "*"` is the only resource they accept.
-Shared by tools/check_iam.py (the transformed template) and tests/test_template.py."""
+Used by the template standard E9002 (tools/cfn_rules)."""
 
 RESOURCELESS_ACTIONS = frozenset(
     {
