@@ -158,3 +158,14 @@ def test_raw_photos_stay_readable_without_a_restore(template):
         r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Id"] == "raw-photos-to-intelligent-tiering"
     ]
     assert [t["StorageClass"] for t in rule["Transitions"]] == ["INTELLIGENT_TIERING"]
+
+
+def test_every_variable_the_functions_read_is_declared_in_the_template(template):
+    """Configuration is read in one place (pipeline/config.py) from variables the template sets."""
+    source = (ROOT / "src" / "pipeline" / "config.py").read_text()
+    read = set(re.findall(r"""(?:_int|_float|os\.environ\.get)\("([A-Z_]+)\"""", source))
+    declared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for function in functions(template).values():
+        declared |= set(function["Properties"].get("Environment", {}).get("Variables", {}))
+    assert len(read) >= 8
+    assert read <= declared, f"read but not declared: {sorted(read - declared)}"

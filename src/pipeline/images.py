@@ -20,6 +20,11 @@ pillow_heif.register_heif_opener()
 
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "HEIF": "HEIC"}
 MIN_SIDE = 80
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the upload size cap
+MAX_IMAGE_PIXELS = 120_000_000  # above: a decompression bomb, refused before decoding
+TARGET_LONG_SIDE = 2048  # the processed photo Rekognition reads
+THUMBNAIL_LONG_SIDE = 400
+JPEG_QUALITY = 88
 MAX_REKOGNITION_BYTES = 5 * 1024 * 1024
 THUMBNAIL_QUALITY = 80
 # After draft decoding the remaining scale is 0.5-1. Bicubic there stays 0.7-0.9 dB under Lanczos
@@ -45,11 +50,11 @@ class NormalisedPhoto:
 def normalise(
     data: bytes,
     *,
-    target_long_side: int,
-    thumbnail_long_side: int,
-    max_pixels: int,
-    max_bytes: int,
-    quality: int,
+    target_long_side: int = TARGET_LONG_SIDE,
+    thumbnail_long_side: int = THUMBNAIL_LONG_SIDE,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    quality: int = JPEG_QUALITY,
 ) -> NormalisedPhoto:
     """Validate and normalise one upload; raise InvalidImage with the reason when it cannot be."""
     check_upload_size(len(data), max_bytes)
@@ -96,7 +101,7 @@ def normalise(
     )
 
 
-def check_upload_size(size: int, max_bytes: int) -> None:
+def check_upload_size(size: int, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
     """Reject empty and oversized uploads (called before the body is even read)."""
     if size == 0:
         raise InvalidImage("empty file (0 bytes)")

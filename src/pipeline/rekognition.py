@@ -24,6 +24,7 @@ _IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "Inval
 _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
 _UNAVAILABLE_ERRORS = {"InternalServerError", "ServiceUnavailableException"}
 DELETE_FACES_BATCH = 4096  # DeleteFaces accepts up to 4096 face ids per call
+MAX_FACES = 100  # IndexFaces indexes at most 100 faces of one photo
 QUOTA_ATTEMPTS = 4
 QUOTA_WINDOW_SECONDS = 1.0
 
@@ -76,7 +77,7 @@ def detect_text(client, bucket: str, key: str) -> list[dict]:
 
 
 def index_faces(
-    client, collection_id: str, bucket: str, key: str, photo_id: str, max_faces: int
+    client, collection_id: str, bucket: str, key: str, photo_id: str, max_faces: int = MAX_FACES
 ) -> tuple[list[IndexedFace], int]:
     """Index the photo's faces; create the event's collection on first use.
 

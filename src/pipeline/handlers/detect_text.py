@@ -24,12 +24,7 @@ event_settings = Cached(_load_settings)
 
 def bib_rules() -> bibs.BibRules:
     config = get_config()
-    return bibs.BibRules(
-        min_length=config.bib_min_length,
-        max_length=config.bib_max_length,
-        min_confidence=config.bib_min_confidence,
-        min_height=config.bib_min_height,
-    )
+    return bibs.BibRules(min_length=config.bib_min_length, max_length=config.bib_max_length)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -27,7 +27,6 @@ def lambda_handler(event: dict, context) -> dict:
         config.bucket_name,
         event["image"]["processedKey"],
         photo.photo_id,
-        config.face_max_faces,
     )
     table = PhotoTable(clients.dynamodb_table(config.table_name))
     table.record_run_faces(

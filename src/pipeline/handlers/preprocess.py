@@ -23,15 +23,8 @@ def lambda_handler(event: dict, context) -> dict:
     s3 = clients.s3()
     photo = step_photo(event, logger)
     raw = get_raw_object(s3, config.bucket_name, photo.raw_key, event["photo"])
-    images.check_upload_size(raw["ContentLength"], config.max_upload_bytes)
-    normalised = images.normalise(
-        raw["Body"].read(),
-        target_long_side=config.target_long_side,
-        thumbnail_long_side=config.thumbnail_long_side,
-        max_pixels=config.max_image_pixels,
-        max_bytes=config.max_upload_bytes,
-        quality=config.jpeg_quality,
-    )
+    images.check_upload_size(raw["ContentLength"])
+    normalised = images.normalise(raw["Body"].read())
     for key, body in ((photo.processed_key, normalised.jpeg), (photo.thumbnail_key, normalised.thumbnail)):
         s3.put_object(Bucket=config.bucket_name, Key=key, Body=body, ContentType="image/jpeg")
     tag_for_archive(s3, config.bucket_name, photo.raw_key)
