@@ -9,26 +9,17 @@ go: no face is ever left without a record of it.
 """
 
 import datetime
-from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from pipeline import clients, rekognition
 from pipeline.config import get_config
-from pipeline.keys import RawPhoto, collection_id, is_same_upload, normalise_etag, started_after
-from pipeline.table import PhotoTable, gallery_key
+from pipeline.keys import RawPhoto, collection_id, is_same_upload
+from pipeline.models import FAILED, INDEXED, REJECTED, SUPERSEDED
+from pipeline.replacement import Outcome, Plan, plan_removal, plan_save
+from pipeline.table import PhotoTable
 
-INDEXED, REJECTED, FAILED, SUPERSEDED = "INDEXED", "REJECTED", "FAILED", "SUPERSEDED"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one run found out about a photo."""
-
-    status: str
-    attributes: dict = field(default_factory=dict)  # image attributes, or the reason
-    bibs: list[dict] = field(default_factory=list)  # {"bib", "confidence", "box"}
-    faces: list[dict] = field(default_factory=list)  # {"faceId", "confidence", "box"}, this run's
+__all__ = ["FAILED", "INDEXED", "REJECTED", "SUPERSEDED", "Outcome", "PhotoStore", "default_store"]
 
 
 def now_iso() -> str:
@@ -36,6 +27,8 @@ def now_iso() -> str:
 
 
 class PhotoStore:
+    """Reads what the replacement plan needs (pipeline.replacement), then carries it out in order."""
+
     def __init__(self, *, s3, rekognition_client, table: PhotoTable, bucket: str, collection_prefix: str):
         self.s3 = s3
         self.rekognition = rekognition_client
@@ -44,78 +37,46 @@ class PhotoStore:
         self.collection_prefix = collection_prefix
 
     def save(self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome) -> str:
-        """Replace the photo's results with this run's; returns the status written.
-
-        ``source`` is the state's "photo" (etag, and versionId in a versioned bucket). A run whose
-        raw object was deleted or uploaded again meanwhile, or whose result a later event's run of
-        the same content has already stored (a retried step, an operator's reprocess), writes
-        nothing and removes the faces it indexed (SUPERSEDED): the newer run owns the photo.
-
-        The table is written first; the faces it no longer lists are noted under the run until
-        deleted, and the derived objects of a photo that is not indexed go last. A step that dies
-        half-way leaves a consistent photo item (never INDEXED without its photo and faces), and
-        its retry, or the audit, finds the faces in the note.
-        """
-        etag = normalise_etag(source["etag"])
-        run_faces = {face["faceId"] for face in outcome.faces}
-        notes = self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id)
-        noted = notes.get(execution_name, set())
+        """Replace the photo's results with this run's (plan_save says how); returns the status."""
         previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
-        owned = set(previous.get("faceIds", []))
-        stale = previous.get("etag") == etag and started_after(
-            previous.get("executionName", ""), execution_name
+        plan = plan_save(
+            photo,
+            source,
+            execution_name,
+            outcome,
+            previous=previous,
+            notes=self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id),
+            current=self.is_current(photo, source),
+            now=now_iso(),
         )
-        if stale or not self.is_current(photo, source):
-            self._delete_faces(photo, (run_faces | noted) - owned)
-            self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [execution_name])
-            return SUPERSEDED
-        indexed = outcome.status == INDEXED
-        kept_faces = run_faces if indexed else set()
-        # runs of earlier events still noted: superseded by this one, or dead before their end
-        ended = [name for name in notes if name != execution_name and started_after(execution_name, name)]
-        # faces of an earlier result, any this run indexed but lost track of (a retried step), and
-        # those the ended runs left
-        doomed = (owned | run_faces | noted | {face for name in ended for face in notes[name]}) - kept_faces
-        self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
-        now = now_iso()
-        bibs = outcome.bibs if indexed else []
-        item = {
-            **outcome.attributes,
-            "orgId": photo.org_id,
-            "eventId": photo.event_id,
-            "photoId": photo.photo_id,
-            "rawKey": photo.raw_key,
-            "etag": etag,
-            "status": outcome.status,
-            "executionName": execution_name,
-            "bibs": [found["bib"] for found in bibs],
-            "faceIds": sorted(kept_faces),
-            "createdAt": previous.get("createdAt", now),
-            "updatedAt": now,
-        }
-        if indexed:  # only indexed photos are in the gallery (a sparse index)
-            item["galleryKey"] = gallery_key(item["createdAt"], photo.photo_id)
-        self.table.replace_photo(item, bibs, previous)
-        self._delete_faces(photo, doomed)
-        if not indexed:
-            self._delete_derived(photo)
-        self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [execution_name, *ended])
-        return outcome.status
+        self._carry_out(photo, execution_name, plan, previous)
+        return plan.status
 
     def remove(self, photo: RawPhoto, execution_name: str) -> bool:
-        """Remove a deleted upload everywhere; False when the key was uploaded again since.
-        Same order as save: the items go first, the faces they listed are noted until deleted."""
+        """Remove a deleted upload everywhere; False when the key was uploaded again since."""
         if self._head(photo) is not None:
             return False
-        previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id)
+        previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
         notes = self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id)
-        doomed = set((previous or {}).get("faceIds", [])).union(*notes.values())
-        self.table.record_run_faces(photo.org_id, photo.event_id, photo.photo_id, execution_name, doomed)
-        self.table.delete_photo(photo.org_id, photo.event_id, photo.photo_id, previous)
-        self._delete_faces(photo, doomed)
-        self._delete_derived(photo)
-        self.table.forget_runs(photo.org_id, photo.event_id, photo.photo_id, [*notes, execution_name])
+        self._carry_out(
+            photo, execution_name, plan_removal(execution_name, previous=previous, notes=notes), previous
+        )
         return True
+
+    def _carry_out(self, photo: RawPhoto, execution_name: str, plan: Plan, previous: dict) -> None:
+        """The plan, in the order that keeps a step that dies half-way safe: the note, the table,
+        the faces, the derived objects, and last the notes of the runs that ended."""
+        ids = (photo.org_id, photo.event_id, photo.photo_id)
+        if plan.note_faces:
+            self.table.record_run_faces(*ids, execution_name, plan.note_faces)
+        if plan.item is not None:
+            self.table.replace_photo(plan.item, plan.bibs, previous)
+        if plan.delete_item:
+            self.table.delete_photo(*ids, previous)
+        self._delete_faces(photo, set(plan.delete_faces))
+        if plan.delete_derived:
+            self._delete_derived(photo)
+        self.table.forget_runs(*ids, list(plan.forget_runs))
 
     def is_current(self, photo: RawPhoto, source: dict) -> bool:
         """Whether the raw object is still the upload this run is for (same ETag, and the same
