@@ -129,17 +129,16 @@ def test_a_run_that_owns_the_photo(case):
 
 
 @pytest.mark.parametrize(
-    ("previous", "current"),
+    ("previous", "current", "deleted"),
     [
-        (
-            {"etag": "etag-2", "executionName": THIRD, "faceIds": ["kept-1"]},
-            True,
-        ),  # a later event saved already
-        ({}, False),  # the upload was deleted or replaced since
+        # a later event saved first; "kept-1" is in its result, so it stays
+        ({"etag": "etag-2", "executionName": THIRD, "faceIds": ["kept-1"]}, True, {"new-1", "stray-1"}),
+        # the upload was deleted or replaced since: all this run's faces go
+        ({}, False, {"new-1", "kept-1", "stray-1"}),
     ],
     ids=["a later event's run saved first", "the upload is gone"],
 )
-def test_a_superseded_run_writes_nothing_and_removes_only_its_own_faces(previous, current):
+def test_a_superseded_run_writes_nothing_and_removes_only_its_own_faces(previous, current, deleted):
     plan = plan_save(
         PHOTO,
         SOURCE,
