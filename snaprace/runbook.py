@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError
 
 from pipeline import erasure, keys, uploads
 from pipeline.bibs import normalise_bib
-from pipeline.rekognition import delete_faces, listed_faces
-from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie
+from pipeline.errors import InvalidImage
+from pipeline.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
+from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie, selfie_problem
 from snaprace.operations import collection_prefix, photo_table, raw_objects, validate_ids
 from snaprace.stack import Stack, StackError
 
@@ -353,12 +354,7 @@ def runner_plan(
     try:
         if selfie is not None:
             check_selfie(selfie)
-            response = rekognition.search_faces_by_image(
-                CollectionId=collection,
-                Image={"Bytes": selfie},
-                FaceMatchThreshold=SELFIE_THRESHOLD,
-                MaxFaces=4096,
-            )
+            response = search_faces_by_image(rekognition, collection, selfie, SELFIE_THRESHOLD)
             faces.update(
                 {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
             )
@@ -367,17 +363,14 @@ def runner_plan(
                 if item.get("faceId"):
                     faces[item["faceId"]] = item["photoId"]
             for face_id in list(faces):
-                response = rekognition.search_faces(
-                    CollectionId=collection,
-                    FaceId=face_id,
-                    FaceMatchThreshold=LINKED_FACE_THRESHOLD,
-                    MaxFaces=4096,
-                )
+                response = search_faces(rekognition, collection, face_id, LINKED_FACE_THRESHOLD)
                 faces.update(
                     {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
                 )
     except BadRequest as exc:
         raise StackError(str(exc)) from None
+    except InvalidImage as exc:
+        raise StackError(selfie_problem(str(exc))) from None
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise

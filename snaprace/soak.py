@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pipeline import keys
-from pipeline.results import INDEXED
+from pipeline.models import INDEXED
 from pipeline.table import PHOTO_PREFIX
 from snaprace import operations
 from snaprace.corpus import corpus

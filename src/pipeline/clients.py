@@ -1,9 +1,9 @@
 """boto3 clients, created once per container and handed to the code that uses them.
 
-Rekognition uses botocore's standard retries (3 attempts); its throttling is then retried about a
-second apart by pipeline.rekognition, and last by the state machine. Not adaptive mode: its
-client-side rate limit is per container and starts low after one throttle, so it slows a container
-far below the quota the starter already paces to (bench/throughput.py).
+The Rekognition client does not retry: pipeline.rekognition is the one retry layer for its calls
+(a second one here multiplied the attempts: 16 HTTP requests for one throttled DetectText, measured
+by bench/rekognition_attempts.py). Not adaptive mode either: its client-side rate limit is per
+container and starts low after one throttle, far below the quota the starter paces to.
 ``AWS_ENDPOINT_URL`` (read by boto3 itself) points every client at the local stack.
 """
 
@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 
 _STANDARD = Config(retries={"mode": "standard", "max_attempts": 5})
-_REKOGNITION = Config(retries={"mode": "standard", "max_attempts": 3})
+_REKOGNITION = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 @cache

@@ -1,14 +1,17 @@
-"""The Rekognition edge: DetectText, collections, IndexFaces and DeleteFaces, and its errors.
+"""The Rekognition edge: every call the functions and the operator command make goes through here,
+with one retry layer per failure kind (bench/rekognition_attempts.py measures them):
 
-Rekognition errors that mean "this photo can never be read" become InvalidImage (the photo is
-REJECTED); throttling or 5xx answers that outlived the client's retries become RekognitionThrottled
-or RekognitionUnavailable (the state machine retries both with backoff); everything else
-propagates as a failure.
+- throttling: 4 attempts here, about a quota window (1 s) apart; then the state machine
+  (RekognitionThrottled: 6 more runs of the step);
+- 5xx and connection errors: 3 attempts here, 0.2 s x 2^n with full jitter; then the state machine
+  (RekognitionUnavailable);
+- a photo Rekognition cannot read: no retry, InvalidImage (the photo is REJECTED).
 
-Throttling is retried here first, about one quota window (1 s, jittered) apart: the starter paces
-executions just under the quota, so a throttled call has usually missed its window by a fraction
-of a second, and the state machine's exponential backoff (up to a minute) would leave the quota
-idle while photos wait.
+The boto3 client does not retry (pipeline.clients): its standard mode would retry throttling and
+5xx a fourth time inside each of these attempts. Throttling waits a quota window rather than
+backing off exponentially: the starter paces executions just under the quota, so a throttled call
+has usually missed its window by a fraction of a second. The search API calls with one attempt
+(`patient=False`): a runner waiting on a page is better served by the bib reads at once.
 """
 
 import random
@@ -16,7 +19,7 @@ import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 
@@ -25,8 +28,11 @@ _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingExcep
 _UNAVAILABLE_ERRORS = {"InternalServerError", "ServiceUnavailableException"}
 DELETE_FACES_BATCH = 4096  # DeleteFaces accepts up to 4096 face ids per call
 MAX_FACES = 100  # IndexFaces indexes at most 100 faces of one photo
+MAX_SEARCH_FACES = 4096  # the most matches a face search returns
 QUOTA_ATTEMPTS = 4
 QUOTA_WINDOW_SECONDS = 1.0
+UNAVAILABLE_ATTEMPTS = 3
+UNAVAILABLE_BASE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -53,18 +59,41 @@ def rekognition_errors(operation: str, reads_image: bool = True):
         if code in _UNAVAILABLE_ERRORS:
             raise RekognitionUnavailable(f"Rekognition {operation} unavailable: {code}") from exc
         raise
+    except (ConnectionError, ReadTimeoutError) as exc:
+        raise RekognitionUnavailable(f"Rekognition {operation} unreachable: {type(exc).__name__}") from exc
 
 
-def within_quota(call, *args, **kwargs):
-    """`call(*args, **kwargs)`, again in the next quota window when Rekognition throttles it."""
-    for _ in range(QUOTA_ATTEMPTS - 1):
+def _kind(exc: Exception) -> str | None:
+    if isinstance(exc, (ConnectionError, ReadTimeoutError)):
+        return "unavailable"
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLING_ERRORS:
+            return "throttled"
+        if (
+            code in _UNAVAILABLE_ERRORS
+            or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+        ):
+            return "unavailable"
+    return None
+
+
+def retried(call, *args, patient: bool = True, **kwargs):
+    """`call(*args, **kwargs)`, the only retry layer in the process (the module's table)."""
+    throttled = unavailable = 0
+    while True:
         try:
             return call(*args, **kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _THROTTLING_ERRORS:
+        except (ClientError, ConnectionError, ReadTimeoutError) as exc:
+            kind = _kind(exc)
+            if kind == "throttled" and patient and throttled < QUOTA_ATTEMPTS - 1:
+                throttled += 1
+                time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
+            elif kind == "unavailable" and patient and unavailable < UNAVAILABLE_ATTEMPTS - 1:
+                unavailable += 1
+                time.sleep(random.uniform(0, UNAVAILABLE_BASE_SECONDS * 2**unavailable))  # noqa: S311
+            else:
                 raise
-        time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not secrets
-    return call(*args, **kwargs)
 
 
 def s3_image(bucket: str, key: str) -> dict:
@@ -73,7 +102,7 @@ def s3_image(bucket: str, key: str) -> dict:
 
 def detect_text(client, bucket: str, key: str) -> list[dict]:
     with rekognition_errors("DetectText"):
-        return within_quota(client.detect_text, Image=s3_image(bucket, key)).get("TextDetections", [])
+        return retried(client.detect_text, Image=s3_image(bucket, key)).get("TextDetections", [])
 
 
 def index_faces(
@@ -94,10 +123,10 @@ def index_faces(
     }
     with rekognition_errors("IndexFaces"):
         try:
-            response = within_quota(client.index_faces, **request)
+            response = retried(client.index_faces, **request)
         except client.exceptions.ResourceNotFoundException:
             ensure_collection(client, collection_id)
-            response = within_quota(client.index_faces, **request)
+            response = retried(client.index_faces, **request)
     faces = [
         IndexedFace(
             face_id=record["Face"]["FaceId"],
@@ -116,7 +145,7 @@ def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, t
         request = {"CollectionId": collection_id, "FaceIds": face_ids[start : start + DELETE_FACES_BATCH]}
         with rekognition_errors("ListFaces", reads_image=False):
             while True:
-                page = within_quota(client.list_faces, MaxResults=4096, **request)
+                page = retried(client.list_faces, MaxResults=4096, **request)
                 for face in page["Faces"]:
                     box = {k.lower(): round(float(v), 4) for k, v in face["BoundingBox"].items()}
                     boxes[face["FaceId"]] = (face.get("ExternalImageId", ""), box)
@@ -138,10 +167,38 @@ def delete_faces(client, collection_id: str, face_ids: list[str]) -> None:
     for start in range(0, len(face_ids), DELETE_FACES_BATCH):
         with rekognition_errors("DeleteFaces", reads_image=False):
             try:
-                within_quota(
+                retried(
                     client.delete_faces,
                     CollectionId=collection_id,
                     FaceIds=face_ids[start : start + DELETE_FACES_BATCH],
                 )
             except client.exceptions.ResourceNotFoundException:
                 return
+
+
+def search_faces(client, collection_id: str, face_id: str, threshold: float, patient: bool = True) -> dict:
+    """SearchFaces: the collection's faces like one of its faces (the face itself left out)."""
+    with rekognition_errors("SearchFaces", reads_image=False):
+        return retried(
+            client.search_faces,
+            CollectionId=collection_id,
+            FaceId=face_id,
+            FaceMatchThreshold=threshold,
+            MaxFaces=MAX_SEARCH_FACES,
+            patient=patient,
+        )
+
+
+def search_faces_by_image(
+    client, collection_id: str, image: bytes, threshold: float, patient: bool = True
+) -> dict:
+    """SearchFacesByImage: the collection's faces like the largest face in the image."""
+    with rekognition_errors("SearchFacesByImage"):
+        return retried(
+            client.search_faces_by_image,
+            CollectionId=collection_id,
+            Image={"Bytes": image},
+            FaceMatchThreshold=threshold,
+            MaxFaces=MAX_SEARCH_FACES,
+            patient=patient,
+        )

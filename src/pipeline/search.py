@@ -11,11 +11,11 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from pipeline import rekognition
 from pipeline.bibs import normalise_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
-from pipeline.rekognition import rekognition_errors
-from pipeline.results import INDEXED
+from pipeline.models import INDEXED
 from pipeline.table import PhotoTable, event_pk
 
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, API Gateway's event included
@@ -122,32 +122,24 @@ class PhotoSearch:
     def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
         check_selfie(selfie)
         collection = collection_id(self.collection_prefix, org_id, event_id)
-        try:
-            with rekognition_errors("SearchFacesByImage"):
-                response = self.rekognition.search_faces_by_image(
-                    CollectionId=collection,
-                    Image={"Bytes": selfie},
-                    FaceMatchThreshold=SELFIE_THRESHOLD,
-                    MaxFaces=4096,
-                )
+        try:  # a runner is waiting: one attempt, a throttle answers 503 (handlers.api)
+            response = rekognition.search_faces_by_image(
+                self.rekognition, collection, selfie, SELFIE_THRESHOLD, patient=False
+            )
         except self.rekognition.exceptions.ResourceNotFoundException:
             return []  # no photo of this event has been indexed yet
         except InvalidImage as exc:
-            raise BadRequest(_selfie_problem(str(exc))) from None
+            raise BadRequest(selfie_problem(str(exc))) from None
         similarity = _best_by_photo(response)
         photos = self._indexed(org_id, event_id, set(similarity))
         return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
 
     def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
         collection = collection_id(self.collection_prefix, org_id, event_id)
-        try:
-            with rekognition_errors("SearchFaces", reads_image=False):
-                response = self.rekognition.search_faces(
-                    CollectionId=collection,
-                    FaceId=face_id,
-                    FaceMatchThreshold=LINKED_FACE_THRESHOLD,
-                    MaxFaces=4096,
-                )
+        try:  # one attempt: a throttle leaves the bib reads to answer alone (by_bib)
+            response = rekognition.search_faces(
+                self.rekognition, collection, face_id, LINKED_FACE_THRESHOLD, patient=False
+            )
         except (
             self.rekognition.exceptions.ResourceNotFoundException,  # collection gone
             self.rekognition.exceptions.InvalidParameterException,  # face deleted since the link
@@ -176,7 +168,7 @@ def _ranked(matches) -> list[Match]:
     return sorted(newest_first, key=lambda m: (m.matched_by != "bib", -(m.similarity or 0.0)))
 
 
-def _selfie_problem(message: str) -> str:
+def selfie_problem(message: str) -> str:
     if "no faces" in message.lower():
         return "no face was found in the selfie; take it facing the camera in good light"
     return "the selfie could not be read as an image (JPEG or PNG, at least 80 px a side)"

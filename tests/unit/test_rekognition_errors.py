@@ -43,9 +43,40 @@ def test_throttling_that_outlasts_its_retries_goes_to_the_state_machine(client, 
     assert len(slept) == rekognition.QUOTA_ATTEMPTS - 1
 
 
-def test_a_server_error_is_retried_by_the_state_machine_not_recorded_as_failed(client, slept):
+def test_a_server_error_is_tried_three_times_then_left_to_the_state_machine(client, slept):
     client, stubber = client
-    stubber.add_client_error("detect_text", "InternalServerError", http_status_code=500)
+    for _ in range(rekognition.UNAVAILABLE_ATTEMPTS):
+        stubber.add_client_error("detect_text", "InternalServerError", http_status_code=500)
     with pytest.raises(RekognitionUnavailable, match="DetectText unavailable"):
         rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
-    assert slept == []  # not throttling: no wait for the next quota window
+    assert len(slept) == 2 and all(0 <= wait <= 0.8 for wait in slept)  # short, jittered: not a quota window
+
+
+def test_the_search_api_asks_once():
+    """A runner waits on the page: no in-process retry (the bib reads answer alone, or 503)."""
+    client = boto3.client(
+        "rekognition", region_name="ap-northeast-2", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "search_faces", "ProvisionedThroughputExceededException", http_status_code=400
+        )
+        with pytest.raises(RekognitionThrottled):
+            rekognition.search_faces(client, "snaprace-dev.acme.e1", "f" * 8, 95.0, patient=False)
+
+
+def test_one_retry_layer_per_failure_kind_with_the_pipelines_own_client(monkeypatch):
+    """HTTP attempts one call makes before the state machine sees the error (the client itself
+    must not retry too: its standard mode made it 16 for throttling)."""
+    import importlib.util
+
+    from snaprace.template import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "rekognition_attempts", ROOT / "bench" / "rekognition_attempts.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert bench.attempts(400, "ProvisionedThroughputExceededException") == (4, "RekognitionThrottled")
+    assert bench.attempts(500, "InternalServerError") == (3, "RekognitionUnavailable")
