@@ -31,14 +31,17 @@ def _stack(ctx: click.Context) -> Stack:
     return ctx.find_root().obj
 
 
-def _run(call):
-    try:
-        return call()
-    except StackError as exc:
-        raise Failure(str(exc)) from None
+class Commands(click.Group):
+    """Every command's StackError (a problem the operator can fix) becomes its one-line message."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except StackError as exc:
+            raise Failure(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--endpoint-url", envvar="SNAPRACE_ENDPOINT_URL", help="The local stack's endpoint.")
 @click.option("--stack", "stack_name", envvar="SNAPRACE_STACK", default=DEFAULT_STACK, show_default=True)
 @click.option(
@@ -193,7 +196,7 @@ def invoke(ctx, function: str, event_file) -> None:
         event = json.load(event_file)
     except ValueError as exc:
         raise Failure(f"{event_file.name} is not JSON: {exc}") from None
-    specs = _run(stack.function_specs)
+    specs = stack.function_specs()
     spec = specs[logical_id]
     os.environ.update(spec.environment)
     os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = stack.region
@@ -234,12 +237,12 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
     """Upload photos (files or folders) to an event. Safe to run again: files already uploaded
     with the same content are skipped."""
     stack = _stack(ctx)
-    plans = _run(lambda: operations.plan_uploads(paths, org_id, event_id, photographer))
+    plans = operations.plan_uploads(paths, org_id, event_id, photographer)
     if not plans:
         raise Failure("nothing to upload: the folders are empty")
-    _run(lambda: stack.bucket)
+    stack.bucket  # noqa: B018 - a missing stack fails here, before the progress bar starts
     with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
-        report = _run(lambda: operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1)))
+        report = operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1))
     click.echo(
         f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
         f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}"
@@ -263,9 +266,7 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
 def event_settings(ctx, org_id, event_id, bib_range, participants, clear) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
-    settings = _run(
-        lambda: operations.event_settings(_stack(ctx), org_id, event_id, bib_range, participants, clear)
-    )
+    settings = operations.event_settings(_stack(ctx), org_id, event_id, bib_range, participants, clear)
     click.echo(f"{org_id}/{event_id}: {settings.describe()}")
 
 
@@ -297,7 +298,7 @@ def audit(ctx, org_id, event_id, as_json) -> None:
     """Count raw photos and their final statuses, list the missing and failed ones, and check that
     every indexed photo has its processed photo, thumbnail and faces (and no face outlives its
     photo). Exit 1 when a photo is missing or anything is inconsistent."""
-    result = _run(lambda: operations.audit(_stack(ctx), org_id, event_id))
+    result = operations.audit(_stack(ctx), org_id, event_id)
     _print_audit(result, as_json)
     if not result.complete:
         ctx.exit(1)
@@ -320,7 +321,7 @@ def wait(ctx, org_id, event_id, timeout, as_json) -> None:
             click.echo(line, err=True)
             state["shown"] = line
 
-    finished, result = _run(lambda: operations.wait(stack, org_id, event_id, timeout, on_poll=show))
+    finished, result = operations.wait(stack, org_id, event_id, timeout, on_poll=show)
     _print_audit(result, as_json)
     if not finished:
         click.echo(f"timed out after {timeout:g} s with {len(result.missing)} photos still missing", err=True)
@@ -342,7 +343,7 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
         if not bib.isalnum():
             raise Failure(f"{bib!r} is not a bib number")
     image = selfie.read() if selfie is not None else None
-    found = _run(lambda: operations.photos(_stack(ctx), org_id, event_id, bib, image))
+    found = operations.photos(_stack(ctx), org_id, event_id, bib, image)
     if as_json:
         click.echo(json.dumps({"photos": found}))
         return
@@ -365,7 +366,7 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
 def api_key(ctx) -> None:
     """Print the search API's URL and key (from the stack's secret), for curl and front ends."""
     stack = _stack(ctx)
-    name = _run(lambda: stack.output("ApiKeySecretName"))
+    name = stack.output("ApiKeySecretName")
     key = stack.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
     click.echo(f"{stack.output('ApiUrl')}\n{key}")
 
@@ -389,7 +390,7 @@ def preflight(ctx, as_json) -> None:
     Exit 1 when a check fails."""
     from snaprace import preflight as checks
 
-    results = _run(lambda: checks.evaluate(checks.gather(_stack(ctx))))
+    results = checks.evaluate(checks.gather(_stack(ctx)))
     if as_json:
         click.echo(json.dumps(checks.report(results)))
     else:
@@ -410,7 +411,7 @@ def status(ctx, as_json) -> None:
     ALARM or the DLQ is not empty."""
     from snaprace import runbook
 
-    report = _run(lambda: runbook.status(_stack(ctx)))
+    report = runbook.status(_stack(ctx))
     problems = runbook.unhealthy(report)
     if as_json:
         click.echo(json.dumps({**report, "problems": problems}, default=str))
@@ -443,7 +444,7 @@ def failures(ctx, since, as_json) -> None:
     """Failed executions, newest first: photo, the step that failed, error and cause."""
     from snaprace import runbook
 
-    found = _run(lambda: runbook.failures(_stack(ctx), _since(since)))
+    found = runbook.failures(_stack(ctx), _since(since))
     if as_json:
         click.echo(json.dumps({"failures": found}))
         return
@@ -466,10 +467,10 @@ def redrive(ctx, dry_run) -> None:
 
     stack = _stack(ctx)
     if dry_run:
-        count = _run(lambda: runbook.redrive(stack, dry_run=True))
+        count = runbook.redrive(stack, dry_run=True)
         click.echo(f"{count} messages would move from the DLQ to the upload queue")
         return
-    moved = _run(lambda: runbook.redrive(stack, on_moved=lambda n: click.echo(f"  moved {n}", err=True)))
+    moved = runbook.redrive(stack, on_moved=lambda n: click.echo(f"  moved {n}", err=True))
     click.echo(f"{moved} messages moved from the DLQ to the upload queue")
 
 
@@ -493,12 +494,12 @@ def reprocess(ctx, org_id, event_id, photo_id, wanted_status, rate) -> None:
     if photo_id and wanted_status:
         raise Failure("give --photo or --status, not both")
     stack = _stack(ctx)
-    plan = _run(lambda: runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status))
+    plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status)
     if not plan:
         click.echo("nothing to reprocess")
         return
     with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
-        started = _run(lambda: runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1)))
+        started = runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1))
     click.echo(
         f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}"
     )
@@ -514,7 +515,7 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
     from snaprace import runbook
 
     stack = _stack(ctx)
-    plan = _run(lambda: runbook.purge_plan(stack, org_id, event_id))
+    plan = runbook.purge_plan(stack, org_id, event_id)
     summary = plan.summary()
     if plan.empty:
         click.echo(f"nothing stored for {org_id}/{event_id}")
@@ -528,7 +529,7 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
         raise Failure("nothing deleted: run again with --yes to delete all of it")
     total = len(plan.objects) + len(plan.items)
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
-        _run(lambda: runbook.purge(stack, plan, on_progress=bar.update))
+        runbook.purge(stack, plan, on_progress=bar.update)
     click.echo(f"deleted {org_id}/{event_id}")
 
 
@@ -547,7 +548,7 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
         raise Failure("give --bib or --selfie")
     stack = _stack(ctx)
     image = selfie.read() if selfie is not None else None
-    plan = _run(lambda: runbook.runner_plan(stack, org_id, event_id, bib, image))
+    plan = runbook.runner_plan(stack, org_id, event_id, bib, image)
     who = f"bib {bib}" if bib else "the selfie"
     if not plan.face_ids:
         click.echo(f"no face data found for {who} in {org_id}/{event_id}")
@@ -555,7 +556,7 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
     click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
     if not yes:
         raise Failure("nothing deleted: run again with --yes to delete these faces")
-    _run(lambda: runbook.delete_runner(stack, org_id, event_id, plan))
+    runbook.delete_runner(stack, org_id, event_id, plan)
     click.echo(f"deleted {len(plan.face_ids)} faces and their links")
 
 
@@ -565,7 +566,7 @@ def backup(ctx) -> None:
     """An on-demand backup of the table with a dated name (before any deletion)."""
     from snaprace import runbook
 
-    made = _run(lambda: runbook.backup(_stack(ctx)))
+    made = runbook.backup(_stack(ctx))
     click.echo(f"backup {made['name']} ({made['status']})\n{made['arn']}")
 
 
@@ -583,7 +584,7 @@ def logs(ctx, function, tail, pattern, since) -> None:
         logical_id = find_function(load_template(), function)
     except KeyError as exc:
         raise Failure(exc.args[0]) from None
-    name = _run(lambda: stack.physical_ids[logical_id])
+    name = stack.physical_ids[logical_id]
     group, client = f"/aws/lambda/{name}", stack.client("logs")
     start = int((datetime.now(UTC) - _since(since)).timestamp() * 1000)
     seen: set[str] = set()

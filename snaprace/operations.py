@@ -19,7 +19,6 @@ from pipeline.errors import InvalidKey
 from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.results import FAILED, INDEXED, REJECTED
 from pipeline.search import MAX_PAGE, BadRequest, PhotoSearch, photo_urls
-from pipeline.table import PhotoTable
 from snaprace.stack import Stack, StackError
 
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
@@ -193,7 +192,7 @@ def event_settings(
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
-    table = photo_table(stack)
+    table = stack.photo_table
     current = EventSettings() if clear else EventSettings.from_item(table.event_settings(org_id, event_id))
     try:
         new_range = parse_range(bib_range) if bib_range else current.bib_range
@@ -209,14 +208,10 @@ def event_settings(
     return settings
 
 
-def photo_table(stack: Stack) -> PhotoTable:
-    return PhotoTable(stack.resource("dynamodb").Table(stack.table_name))
-
-
 def collection_faces(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
     """Face id -> photo id of every face in the event's collection."""
     rekognition = stack.client("rekognition")
-    collection = keys.collection_id(collection_prefix(stack), org_id, event_id)
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
     faces = {}
     try:
         for page in rekognition.get_paginator("list_faces").paginate(CollectionId=collection):
@@ -233,7 +228,7 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
     note is still there) counts as missing: done means tidied."""
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
-    table = photo_table(stack)
+    table = stack.photo_table
     items = {item["photoId"]: item for item in table.event_photos(org_id, event_id)}
     in_flight = table.photos_with_runs_in_flight(org_id, event_id)  # results written, faces not yet tidied
     result = Audit()
@@ -301,14 +296,9 @@ def wait(
 # ---------------------------------------------------------------- photos
 
 
-def collection_prefix(stack: Stack) -> str:
-    """The stack's collection id prefix, as its functions get it from the template."""
-    return stack.function_specs()["SearchApiFunction"].environment["COLLECTION_PREFIX"]
-
-
 def photo_search(stack: Stack) -> PhotoSearch:
     """The search the API runs, on this stack's table and collections."""
-    return PhotoSearch(photo_table(stack), stack.client("rekognition"), collection_prefix(stack))
+    return PhotoSearch(stack.photo_table, stack.client("rekognition"), stack.collection_prefix)
 
 
 def photos(
@@ -347,4 +337,4 @@ def photos(
 
 def status_items(stack: Stack, org_id: str, event_id: str, status: str) -> list[dict]:
     validate_ids(org_id, event_id)
-    return [i for i in photo_table(stack).event_photos(org_id, event_id) if i.get("status") == status]
+    return [i for i in stack.photo_table.event_photos(org_id, event_id) if i.get("status") == status]

@@ -17,7 +17,7 @@ from pipeline.bibs import normalise_bib
 from pipeline.errors import InvalidImage
 from pipeline.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
 from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie, selfie_problem
-from snaprace.operations import collection_prefix, photo_table, raw_objects, validate_ids
+from snaprace.operations import raw_objects, validate_ids
 from snaprace.stack import Stack, StackError
 
 # ---------------------------------------------------------------- status
@@ -55,8 +55,8 @@ def alarms(stack: Stack) -> list[dict]:
 
 def collections(stack: Stack) -> list[dict]:
     """Each event's collection with its face count, and the runners erased from the event."""
-    rekognition, prefix = stack.client("rekognition"), collection_prefix(stack) + "."
-    table = photo_table(stack)
+    rekognition, prefix = stack.client("rekognition"), stack.collection_prefix + "."
+    table = stack.photo_table
     found = []
     for page in rekognition.get_paginator("list_collections").paginate():
         for collection in page["CollectionIds"]:
@@ -243,7 +243,7 @@ def reprocess_plan(stack: Stack, org_id: str, event_id: str, photo_id: str | Non
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
     if status is not None:
-        items = photo_table(stack).event_photos(org_id, event_id)
+        items = stack.photo_table.event_photos(org_id, event_id)
         wanted = {i["rawKey"] for i in items if i.get("status") == status}
         return [(k, e) for k, e in sorted(objects.items()) if k in wanted]
     if photo_id is not None:
@@ -300,13 +300,13 @@ class PurgePlan:
 
 def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
     validate_ids(org_id, event_id)
-    plan = PurgePlan(collection=keys.collection_id(collection_prefix(stack), org_id, event_id))
+    plan = PurgePlan(collection=keys.collection_id(stack.collection_prefix, org_id, event_id))
     s3 = stack.client("s3")
     for prefix in (f"{org_id}/{event_id}/", f"raw/{org_id}/{event_id}/"):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix=prefix):
             for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
                 plan.objects.append((version["Key"], version["VersionId"]))
-    table = photo_table(stack)
+    table = stack.photo_table
     plan.items = [{"PK": i["PK"], "SK": i["SK"]} for i in table.event_items(org_id, event_id)]
     try:
         plan.faces = stack.client("rekognition").describe_collection(CollectionId=plan.collection)[
@@ -328,7 +328,7 @@ def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = la
             Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in chunk], "Quiet": True},
         )
         on_progress(len(chunk))
-    photo_table(stack).delete_items(plan.items)
+    stack.photo_table.delete_items(plan.items)
     on_progress(len(plan.items))
     rekognition = stack.client("rekognition")
     with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
@@ -349,7 +349,7 @@ def runner_plan(
     match those (or the selfie), at the thresholds the search uses."""
     validate_ids(org_id, event_id)
     rekognition = stack.client("rekognition")
-    collection = keys.collection_id(collection_prefix(stack), org_id, event_id)
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
     faces: dict[str, str] = {}  # face id -> photo id
     try:
         if selfie is not None:
@@ -359,7 +359,7 @@ def runner_plan(
                 {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
             )
         else:
-            for item in photo_table(stack).photos_with_bib(org_id, event_id, normalise_bib(bib)):
+            for item in stack.photo_table.photos_with_bib(org_id, event_id, normalise_bib(bib)):
                 if item.get("faceId"):
                     faces[item["faceId"]] = item["photoId"]
             for face_id in list(faces):
@@ -382,8 +382,8 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
     runner's faces from the collection and every reference to them in the table."""
     if not plan.face_ids:
         return
-    rekognition_client, table = stack.client("rekognition"), photo_table(stack)
-    collection = keys.collection_id(collection_prefix(stack), org_id, event_id)
+    rekognition_client, table = stack.client("rekognition"), stack.photo_table
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
     photos = table.get_photos(org_id, event_id, plan.photo_ids)
     faces_on: dict[str, list[dict]] = {}
     for photo_id, box in listed_faces(rekognition_client, collection, sorted(plan.face_ids)).values():

@@ -96,7 +96,7 @@ def make_batch(stack: Stack, org: str, event: str, photos: int, seed: int, concu
 def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> dict:
     """The invariants, counted. Every violation is listed by name."""
     audit = operations.audit(stack, org, event)
-    table = operations.photo_table(stack)
+    table = stack.photo_table
     items = table.event_items(org, event)
     photos = {i["photoId"]: i for i in items if i["SK"].startswith(PHOTO_PREFIX)}
     violations = [f"missing: {k}" for k in audit.missing] + [f"problem: {p}" for p in audit.problems]

@@ -137,3 +137,15 @@ class Stack:
     @property
     def account(self) -> str:
         return self.description["StackId"].split(":")[4]
+
+    @cached_property
+    def collection_prefix(self) -> str:
+        """The stack's collection id prefix, as its functions get it from the template."""
+        return self.function_specs()["SearchApiFunction"].environment["COLLECTION_PREFIX"]
+
+    @cached_property
+    def photo_table(self):
+        """The stack's table, through the same code the functions use (pipeline.table)."""
+        from pipeline.table import PhotoTable
+
+        return PhotoTable(self.resource("dynamodb").Table(self.table_name))

@@ -50,7 +50,7 @@ class RunningStack(Launched):
         return audit
 
     def item(self, org: str, event: str, raw_key: str) -> dict | None:
-        table = operations.photo_table(self.stack)
+        table = self.stack.photo_table
         return table.get_photo(org, event, keys.photo_id_for(raw_key))
 
 

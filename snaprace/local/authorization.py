@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from snaprace.local import iam_requests
 from snaprace.local.iam import STATE_MACHINE_TASK_KEY, Role
+from snaprace.local.wsgi import read_body
 
 log = logging.getLogger("snaprace.local.iam")
 _JSON_DENIED = {  # how each JSON service names the refusal (botocore reads the part after '#')
@@ -55,7 +56,7 @@ class Authorizer:
             and "delete" in (environ.get("QUERY_STRING", ""))
         )
         if target or partial_delete or service not in ("s3",):
-            body = _read_body(environ)
+            body = read_body(environ)
             environ["wsgi.input"] = io.BytesIO(body)
         pairs = iam_requests.required(environ, body, service, self.account)
         decisions = [role.decide(action, resource) for action, resource in pairs]
@@ -123,11 +124,6 @@ class Authorizer:
         )
         start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))])
         return [data]
-
-
-def _read_body(environ) -> bytes:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    return environ["wsgi.input"].read(length) if length else b""
 
 
 def _denied(start_response, service: str, target: str, message: str, environ) -> list[bytes]:

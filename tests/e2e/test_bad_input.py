@@ -4,7 +4,6 @@ poisons the batch it arrived in (DESIGN: never silently gone)."""
 from click.testing import CliRunner
 from local_stack import next_seed
 
-from snaprace import operations
 from snaprace.cli import main
 from snaprace.corpus import IGNORED_KEYS, corpus
 from snaprace.runbook import queue_depth
@@ -45,7 +44,7 @@ def test_the_bad_input_corpus_ends_in_final_statuses_with_reasons(local_stack, e
 
     dlq = queue_depth(local_stack.stack, local_stack.stack.output("DlqUrl"))
     assert dlq == {"visible": 0, "inFlight": 0}
-    table = operations.photo_table(local_stack.stack)
+    table = local_stack.stack.photo_table
     for org, event in (("Acme Corp", event_id), ("acme", "seoul_2026!")):
         assert not [i for i in table.event_photos(org, event)]
     ignored = CliRunner().invoke(
