@@ -24,15 +24,14 @@ import contextlib
 import io
 import json
 import logging
+import re
 import sys
 import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from pipeline.bibs import BibRules, read_bibs  # noqa: E402
+from pipeline.bibs import BibRules, read_bibs
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 READABLE_UNLABELLED = Path(__file__).resolve().parent / "data" / "rbnr_readable_unlabelled.txt"
@@ -45,6 +44,12 @@ ABLATION = {
     "partial reads dropped": {"drop_partials": False},
     "one number per bib": {"one_per_bib": False},
 }
+
+
+def event_id_for(folder_name: str) -> str:
+    """A valid event id from any folder name ("set2_org" -> "set2-org")."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", folder_name.lower()).strip("-")[:63].strip("-")
+    return slug or "bench"
 
 
 def read_labels(folder: Path) -> dict[str, list[str]]:
@@ -164,7 +169,7 @@ def measure(reader: Reader, folder: Path, show, detections: dict) -> tuple[dict,
     reads: dict[str, set[str]] = {}
     seconds = 0.0
     for name in sorted(labels):
-        found, raw, took = reader.read("bench", folder.name.lower(), name, (folder / name).read_bytes())
+        found, raw, took = reader.read("bench", event_id_for(folder.name), name, (folder / name).read_bytes())
         reads[name] = set(found)
         detections[f"{folder}/{name}"] = raw
         seconds += took

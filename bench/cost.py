@@ -20,21 +20,18 @@ time). That makes the Lambda line an upper bound; it is a small part of the bill
 import argparse
 import json
 import math
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from common import local_json, wait_for_executions
+
+from snaprace import operations
+from snaprace.local.launch import launch
+from snaprace.samples import race_photo, runner_groups
+from snaprace.stack import Stack
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
-
-from common import local_json, wait_for_executions  # noqa: E402
-
-from snaprace import operations  # noqa: E402
-from snaprace.local.launch import launch  # noqa: E402
-from snaprace.samples import race_photo, runner_groups  # noqa: E402
-from snaprace.stack import Stack  # noqa: E402
 
 # Seoul (ap-northeast-2) list prices in USD, first pricing tier, as published on the AWS pricing
 # pages (checked 2026-11; this machine has no network to re-check them: verify before quoting).

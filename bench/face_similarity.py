@@ -16,13 +16,10 @@ import json
 import sys
 from pathlib import Path
 
+from link_accuracy import label_box
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from link_accuracy import label_box  # noqa: E402
-
-from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD  # noqa: E402
+from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD
 
 THRESHOLDS = {
     "Rekognition's default": 80.0,

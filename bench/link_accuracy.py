@@ -10,14 +10,11 @@ correct / labelled pairs. Needs scipy (requirements-dev.txt) to read the .mat fi
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from pipeline.links import link  # noqa: E402
+from pipeline.links import link
 
 
 def label_box(rows_cols, width: float, height: float) -> dict:

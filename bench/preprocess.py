@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from pipeline import images
 
-from pipeline import images  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SIZES = {"24mp": (6000, 4000), "45mp": (8256, 5504)}
 ORIENTATION = {"24mp": 6, "45mp": 1}

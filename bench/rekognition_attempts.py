@@ -17,7 +17,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-from pipeline import clients, rekognition  # noqa: E402
+from pipeline import clients, rekognition
 
 FAILURES = {
     "throttling": (400, "ProvisionedThroughputExceededException"),

@@ -14,17 +14,13 @@ one object on the last line.
 
 import argparse
 import json
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from snaprace.local.launch import launch  # noqa: E402
-from snaprace.soak import FAULTS, soak  # noqa: E402
-from snaprace.stack import Stack  # noqa: E402
+from snaprace.local.launch import launch
+from snaprace.soak import FAULTS, soak
+from snaprace.stack import Stack
 
 
 def main() -> int:

@@ -15,21 +15,18 @@ rate_ratio, failed and dlq.
 
 import argparse
 import json
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from common import local_json, wait_for_executions
+
+from snaprace.local.launch import launch
+from snaprace.runbook import queue_depth
+from snaprace.samples import race_photo, runner_groups
+from snaprace.stack import Stack
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
-
-from common import local_json, wait_for_executions  # noqa: E402
-
-from snaprace.local.launch import launch  # noqa: E402
-from snaprace.runbook import queue_depth  # noqa: E402
-from snaprace.samples import race_photo, runner_groups  # noqa: E402
-from snaprace.stack import Stack  # noqa: E402
 
 
 def photos_for(count: int, seed: int = 11) -> list[bytes]:

@@ -10,7 +10,7 @@ from local_stack import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bib_accuracy import read_labels, score  # noqa: E402
+from bib_accuracy import event_id_for, read_labels, score  # noqa: E402
 
 RBNR = ROOT.parent / "shared" / "datasets" / "rbnr-set1"
 
@@ -51,3 +51,13 @@ def test_rbnr_set1_bibs_are_read_through_the_real_handlers():
     assert (measured["images"], measured["bibs"]) == (92, 100)
     assert measured["recall"] >= 0.9 and measured["precision"] >= 0.84 and measured["f1"] >= 0.87
     assert measured["sec_per_photo"] > 0
+
+
+@pytest.mark.parametrize(
+    ("folder", "event"), [("set2_org", "set2-org"), ("RBNR Set 1", "rbnr-set-1"), ("___", "bench")]
+)
+def test_any_dataset_folder_name_becomes_a_valid_event_id(folder, event):
+    from pipeline import keys
+
+    assert event_id_for(folder) == event
+    keys.validate_id("eventId", event_id_for(folder))

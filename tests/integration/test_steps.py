@@ -68,17 +68,31 @@ def run_steps(state, context, rekognition, words, faces, *, collection_exists=Tr
     from pipeline.handlers import detect_text, index_faces, preprocess, save_results
 
     state = {**state, "image": preprocess.lambda_handler(state, context)}
-    rekognition.add_response("detect_text", {"TextDetections": words})
+    # the requests Rekognition must get: the processed photo in S3, the event's collection
+    image = {"S3Object": {"Bucket": BUCKET, "Name": state["image"]["processedKey"]}}
+    index_request = {
+        "CollectionId": COLLECTION,
+        "Image": image,
+        "ExternalImageId": state["photo"]["photoId"],
+        "MaxFaces": 100,
+        "QualityFilter": "AUTO",
+        "DetectionAttributes": ["DEFAULT"],
+    }
+    rekognition.add_response("detect_text", {"TextDetections": words}, {"Image": image})
     text = detect_text.lambda_handler(state, context)
     if not collection_exists:
-        rekognition.add_client_error("index_faces", "ResourceNotFoundException", http_status_code=400)
+        rekognition.add_client_error(
+            "index_faces", "ResourceNotFoundException", http_status_code=400, expected_params=index_request
+        )
         rekognition.add_response(
             "create_collection",
             {"StatusCode": 200, "CollectionArn": "arn", "FaceModelVersion": "7.0"},
             {"CollectionId": COLLECTION},
         )
     rekognition.add_response(
-        "index_faces", {"FaceRecords": faces, "UnindexedFaces": [unindexed_face()], "FaceModelVersion": "7.0"}
+        "index_faces",
+        {"FaceRecords": faces, "UnindexedFaces": [unindexed_face()], "FaceModelVersion": "7.0"},
+        index_request,
     )
     indexed = index_faces.lambda_handler(state, context)
     state["detections"] = {"bibs": text["bibs"], "faces": indexed["faces"], "errors": []}

@@ -1,0 +1,118 @@
+"""The search API's request handling, with the events/ fixtures (API Gateway HTTP API payload 2.0)
+on moto: status codes, messages and the answer's shape, without a local stack."""
+
+import base64
+import copy
+import json
+
+import boto3
+import pytest
+from conftest import BUCKET, REGION, ROOT, TABLE
+
+from pipeline.table import PhotoTable
+
+ORG, EVENT = "acme", "seoul-marathon-2026"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((ROOT / "events" / f"{name}.json").read_text())
+
+
+def call(event: dict, context) -> tuple[int, dict]:
+    from pipeline.handlers import api
+
+    answer = api.lambda_handler(event, context)
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def with_query(event: dict, query: str) -> dict:
+    event = copy.deepcopy(event)
+    event["rawQueryString"] = query
+    pairs = [part.split("=", 1) for part in query.split("&") if part]
+    event["queryStringParameters"] = {key: value for key, value in pairs} or None
+    return event
+
+
+@pytest.fixture
+def indexed_photos(aws):
+    table = PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
+    for n, bib in enumerate(["1234", "1234", "5678"]):
+        photo_id = f"p{n}"
+        item = {
+            "orgId": ORG,
+            "eventId": EVENT,
+            "photoId": photo_id,
+            "status": "INDEXED",
+            "bibs": [bib],
+            "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
+            "thumbnailKey": f"{ORG}/{EVENT}/thumbnails/{photo_id}.jpg",
+            "rawKey": f"{ORG}/{EVENT}/raw/IMG_{n}.jpg",
+            "galleryKey": f"2026-11-01T08:0{n}:00+00:00#{photo_id}",
+            "createdAt": f"2026-11-01T08:0{n}:00+00:00",
+        }
+        table.replace_photo(item, [{"bib": bib, "confidence": 99.0, "box": {}}], None)
+    return table
+
+
+def test_the_gallery_fixture_answers_newest_first_with_presigned_urls_and_no_raw_keys(
+    indexed_photos, context
+):
+    status, body = call(fixture("api_gallery"), context)
+    assert status == 200
+    assert [p["photoId"] for p in body["photos"]] == ["p2", "p1", "p0"]
+    assert all(f"/{BUCKET}/" in p["photoUrl"] or f"{BUCKET}.s3." in p["photoUrl"] for p in body["photos"])
+    assert all("X-Amz-Signature=" in p["thumbnailUrl"] for p in body["photos"])
+    assert "rawKey" not in json.dumps(body) and "faceIds" not in json.dumps(body)
+
+
+def test_the_gallery_pages_with_its_cursor(indexed_photos, context):
+    status, first = call(with_query(fixture("api_gallery"), "limit=2"), context)
+    assert status == 200 and len(first["photos"]) == 2 and first["nextCursor"]
+    status, second = call(
+        with_query(fixture("api_gallery"), f"limit=2&cursor={first['nextCursor']}"), context
+    )
+    assert status == 200 and [p["photoId"] for p in second["photos"]] == ["p0"]
+
+
+def test_the_bib_fixture_finds_the_photos_the_bib_was_read_on(indexed_photos, context):
+    status, body = call(fixture("api_bib"), context)
+    assert status == 200 and body["bib"] == "1234" and body["faceMatchesComplete"] is True
+    assert sorted(p["photoId"] for p in body["photos"]) == ["p0", "p1"]
+    assert {p["matchedBy"] for p in body["photos"]} == {"bib"}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=0", "limit must be between 1 and 100"),
+        ("limit=ten", "limit must be a whole number"),
+        ("cursor=!!!", "cursor"),
+    ],
+)
+def test_bad_gallery_queries_are_a_400_with_the_reason(indexed_photos, context, query, message):
+    status, body = call(with_query(fixture("api_gallery"), query), context)
+    assert status == 400 and message in body["message"]
+
+
+def test_a_malformed_event_id_and_a_bib_that_is_not_a_bib_are_a_400(indexed_photos, context):
+    event = fixture("api_bib")
+    event["pathParameters"]["bib"] = "12-34!"
+    event["rawPath"] = event["rawPath"].replace("/1234/", "/12-34!/")
+    status, body = call(event, context)
+    assert status == 400 and "is not a bib number" in body["message"]
+    gallery = fixture("api_gallery")
+    gallery["rawPath"] = gallery["rawPath"].replace(EVENT, "Seoul_2026")
+    status, body = call(gallery, context)
+    assert status == 400 and "eventId 'Seoul_2026' is not valid" in body["message"]
+
+
+def test_the_selfie_fixture_without_consent_is_refused_before_rekognition(aws, context):
+    event = fixture("api_selfie")
+    body = json.loads(event["body"])
+    body["consent"] = False
+    event["body"] = json.dumps(body)
+    status, answer = call(event, context)
+    assert status == 400 and "consent must be true" in answer["message"]
+    event["body"] = json.dumps({"consent": True, "image": base64.b64encode(b"GIF89a" + b"\0" * 64).decode()})
+    status, answer = call(event, context)
+    assert status == 400 and "JPEG or PNG" in answer["message"]
