@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.bibs import normalise_bib
+from pipeline.bibs import searched_bib
 from snaprace import operations
 from snaprace.stack import DEFAULT_STACK, Stack, StackError
 from snaprace.template import find_function, load_template
@@ -339,9 +339,10 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
     if bib is not None and selfie is not None:
         raise Failure("give --bib or --selfie, not both")
     if bib is not None:
-        bib = normalise_bib(bib)
-        if not bib.isalnum():
-            raise Failure(f"{bib!r} is not a bib number")
+        try:
+            bib = searched_bib(bib)
+        except ValueError as exc:
+            raise Failure(str(exc)) from None
     image = selfie.read() if selfie is not None else None
     found = operations.photos(_stack(ctx), org_id, event_id, bib, image)
     if as_json:

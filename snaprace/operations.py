@@ -103,7 +103,7 @@ def upload(
             if keys.normalise_etag(head.get("ETag")) == md5:
                 return "skipped"
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            if not keys.is_missing_object(exc):
                 raise
         with plan.path.open("rb") as body:
             s3.put_object(

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from pipeline import erasure, keys, uploads
+from pipeline import erasure, keys, pacing, uploads
 from pipeline.bibs import normalise_bib
-from pipeline.errors import InvalidImage
+from pipeline.errors import InvalidImage, cause_message
 from pipeline.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
 from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie, selfie_problem
 from snaprace.operations import raw_objects, validate_ids
@@ -138,7 +138,7 @@ def failure_of(stack: Stack, execution_arn: str) -> dict:
         "photoId": photo.get("photoId"),
         "step": step,
         "error": error,
-        "cause": _short_cause(cause),
+        "cause": cause_message(cause) or None,
     }
 
 
@@ -148,16 +148,6 @@ def _entered_state(by_id: dict, event: dict) -> str | None:
             return event["stateEnteredEventDetails"]["name"]
         event = by_id.get(event.get("previousEventId"))
     return None
-
-
-def _short_cause(cause: str | None) -> str | None:
-    """Lambda's cause is its error payload as JSON: keep the message, not the stack trace."""
-    if not cause:
-        return cause
-    try:
-        return json.loads(cause).get("errorMessage", cause)[:300]
-    except (ValueError, AttributeError):
-        return cause[:300]
 
 
 def failures(stack: Stack, since: timedelta) -> list[dict]:
@@ -254,23 +244,17 @@ def reprocess_plan(stack: Stack, org_id: str, event_id: str, photo_id: str | Non
 def reprocess(stack: Stack, plan, rate: float, on_started: Callable[[str], None] = lambda key: None) -> int:
     """Start one execution per photo, at most `rate` per second (the Rekognition quota's share)."""
     sfn, token = stack.client("stepfunctions"), f"R{time.time_ns() // 1000:019d}"
+    pacer = pacing.Pacer(1.0 / rate, offset=0.0)
     started = 0
     for raw_key, etag in plan:
         try:
             photo = keys.parse_raw_key(raw_key)
         except keys.InvalidKey:
             continue
+        pacer.wait(budget=float("inf"))
         request = uploads.processing_request(photo, stack.bucket, etag, token)
-        begun = time.monotonic()
-        try:
-            sfn.start_execution(
-                stateMachineArn=stack.state_machine_arn, name=request.name, input=json.dumps(request.input)
-            )
-            started += 1
-        except sfn.exceptions.ExecutionAlreadyExists:
-            pass
+        started += uploads.start_execution(sfn, stack.state_machine_arn, request)
         on_started(raw_key)
-        time.sleep(max(0.0, 1.0 / rate - (time.monotonic() - begun)))
     return started
 
 

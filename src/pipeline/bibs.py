@@ -90,6 +90,18 @@ def normalise_bib(text: str) -> str:
     return text.strip().strip(_EDGE_PUNCTUATION).upper()
 
 
+SEARCHED_BIB_LIMIT = 10  # characters a searched bib may have
+
+
+def searched_bib(text: str) -> str:
+    """The bib a runner or an operator searches for, normalised; ValueError with the reason when it
+    cannot be a bib (the API and the command line use this one rule)."""
+    bib = normalise_bib(text)
+    if not bib.isalnum() or not bib.isascii() or len(bib) > SEARCHED_BIB_LIMIT:
+        raise ValueError(f"{text[:20]!r} is not a bib number")
+    return bib
+
+
 def is_bib(text: str, rules: BibRules) -> bool:
     return rules.pattern.fullmatch(normalise_bib(text)) is not None
 

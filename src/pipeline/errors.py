@@ -43,6 +43,20 @@ class RekognitionUnavailable(PipelineError):
     """Rekognition kept answering 5xx after the client's own retries; the state machine retries."""
 
 
+def cause_message(cause: str | None) -> str:
+    """The readable part of a Step Functions error's Cause: a Lambda error's Cause is JSON with
+    errorMessage/errorType/stackTrace (only the message is kept: stack traces are for logs);
+    other causes (States.Timeout, ...) are plain text."""
+    message = cause or ""
+    try:
+        parsed = json.loads(message)
+        if isinstance(parsed, dict):
+            message = parsed.get("errorMessage") or ""
+    except (TypeError, ValueError):
+        pass
+    return " ".join(str(message).split())[:MAX_REASON_LENGTH]
+
+
 def reason_from_state_error(error: dict | None) -> str:
     """Turn a Step Functions Catch result ({"Error", "Cause"}) into a one-line reason.
 
@@ -52,15 +66,7 @@ def reason_from_state_error(error: dict | None) -> str:
     if not error:
         return "unknown error"
     name = str(error.get("Error") or "Error")
-    cause = error.get("Cause") or ""
-    message = cause
-    try:
-        parsed = json.loads(cause)
-        if isinstance(parsed, dict):
-            message = parsed.get("errorMessage") or ""
-    except (TypeError, ValueError):
-        pass
-    message = " ".join(str(message).split())
+    message = cause_message(error.get("Cause"))
     if name == "InvalidImage":
         reason = message or "invalid image"
     else:

@@ -107,6 +107,15 @@ def photo_id_for(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()[:PHOTO_ID_LENGTH]
 
 
+MISSING_OBJECT_CODES = frozenset({"404", "NoSuchKey", "NotFound"})  # GetObject's and HeadObject's
+
+
+def is_missing_object(exc: Exception) -> bool:
+    """Whether a botocore ClientError says the object is not there."""
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code") in MISSING_OBJECT_CODES
+
+
 def normalise_etag(etag: str | None) -> str:
     """S3 returns ETags in quotes in some APIs and without in others; store and compare them bare."""
     return (etag or "").strip('"')

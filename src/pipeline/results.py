@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import clients, rekognition
 from pipeline.config import get_config
-from pipeline.keys import RawPhoto, collection_id, is_same_upload
+from pipeline.keys import RawPhoto, collection_id, is_missing_object, is_same_upload
 from pipeline.models import FAILED, INDEXED, REJECTED, SUPERSEDED
 from pipeline.replacement import Outcome, Plan, plan_removal, plan_save
 from pipeline.table import PhotoTable
@@ -89,7 +89,7 @@ class PhotoStore:
         try:
             return self.s3.head_object(Bucket=self.bucket, Key=photo.raw_key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if is_missing_object(exc):
                 return None
             raise
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from pipeline import rekognition
-from pipeline.bibs import normalise_bib
+from pipeline.bibs import searched_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
 from pipeline.models import INDEXED
@@ -100,7 +100,11 @@ class PhotoSearch:
         """Photos where the bib was read, then photos where the face linked to it appears; and
         whether the face matches are complete. When Rekognition is throttled or unavailable the
         bib reads still answer, with the face matches found so far (complete = False)."""
-        bib_items = self.table.photos_with_bib(org_id, event_id, normalise_bib(bib))
+        try:
+            bib = searched_bib(bib)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        bib_items = self.table.photos_with_bib(org_id, event_id, bib)
         read_on = {item["photoId"] for item in bib_items}
         linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
         seen_in: dict[str, float] = {}

@@ -9,6 +9,8 @@ later upload has the same content.
 never dropped silently.
 """
 
+import datetime
+import json
 from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
@@ -92,6 +94,26 @@ def _parsed(candidates: list[str]) -> list[keys.RawPhoto]:
     if not photos:
         raise first_error
     return photos
+
+
+DUPLICATE_CLOCK_SLACK = datetime.timedelta(
+    seconds=1
+)  # Lambda's and Step Functions' clocks may differ a little
+
+
+def start_execution(sfn, state_machine_arn: str, request: ExecutionRequest) -> bool:
+    """Start the request's execution; False when it exists already (a duplicate event, or an
+    operator's second reprocess). A Standard execution still running answers a start with its
+    name and input with 200 and its own startDate (StartExecution is idempotent); a finished one
+    answers ExecutionAlreadyExists."""
+    asked_at = datetime.datetime.now(datetime.UTC)
+    try:
+        started = sfn.start_execution(
+            stateMachineArn=state_machine_arn, name=request.name, input=json.dumps(request.input)
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return False
+    return started["startDate"] >= asked_at - DUPLICATE_CLOCK_SLACK
 
 
 def photo_state(

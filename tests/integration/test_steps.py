@@ -652,11 +652,12 @@ def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_mach
 
     sfn, arn = state_machine
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    from pipeline import uploads
     from pipeline.handlers import start_processing
 
     counted = []
     monkeypatch.setattr(start_processing.metrics, "add_metric", lambda name, **_: counted.append(name))
-    monkeypatch.setattr(start_processing, "DUPLICATE_CLOCK_SLACK", timedelta(milliseconds=20))
+    monkeypatch.setattr(uploads, "DUPLICATE_CLOCK_SLACK", timedelta(milliseconds=20))
     created = s3_eventbridge_event(BUCKET, "acme/e1/raw/IMG_1.jpg")
     assert start_processing.lambda_handler(sqs_batch(created), context) == {"batchItemFailures": []}
     time.sleep(0.1)

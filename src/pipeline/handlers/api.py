@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import clients, keys, search
-from pipeline.bibs import normalise_bib
+from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled
 from pipeline.table import PhotoTable
@@ -28,7 +28,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-BIB_PATTERN_LIMIT = 10
 
 
 def photo_search() -> search.PhotoSearch:
@@ -69,10 +68,10 @@ def gallery(org_id: str, event_id: str) -> dict:
 @app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
 def by_bib(org_id: str, event_id: str, bib: str) -> dict:
     checked_ids(org_id, event_id)
-    wanted = normalise_bib(unquote(bib))  # the raw path keeps %-escapes ("%23901" for "#901")
-    if not wanted.isalnum() or not wanted.isascii() or len(wanted) > BIB_PATTERN_LIMIT:
-        raise BadRequestError(f"{bib[:20]!r} is not a bib number")
-    matches, faces_complete = photo_search().by_bib(org_id, event_id, wanted)
+    matches, faces_complete = photo_search().by_bib(
+        org_id, event_id, unquote(bib)
+    )  # the raw path keeps %-escapes
+    wanted = searched_bib(unquote(bib))
     metrics.add_metric(name="BibSearches", unit=MetricUnit.Count, value=1)
     if not faces_complete:  # the bib reads answer; the runner may search again for face matches
         metrics.add_metric(name="BibSearchesWithoutFaces", unit=MetricUnit.Count, value=1)

@@ -6,10 +6,8 @@ Executions that will call Rekognition are paced to the account's quota (pipeline
 whose turn would come after the function's time is up is left in the queue for the next batch.
 """
 
-import json
 import math
 import threading
-from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,14 +15,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from pipeline import clients, pacing, uploads
+from pipeline import clients, keys, pacing, uploads
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey
 
 logger = Logger()
 metrics = Metrics()
 PACING_MARGIN_SECONDS = 3.0  # left to start the execution and answer before the timeout
-DUPLICATE_CLOCK_SLACK = timedelta(seconds=1)  # Lambda's and Step Functions' clocks may differ a little
 # One pacer per container, kept across invocations. A Lambda container runs one invocation at a
 # time on one thread, so thread-local is container-local; it also keeps the local stack's
 # containers (threads sharing this module) from sharing one pacer and starting in step.
@@ -71,7 +68,7 @@ def raw_object_exists(raw_key: str) -> bool:
     try:
         clients.s3().head_object(Bucket=get_config().bucket_name, Key=raw_key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if keys.is_missing_object(exc):
             return False
         raise
     return True
@@ -85,18 +82,8 @@ def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRec
             if record is not None:
                 defer(record, pacer().delay())
             raise NoTurnInTime("left for the next batch: the Rekognition quota's pace")
-    sfn = clients.stepfunctions()
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
-    asked_at = datetime.now(UTC)
-    try:
-        started = sfn.start_execution(
-            stateMachineArn=config.state_machine_arn, name=request.name, input=json.dumps(request.input)
-        )
-    except sfn.exceptions.ExecutionAlreadyExists:
-        started = None
-    # A Standard execution still running answers a start with its name and input with 200 and
-    # its own startDate (StartExecution is idempotent); a finished one answers ExecutionAlreadyExists.
-    if started is None or started["startDate"] < asked_at - DUPLICATE_CLOCK_SLACK:
+    if not uploads.start_execution(clients.stepfunctions(), config.state_machine_arn, request):
         logger.info("Duplicate event: the execution exists already", extra=log_keys)
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
         return
