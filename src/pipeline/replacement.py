@@ -10,7 +10,7 @@ written before anything outside it changes, and the note tells a retry (or the a
 from dataclasses import dataclass, field
 
 from pipeline.keys import RawPhoto, normalise_etag, started_after
-from pipeline.models import INDEXED, SUPERSEDED
+from pipeline.models import INDEXED, SUPERSEDED, BibRead, PhotoItem, PhotoState
 from pipeline.table import gallery_key
 
 
@@ -20,7 +20,7 @@ class Outcome:
 
     status: str
     attributes: dict = field(default_factory=dict)  # image attributes, or the reason
-    bibs: list[dict] = field(default_factory=list)  # {"bib", "confidence", "box"[, "faceId"]}
+    bibs: list[BibRead] = field(default_factory=list)
     faces: list[dict] = field(default_factory=list)  # {"faceId", "confidence", "box"}, this run's
 
 
@@ -28,8 +28,8 @@ class Outcome:
 class Plan:
     status: str
     note_faces: frozenset[str] = frozenset()  # noted under the run before the table is written
-    item: dict | None = None  # the photo item to write (None: nothing in the table changes)
-    bibs: list[dict] = field(default_factory=list)
+    item: PhotoItem | None = None  # the photo item to write (None: nothing in the table changes)
+    bibs: list[BibRead] = field(default_factory=list)
     delete_item: bool = False  # a deletion: the photo and its bib items go
     delete_faces: frozenset[str] = frozenset()
     delete_derived: bool = False
@@ -38,11 +38,11 @@ class Plan:
 
 def plan_save(
     photo: RawPhoto,
-    source: dict,
+    source: PhotoState,
     execution_name: str,
     outcome: Outcome,
     *,
-    previous: dict,
+    previous: PhotoItem,
     notes: dict[str, set[str]],
     current: bool,
     now: str,

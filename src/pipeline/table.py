@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from boto3.dynamodb.conditions import Key
 
+from pipeline.models import BibRead, PhotoItem
+
 BATCH_SIZE = 25
 GET_BATCH_SIZE = 100
 GALLERY_INDEX = "GalleryIndex"
@@ -180,7 +182,7 @@ class PhotoTable:
             if not start:
                 return items
 
-    def replace_photo(self, photo: dict, bibs: list[dict], previous: dict | None) -> None:
+    def replace_photo(self, photo: PhotoItem, bibs: list[BibRead], previous: PhotoItem | None) -> None:
         """Write the photo item and its bib items; remove bib items an earlier run left behind.
 
         ``photo`` has orgId, eventId, photoId and the photo attributes; ``bibs`` are
@@ -199,7 +201,7 @@ class PhotoTable:
             + [{"DeleteRequest": {"Key": key}} for key in deletes]
         )
 
-    def delete_photo(self, org_id: str, event_id: str, photo_id: str, previous: dict | None) -> None:
+    def delete_photo(self, org_id: str, event_id: str, photo_id: str, previous: PhotoItem | None) -> None:
         pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in (previous or {}).get("bibs", [])]
         keys.append({"PK": pk, "SK": photo_sk(photo_id)})

@@ -10,9 +10,10 @@ Lambda's active tracing still records their invocations."""
 from aws_lambda_powertools import Logger
 
 from pipeline.keys import RawPhoto, parse_raw_key
+from pipeline.models import StepState
 
 
-def step_photo(event: dict, logger: Logger) -> RawPhoto:
+def step_photo(event: StepState, logger: Logger) -> RawPhoto:
     """The photo a step works on, re-validated from the state; its ids go on every log line."""
     photo = parse_raw_key(event["photo"]["rawKey"])
     logger.append_keys(photoId=photo.photo_id, executionName=event.get("executionName"))

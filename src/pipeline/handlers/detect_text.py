@@ -7,6 +7,7 @@ from pipeline import bibs, clients, rekognition
 from pipeline.config import get_config
 from pipeline.event_settings import Cached, EventSettings
 from pipeline.handlers import step_photo
+from pipeline.models import StepState
 from pipeline.table import PhotoTable
 
 logger = Logger()
@@ -30,7 +31,7 @@ def bib_rules() -> bibs.BibRules:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
     settings = event_settings(photo.org_id, photo.event_id)

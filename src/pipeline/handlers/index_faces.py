@@ -7,6 +7,7 @@ from pipeline import clients, erasure, rekognition
 from pipeline.config import get_config
 from pipeline.handlers import step_photo
 from pipeline.keys import collection_id
+from pipeline.models import StepState
 from pipeline.table import PhotoTable
 
 logger = Logger()
@@ -17,7 +18,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)

@@ -7,6 +7,7 @@ from pipeline import clients, images, keys
 from pipeline.config import get_config
 from pipeline.errors import PhotoSuperseded
 from pipeline.handlers import step_photo
+from pipeline.models import StepState
 
 logger = Logger()
 tracer = Tracer()
@@ -18,7 +19,7 @@ ARCHIVE_TAG = {"Key": "snaprace-class", "Value": "raw"}
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     s3 = clients.s3()
     photo = step_photo(event, logger)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pipeline import results
 from pipeline.errors import reason_from_state_error
 from pipeline.handlers import step_photo
+from pipeline.models import StepState
 
 logger = Logger()
 metrics = Metrics()
@@ -34,7 +35,7 @@ def outcome_of(state: dict) -> results.Outcome:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: StepState, context) -> dict:
     photo = step_photo(event, logger)
     outcome = outcome_of(event)
     status = results.default_store().save(photo, event["photo"], event["executionName"], outcome)

@@ -5,6 +5,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import erasure, links, results
 from pipeline.handlers import step_photo
+from pipeline.models import StepState
 
 logger = Logger()
 metrics = Metrics()
@@ -13,7 +14,7 @@ IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: StepState, context) -> dict:
     photo = step_photo(event, logger)
     image, detections = event["image"], event["detections"]
     store = results.default_store()
