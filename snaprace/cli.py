@@ -513,10 +513,10 @@ def reprocess(ctx, org_id, event_id, photo_id, wanted_status, rate) -> None:
 def purge_event(ctx, org_id, event_id, yes) -> None:
     """Delete an event everywhere: every photo version, derived object, table item and the face
     collection (an organiser's erasure request). Safe to run twice."""
-    from snaprace import runbook
+    from snaprace import erasure
 
     stack = _stack(ctx)
-    plan = runbook.purge_plan(stack, org_id, event_id)
+    plan = erasure.purge_plan(stack, org_id, event_id)
     summary = plan.summary()
     if plan.empty:
         click.echo(f"nothing stored for {org_id}/{event_id}")
@@ -530,7 +530,7 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
         raise Failure("nothing deleted: run again with --yes to delete all of it")
     total = len(plan.objects) + len(plan.items)
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
-        runbook.purge(stack, plan, on_progress=bar.update)
+        erasure.purge(stack, plan, on_progress=bar.update)
     click.echo(f"deleted {org_id}/{event_id}")
 
 
@@ -543,13 +543,13 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
 def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
     """Erase one runner's face data from the event: their faces in the collection and the links
     to their bib. Other runners' photos and faces stay."""
-    from snaprace import runbook
+    from snaprace import erasure
 
     if (bib is None) == (selfie is None):
         raise Failure("give --bib or --selfie")
     stack = _stack(ctx)
     image = selfie.read() if selfie is not None else None
-    plan = runbook.runner_plan(stack, org_id, event_id, bib, image)
+    plan = erasure.runner_plan(stack, org_id, event_id, bib, image)
     who = f"bib {bib}" if bib else "the selfie"
     if not plan.face_ids:
         click.echo(f"no face data found for {who} in {org_id}/{event_id}")
@@ -557,7 +557,7 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
     click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
     if not yes:
         raise Failure("nothing deleted: run again with --yes to delete these faces")
-    runbook.delete_runner(stack, org_id, event_id, plan)
+    erasure.delete_runner(stack, org_id, event_id, plan)
     click.echo(f"deleted {len(plan.face_ids)} faces and their links")
 
 

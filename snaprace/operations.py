@@ -167,11 +167,11 @@ def raw_objects(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
     return {
         key: etag
         for prefix in (raw_prefix(org_id, event_id), f"raw/{org_id}/{event_id}/")
-        for key, etag in _listing(stack, prefix).items()
+        for key, etag in listing(stack, prefix).items()
     }
 
 
-def _listing(stack: Stack, prefix: str) -> dict[str, str]:
+def listing(stack: Stack, prefix: str) -> dict[str, str]:
     found = {}
     for page in (
         stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
@@ -250,7 +250,7 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
         else:
             result.missing.append(raw_key)
     result.orphaned = sorted(item.get("rawKey", pid) for pid, item in items.items() if pid not in seen_ids)
-    derived = _listing(stack, f"{org_id}/{event_id}/processed/") | _listing(
+    derived = listing(stack, f"{org_id}/{event_id}/processed/") | listing(
         stack, f"{org_id}/{event_id}/thumbnails/"
     )
     faces = collection_faces(stack, org_id, event_id)

@@ -109,7 +109,7 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
     for raw_key in batch.present:
         if raw_key not in audit.missing and keys.photo_id_for(raw_key) not in photos:
             violations.append(f"no photo item: {raw_key}")
-    derived = operations._listing(stack, f"{org}/{event}/processed/") | operations._listing(
+    derived = operations.listing(stack, f"{org}/{event}/processed/") | operations.listing(
         stack, f"{org}/{event}/thumbnails/"
     )
     for raw_key in batch.deleted:

@@ -1,0 +1,148 @@
+"""Erasing personal data: an organiser's whole event (every object version, table item and the
+collection) and one runner (their faces and links, recorded so every later run honours it,
+pipeline.erasure). Each plan says what would go before anything is deleted; `snaprace.cli` asks for
+confirmation."""
+
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from pipeline import erasure, keys
+from pipeline.bibs import normalise_bib
+from pipeline.errors import InvalidImage
+from pipeline.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
+from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie, selfie_problem
+from snaprace.operations import validate_ids
+from snaprace.stack import Stack, StackError
+
+
+@dataclass
+class PurgePlan:
+    collection: str
+    objects: list[tuple[str, str]] = field(default_factory=list)  # (key, version id), every version
+    items: list[dict] = field(default_factory=list)  # table keys
+    collection_exists: bool = False
+    faces: int = 0
+
+    def summary(self) -> dict:
+        return {
+            "objectVersions": len(self.objects),
+            "tableItems": len(self.items),
+            "collection": self.collection if self.collection_exists else None,
+            "faces": self.faces,
+        }
+
+    @property
+    def empty(self) -> bool:
+        return not (self.objects or self.items or self.collection_exists)
+
+
+def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
+    validate_ids(org_id, event_id)
+    plan = PurgePlan(collection=keys.collection_id(stack.collection_prefix, org_id, event_id))
+    s3 = stack.client("s3")
+    for prefix in (f"{org_id}/{event_id}/", f"raw/{org_id}/{event_id}/"):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix=prefix):
+            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                plan.objects.append((version["Key"], version["VersionId"]))
+    table = stack.photo_table
+    plan.items = [{"PK": i["PK"], "SK": i["SK"]} for i in table.event_items(org_id, event_id)]
+    try:
+        plan.faces = stack.client("rekognition").describe_collection(CollectionId=plan.collection)[
+            "FaceCount"
+        ]
+        plan.collection_exists = True
+    except stack.client("rekognition").exceptions.ResourceNotFoundException:
+        pass
+    return plan
+
+
+def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = lambda n: None) -> None:
+    """Delete every object version, table item and the collection. Safe to run again."""
+    s3 = stack.client("s3")
+    for start in range(0, len(plan.objects), 1000):
+        chunk = plan.objects[start : start + 1000]
+        s3.delete_objects(
+            Bucket=stack.bucket,
+            Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in chunk], "Quiet": True},
+        )
+        on_progress(len(chunk))
+    stack.photo_table.delete_items(plan.items)
+    on_progress(len(plan.items))
+    rekognition = stack.client("rekognition")
+    with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
+        rekognition.delete_collection(CollectionId=plan.collection)
+
+
+@dataclass
+class RunnerPlan:
+    face_ids: set[str]
+    photo_ids: set[str]
+    bib: str | None = None  # the bib the erasure was asked for
+
+
+def runner_plan(
+    stack: Stack, org_id: str, event_id: str, bib: str | None, selfie: bytes | None
+) -> RunnerPlan:
+    """Every face of one runner in the event: the faces linked to their bib and the faces that
+    match those (or the selfie), at the thresholds the search uses."""
+    validate_ids(org_id, event_id)
+    rekognition = stack.client("rekognition")
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
+    faces: dict[str, str] = {}  # face id -> photo id
+    try:
+        if selfie is not None:
+            check_selfie(selfie)
+            response = search_faces_by_image(rekognition, collection, selfie, SELFIE_THRESHOLD)
+            faces.update(
+                {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
+            )
+        else:
+            for item in stack.photo_table.photos_with_bib(org_id, event_id, normalise_bib(bib)):
+                if item.get("faceId"):
+                    faces[item["faceId"]] = item["photoId"]
+            for face_id in list(faces):
+                response = search_faces(rekognition, collection, face_id, LINKED_FACE_THRESHOLD)
+                faces.update(
+                    {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
+                )
+    except BadRequest as exc:
+        raise StackError(str(exc)) from None
+    except InvalidImage as exc:
+        raise StackError(selfie_problem(str(exc))) from None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    return RunnerPlan(set(faces), {p for p in faces.values() if p}, normalise_bib(bib) if bib else None)
+
+
+def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) -> None:
+    """Record the erasure (so every later run honours it, pipeline.erasure), then delete the
+    runner's faces from the collection and every reference to them in the table."""
+    if not plan.face_ids:
+        return
+    rekognition_client, table = stack.client("rekognition"), stack.photo_table
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
+    photos = table.get_photos(org_id, event_id, plan.photo_ids)
+    faces_on: dict[str, list[dict]] = {}
+    for photo_id, box in listed_faces(rekognition_client, collection, sorted(plan.face_ids)).values():
+        if photo_id in photos:
+            faces_on.setdefault(photo_id, []).append(box)
+    erased = {
+        photo_id: erasure.ErasedPhoto(photos[photo_id].get("etag", ""), tuple(found))
+        for photo_id, found in faces_on.items()
+    }
+    now = datetime.now(UTC)
+    table.put_erasure(
+        org_id,
+        event_id,
+        now.isoformat(timespec="seconds"),
+        uuid.uuid4().hex[:12],
+        erasure.record([plan.bib] if plan.bib else [], erased),
+    )
+    delete_faces(rekognition_client, collection, sorted(plan.face_ids))
+    table.forget_faces(org_id, event_id, plan.face_ids)
