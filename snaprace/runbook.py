@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from pipeline import keys, pacing, uploads
 from pipeline.errors import cause_message
 from snaprace.operations import raw_objects, validate_ids
+from snaprace.queues import MoveRefused, move_messages
 from snaprace.stack import Stack, StackError
 
 # ---------------------------------------------------------------- status
@@ -193,30 +194,10 @@ def _move_task(sqs, dlq_arn: str, queue_arn: str, on_moved: Callable[[int], None
 
 
 def _move_by_hand(sqs, dlq: str, queue: str, on_moved: Callable[[int], None]) -> int:
-    moved = 0
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return moved
-        sent = sqs.send_message_batch(
-            QueueUrl=queue,
-            Entries=[
-                {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
-                for i, m in enumerate(messages)
-            ],
-        )
-        done = [messages[int(ok["Id"])] for ok in sent.get("Successful", [])]
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=dlq,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
-        moved += len(done)
-        on_moved(len(done))
-        if sent.get("Failed"):
-            raise StackError(f"the upload queue refused {len(sent['Failed'])} messages; they stay in the DLQ")
+    try:
+        return move_messages(sqs, dlq, queue, on_moved)
+    except MoveRefused as exc:
+        raise StackError(f"the upload queue refused messages; they stay in the DLQ ({exc})") from None
 
 
 # ---------------------------------------------------------------- reprocess

@@ -169,3 +169,12 @@ def test_every_variable_the_functions_read_is_declared_in_the_template(template)
         declared |= set(function["Properties"].get("Environment", {}).get("Variables", {}))
     assert len(read) >= 8
     assert read <= declared, f"read but not declared: {sorted(read - declared)}"
+
+
+def test_the_templates_bib_lengths_default_to_the_rules_own(template):
+    """One source for bib defaults: the template deploys what pipeline.bibs.BibRules assumes."""
+    from pipeline.bibs import BibRules
+
+    parameters = template["Parameters"]
+    assert int(parameters["BibMinLength"]["Default"]) == BibRules.min_length
+    assert int(parameters["BibMaxLength"]["Default"]) == BibRules.max_length

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 
+from snaprace.queues import move_messages
 from snaprace.template import LOCAL_ACCOUNT
 
 
@@ -47,16 +48,10 @@ class MessageMoveTasks:
         }
         with self.lock:
             self.tasks.append(task)
-        while messages := sqs.receive_message(
-            QueueUrl=self._url(source), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", []):
-            for message in messages:
-                sqs.send_message(
-                    QueueUrl=self._url(destination),
-                    MessageBody=message["Body"],
-                    MessageAttributes=message.get("MessageAttributes", {}),
-                )
-                sqs.delete_message(QueueUrl=self._url(source), ReceiptHandle=message["ReceiptHandle"])
-                task["ApproximateNumberOfMessagesMoved"] += 1
+
+        def moved(count: int) -> None:
+            task["ApproximateNumberOfMessagesMoved"] += count
+
+        move_messages(sqs, self._url(source), self._url(destination), moved, wait_seconds=0)
         task["Status"] = "COMPLETED"
         return {"TaskHandle": task["TaskHandle"]}
