@@ -362,6 +362,59 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
     click.echo(f"{len(found)} photos{what}")
 
 
+@main.group("org-key")
+def org_key() -> None:
+    """Organiser keys: each opens one organiser's events in the search API (the operator's key,
+    `snaprace api-key`, opens every org). A revoked key stops within the authorizer's 5-minute cache."""
+
+
+@org_key.command("create")
+@click.option("--org", "org_id", required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on the last line: org, keyId, key.")
+@click.pass_context
+def org_key_create(ctx, org_id, as_json) -> None:
+    """A new key for an organiser, shown once (only its hash is stored)."""
+    from snaprace import org_keys
+
+    created = org_keys.create(_stack(ctx), org_id)
+    if as_json:
+        click.echo(json.dumps({"org": created.org, "keyId": created.key_id, "key": created.key}))
+    else:
+        click.echo(f"key {created.key_id} for org {created.org} (shown once: give it to the organiser)")
+        click.echo(created.key)
+
+
+@org_key.command("list")
+@click.option("--org", "org_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def org_key_list(ctx, org_id, as_json) -> None:
+    """An organiser's keys (ids and dates; never the keys)."""
+    from snaprace import org_keys
+
+    found = org_keys.listing(_stack(ctx), org_id)
+    if as_json:
+        click.echo(json.dumps({"keys": found}))
+        return
+    for key in found:
+        state = f"revoked {key['revokedAt']}" if key["revokedAt"] else "active"
+        click.echo(f"{key['keyId']}  created {key['createdAt']}  {state}")
+    if not found:
+        click.echo(f"org {org_id} has no keys")
+
+
+@org_key.command("revoke")
+@click.option("--org", "org_id", required=True)
+@click.option("--key-id", required=True)
+@click.pass_context
+def org_key_revoke(ctx, org_id, key_id) -> None:
+    """Revoke a key: refused within the authorizer's 5-minute cache."""
+    from snaprace import org_keys
+
+    org_keys.revoke(_stack(ctx), org_id, key_id)
+    click.echo(f"revoked key {key_id} of org {org_id}")
+
+
 @main.command("api-key")
 @click.pass_context
 def api_key(ctx) -> None:

@@ -6,6 +6,7 @@
 | run faces | ORG#{orgId}#EVT#{eventId}   | FACES#{photoId}#{execution}    |  a run's faces until it ends
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
 | erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
+| org key   | ORG#{orgId}                 | KEY#{keyId}                    |  pipeline.access
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -29,6 +30,7 @@ PHOTO_PREFIX = "PHOTO#"
 SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
 ERASURE_PREFIX = "ERASURE#"
+ORG_KEY_PREFIX = "KEY#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -138,6 +140,31 @@ class PhotoTable:
     ) -> None:
         key = {"PK": event_pk(org_id, event_id), "SK": f"{ERASURE_PREFIX}{erased_at}#{request_id}"}
         self.table.put_item(Item=to_dynamo({**key, "erasedAt": erased_at, **attributes}))
+
+    def org_key(self, org_id: str, key_id: str) -> dict | None:
+        """An organiser key's record (pipeline.access), read consistently: a revocation holds at once."""
+        key = {"PK": f"ORG#{org_id}", "SK": f"{ORG_KEY_PREFIX}{key_id}"}
+        return self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+
+    def org_keys(self, org_id: str) -> list[dict]:
+        return self._query_prefix(f"ORG#{org_id}", ORG_KEY_PREFIX, consistent=True)
+
+    def put_org_key(self, org_id: str, key_id: str, secret_hash: str, created_at: str) -> None:
+        item = {"PK": f"ORG#{org_id}", "SK": f"{ORG_KEY_PREFIX}{key_id}", "orgId": org_id, "keyId": key_id}
+        self.table.put_item(Item={**item, "secretHash": secret_hash, "createdAt": created_at})
+
+    def revoke_org_key(self, org_id: str, key_id: str, revoked_at: str) -> bool:
+        """Mark the key revoked; False when there is no such key."""
+        try:
+            self.table.update_item(
+                Key={"PK": f"ORG#{org_id}", "SK": f"{ORG_KEY_PREFIX}{key_id}"},
+                UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :now)",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":now": revoked_at},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
         """Every item of one event (photos, bib index, run notes, settings): what an event purge deletes."""

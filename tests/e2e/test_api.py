@@ -190,3 +190,42 @@ def test_one_organiser_never_sees_anothers_photos(local_stack, race):
     cursor = call(local_stack, f"/orgs/acme/events/{race}/photos?limit=1")[1]["nextCursor"]
     status, hop = call(local_stack, f"/orgs/rival/events/{race}/photos?cursor={cursor}")
     assert status == 400 and "another event" in hop["message"]
+
+
+def test_an_organisers_key_opens_its_own_org_only_and_stops_when_revoked(local_stack, race):
+    from click.testing import CliRunner
+
+    from snaprace.cli import main
+
+    def snaprace(*args):
+        return CliRunner().invoke(main, ["--endpoint-url", local_stack.endpoint, *args])
+
+    made = snaprace("org-key", "create", "--org", "acme", "--json")
+    assert made.exit_code == 0, made.output
+    acme = json.loads(made.stdout.strip().splitlines()[-1])
+    assert acme["org"] == "acme" and acme["key"].startswith("snr.acme.")
+    rival = json.loads(
+        snaprace("org-key", "create", "--org", "rival", "--json").stdout.strip().splitlines()[-1]
+    )
+
+    status, body = call(local_stack, f"/orgs/acme/events/{race}/photos", key=acme["key"])
+    _, as_operator = call(local_stack, f"/orgs/acme/events/{race}/photos")
+    assert status == 200 and body["count"] >= 1
+    assert [p["photoId"] for p in body["photos"]] == [p["photoId"] for p in as_operator["photos"]]
+    status, body = call(local_stack, f"/orgs/acme/events/{race}/bibs/901/photos", key=rival["key"])
+    assert status == 403 and "does not open org 'acme'" in body["message"]
+    status, _ = call(local_stack, "/orgs/rival/events/any-event/photos", key=acme["key"])
+    assert status == 403
+    status, _ = call(local_stack, "/orgs/rival/events/any-event/photos", key=rival["key"])
+    assert status == 200
+
+    listed = json.loads(snaprace("org-key", "list", "--org", "acme", "--json").stdout)
+    assert [k["keyId"] for k in listed["keys"]] == [acme["keyId"]] and "key" not in listed["keys"][0]
+    assert snaprace("org-key", "revoke", "--org", "acme", "--key-id", acme["keyId"]).exit_code == 0
+    status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=acme["key"])
+    assert status == 403  # the local stack does not cache the authorizer's answer (AWS: up to 300 s)
+    forged = acme["key"][:-4] + "AAAA"
+    status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=forged)
+    assert status == 403
+    unknown = snaprace("org-key", "revoke", "--org", "acme", "--key-id", "0123456789ab")
+    assert unknown.exit_code == 1 and "has no key '0123456789ab'" in unknown.output

@@ -434,10 +434,31 @@ def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkey
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="test/image-rekognition/api-key", SecretString=event["headers"]["x-api-key"]
     )
-    assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": True}
+    operator = {"isAuthorized": True, "context": {"role": "operator", "org": ""}}
+    assert api_authorizer.lambda_handler(event, context) == operator
     event["headers"]["x-api-key"] = "dev-key-exampld"
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
     del event["headers"]["x-api-key"]
+    assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
+
+
+def test_authorizer_passes_an_organisers_org_on_and_refuses_a_revoked_key(table, context, monkeypatch):
+    from pipeline import access
+    from pipeline.handlers import api_authorizer
+
+    event = json.loads((ROOT / "events" / "api_authorizer.json").read_text())
+    monkeypatch.setenv("API_KEY_SECRET_NAME", "test/image-rekognition/api-key")
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="test/image-rekognition/api-key", SecretString="the-operators-key"
+    )
+    key = access.new_org_key("acme")
+    table.put_org_key("acme", key.key_id, key.secret_hash, "2026-12-01T05:00:00+00:00")
+    event["headers"]["x-api-key"] = key.key
+    assert api_authorizer.lambda_handler(event, context) == {
+        "isAuthorized": True,
+        "context": {"role": "organiser", "org": "acme"},
+    }
+    assert table.revoke_org_key("acme", key.key_id, "2026-12-01T06:00:00+00:00")
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
 
 

@@ -15,10 +15,10 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import clients, keys, search
+from pipeline import access, clients, keys, search
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled
@@ -38,10 +38,19 @@ def photo_search() -> search.PhotoSearch:
 
 
 def checked_ids(org_id: str, event_id: str) -> None:
+    """Valid ids, of an org this caller's key opens (pipeline.access)."""
     try:
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
         raise BadRequestError(str(exc)) from None
+    caller = access.Caller.from_context(_authorizer_context())
+    if caller is None or not caller.reaches(org_id):
+        raise ForbiddenError(f"this key does not open org {org_id!r}")
+
+
+def _authorizer_context() -> dict:
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    return authorizer.get("lambda") or {}
 
 
 def answer(matches: list[search.Match], **extra) -> dict:
