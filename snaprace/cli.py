@@ -261,13 +261,24 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file with one bib per line (or a CSV whose first column is the bib).",
 )
-@click.option("--clear", is_flag=True, help="Remove the event's settings.")
+@click.option("--clear", is_flag=True, help="Remove the event's bib settings.")
+@click.option(
+    "--faces",
+    type=click.Choice(["on", "off"], case_sensitive=False),
+    help="Face search for the event. off: no face is indexed any more, and the event's faces, face "
+    "links and collection are deleted now; on again: `reprocess` indexes them.",
+)
 @click.pass_context
-def event_settings(ctx, org_id, event_id, bib_range, participants, clear) -> None:
+def event_settings(ctx, org_id, event_id, bib_range, participants, clear, faces) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
-    settings = operations.event_settings(_stack(ctx), org_id, event_id, bib_range, participants, clear)
+    stack = _stack(ctx)
+    face_search = None if faces is None else faces.lower() == "on"
+    settings = operations.event_settings(stack, org_id, event_id, bib_range, participants, clear, face_search)
     click.echo(f"{org_id}/{event_id}: {settings.describe()}")
+    if face_search is False:
+        removed = operations.delete_event_faces(stack, org_id, event_id)
+        click.echo(f"deleted the event's collection ({removed} faces) and its face links")
 
 
 def _print_audit(result: operations.Audit, as_json: bool) -> None:

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pipeline import keys
 from pipeline.errors import InvalidKey
 from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.results import FAILED, INDEXED, REJECTED
-from pipeline.search import MAX_PAGE, BadRequest, PhotoSearch, photo_urls
+from pipeline.search import MAX_PAGE, BadRequest, FaceSearchOff, PhotoSearch, photo_urls
 from snaprace.stack import Stack, StackError
 
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
@@ -188,6 +189,7 @@ def event_settings(
     bib_range: str | None = None,
     participants: Path | None = None,
     clear: bool = False,
+    faces: bool | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
@@ -202,10 +204,22 @@ def event_settings(
                 new_participants = parse_participants(lines)
     except (InvalidSettings, OSError) as exc:
         raise StackError(str(exc)) from None
-    settings = EventSettings(new_range, new_participants)
-    if clear or bib_range or participants is not None:
+    settings = EventSettings(new_range, new_participants, current.faces if faces is None else faces)
+    if clear or bib_range or participants is not None or faces is not None:
         table.put_event_settings(org_id, event_id, settings.to_item())
     return settings
+
+
+def delete_event_faces(stack: Stack, org_id: str, event_id: str) -> int:
+    """Face search turned off: the event's collection and every face id and link in the table go
+    (the settings item already says off, so no run indexes new ones). Returns the faces deleted."""
+    rekognition = stack.client("rekognition")
+    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
+    faces = len(collection_faces(stack, org_id, event_id))
+    with suppress(rekognition.exceptions.ResourceNotFoundException):
+        rekognition.delete_collection(CollectionId=collection)
+    stack.photo_table.forget_all_faces(org_id, event_id)
+    return faces
 
 
 def collection_faces(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
@@ -318,7 +332,7 @@ def photos(
             while cursor:
                 page, cursor = finder.gallery(org_id, event_id, MAX_PAGE, cursor)
                 matches += page
-    except BadRequest as exc:
+    except (BadRequest, FaceSearchOff) as exc:
         raise StackError(str(exc)) from None
     s3 = stack.client("s3")
     return [

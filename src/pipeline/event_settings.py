@@ -1,10 +1,11 @@
-"""An event's optional bib settings: the organiser's bib range and participant list.
+"""An event's settings: the organiser's bib range and participant list, and whether face search is on.
 
 When an organiser gives them, DetectText keeps only numbers they allow (a participant list decides
 alone; a range decides instead of the "years are not bibs" rule). Stored as one item in the table
 (`ORG#{orgId}#EVT#{eventId}` / `SETTINGS`, see pipeline.table) and set with
 `snaprace event-settings`. DetectText reads it through `Cached`: at most once a minute per event
-and container.
+and container. Face search (on unless the organiser turns it off) is read at every photo by
+IndexFaces and SaveResults, and by the selfie search: off must hold at once.
 """
 
 import time
@@ -26,9 +27,10 @@ class InvalidSettings(ValueError):
 class EventSettings:
     bib_range: tuple[int, int] | None = None
     participants: frozenset[str] | None = None
+    faces: bool = True  # face search: IndexFaces and the selfie search
 
     def to_item(self) -> dict:
-        item: dict = {}
+        item: dict = {} if self.faces else {"faceSearch": "off"}
         if self.bib_range:
             item["bibFirst"], item["bibLast"] = self.bib_range
         if self.participants:
@@ -42,7 +44,7 @@ class EventSettings:
         if "bibFirst" in item and "bibLast" in item:
             bib_range = (int(item["bibFirst"]), int(item["bibLast"]))
         participants = frozenset(item["participants"]) if item.get("participants") else None
-        return cls(bib_range, participants)
+        return cls(bib_range, participants, item.get("faceSearch") != "off")
 
     def describe(self) -> str:
         parts = []
@@ -50,7 +52,8 @@ class EventSettings:
             parts.append(f"bibs {self.bib_range[0]}-{self.bib_range[1]}")
         if self.participants:
             parts.append(f"{len(self.participants)} participants")
-        return ", ".join(parts) or "none: every bib-shaped number counts"
+        bibs = ", ".join(parts) or "none: every bib-shaped number counts"
+        return f"{bibs}; face search {'on' if self.faces else 'off'}"
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -30,6 +30,10 @@ URL_SECONDS = 900
 _CURSOR_KEYS = {"PK", "SK", "galleryKey"}
 
 
+class FaceSearchOff(PermissionError):
+    """The organiser turned face search off for the event (pipeline.event_settings)."""
+
+
 class BadRequest(ValueError):
     """The caller's mistake, with a message they can act on."""
 
@@ -125,6 +129,8 @@ class PhotoSearch:
 
     def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
         check_selfie(selfie)
+        if not self.table.faces_on(org_id, event_id):
+            raise FaceSearchOff("face search is off for this event: search by bib number")
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:  # a runner is waiting: one attempt, a throttle answers 503 (handlers.api)
             response = rekognition.search_faces_by_image(

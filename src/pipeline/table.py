@@ -118,9 +118,15 @@ class PhotoTable:
             [{"PK": pk, "SK": run_faces_sk(photo_id, name)} for name in sorted(set(executions))]
         )
 
-    def event_settings(self, org_id: str, event_id: str) -> dict | None:
+    def event_settings(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
         """The event's settings item (pipeline.event_settings), None when it has none."""
-        return self.table.get_item(Key={"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}).get("Item")
+        key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
+        return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def faces_on(self, org_id: str, event_id: str) -> bool:
+        """Whether the event's face search is on, read consistently: turning it off holds at once."""
+        item = self.event_settings(org_id, event_id, consistent=True) or {}
+        return item.get("faceSearch") != "off"
 
     def put_event_settings(self, org_id: str, event_id: str, attributes: dict) -> None:
         """Replace the event's settings; no attributes deletes them."""
@@ -189,6 +195,13 @@ class PhotoTable:
                 self.table.update_item(Key=key, UpdateExpression="REMOVE faceId")
                 changed += 1
         return changed
+
+    def forget_all_faces(self, org_id: str, event_id: str) -> int:
+        """No face ids on the event's photos and no face links on its bibs (face search turned
+        off); the number of items changed."""
+        faces = {face for item in self.event_items(org_id, event_id) for face in item.get("faceIds", [])}
+        faces |= {item["faceId"] for item in self.event_items(org_id, event_id) if item.get("faceId")}
+        return self.forget_faces(org_id, event_id, faces) if faces else 0
 
     def _query_prefix(self, pk: str, sk_prefix: str, consistent: bool = False) -> list[dict]:
         """Every item under pk whose SK starts with sk_prefix. `consistent`: a strongly consistent

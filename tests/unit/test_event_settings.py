@@ -42,7 +42,7 @@ def test_settings_round_trip_through_the_item():
     assert EventSettings.from_item(settings.to_item()) == settings
     assert EventSettings.from_item(None) == EventSettings()
     assert EventSettings().to_item() == {}
-    assert settings.describe() == "bibs 1-5000, 2 participants"
+    assert settings.describe() == "bibs 1-5000, 2 participants; face search on"
 
 
 def test_settings_are_read_again_after_a_minute():
@@ -58,3 +58,14 @@ def test_settings_are_read_again_after_a_minute():
     now[0] += CACHE_SECONDS
     assert cached("acme", "run").bib_range == (1, 3)
     assert loads == [("acme", "run"), ("other", "run"), ("acme", "run")]
+
+
+def test_face_search_is_on_unless_the_organiser_turns_it_off():
+    from pipeline.event_settings import EventSettings
+
+    assert EventSettings.from_item(None).faces is True
+    off = EventSettings(bib_range=(1, 5000), faces=False)
+    assert off.to_item() == {"faceSearch": "off", "bibFirst": 1, "bibLast": 5000}
+    assert EventSettings.from_item(off.to_item()) == off
+    assert off.describe() == "bibs 1-5000; face search off"
+    assert EventSettings().to_item() == {}  # nothing to store: the item is deleted

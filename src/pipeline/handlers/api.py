@@ -122,6 +122,11 @@ def bad_request(exc: search.BadRequest) -> Response:
     return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
+@app.exception_handler(search.FaceSearchOff)
+def face_search_off(exc: search.FaceSearchOff) -> Response:
+    return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
+
+
 @app.exception_handler(RekognitionThrottled)
 def throttled(exc: RekognitionThrottled) -> Response:
     """Rekognition's quota is spent even after the client's retries: the caller may retry."""

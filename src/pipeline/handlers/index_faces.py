@@ -21,6 +21,10 @@ metrics = Metrics()
 def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
+    table = PhotoTable(clients.dynamodb_table(config.table_name))
+    if not table.faces_on(photo.org_id, photo.event_id):  # the organiser turned face search off
+        logger.info("Face search is off for this event: no faces indexed")
+        return {"faces": [], "unindexedFaces": 0}
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
     faces, unindexed = rekognition.index_faces(
         clients.rekognition(),
@@ -29,7 +33,6 @@ def lambda_handler(event: StepState, context) -> dict:
         event["image"]["processedKey"],
         photo.photo_id,
     )
-    table = PhotoTable(clients.dynamodb_table(config.table_name))
     table.record_run_faces(
         photo.org_id, photo.event_id, photo.photo_id, event["executionName"], [face.face_id for face in faces]
     )

@@ -22,6 +22,8 @@ def lambda_handler(event: StepState, context) -> dict:
     # an erased runner's face in a photo indexed later is dropped with its link (pipeline.erasure)
     erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
+    if not store.table.faces_on(photo.org_id, photo.event_id):  # turned off while this run indexed
+        bibs, faces = [{k: v for k, v in bib.items() if k != "faceId"} for bib in bibs], []
     outcome = results.Outcome(
         status=results.INDEXED,
         attributes={name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None},
