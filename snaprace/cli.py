@@ -268,13 +268,21 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
     help="Face search for the event. off: no face is indexed any more, and the event's faces, face "
     "links and collection are deleted now; on again: `reprocess` indexes them.",
 )
+@click.option(
+    "--publish/--unpublish",
+    "published",
+    default=None,
+    help="Whether runners may search the event without a key (the API's /public routes).",
+)
 @click.pass_context
-def event_settings(ctx, org_id, event_id, bib_range, participants, clear, faces) -> None:
+def event_settings(ctx, org_id, event_id, bib_range, participants, clear, faces, published) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
     stack = _stack(ctx)
     face_search = None if faces is None else faces.lower() == "on"
-    settings = operations.event_settings(stack, org_id, event_id, bib_range, participants, clear, face_search)
+    settings = operations.event_settings(
+        stack, org_id, event_id, bib_range, participants, clear, face_search, published
+    )
     click.echo(f"{org_id}/{event_id}: {settings.describe()}")
     if face_search is False:
         removed = operations.delete_event_faces(stack, org_id, event_id)

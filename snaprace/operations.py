@@ -190,12 +190,15 @@ def event_settings(
     participants: Path | None = None,
     clear: bool = False,
     faces: bool | None = None,
+    published: bool | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
     table = stack.photo_table
-    current = EventSettings() if clear else EventSettings.from_item(table.event_settings(org_id, event_id))
+    current = EventSettings.from_item(table.event_settings(org_id, event_id))
+    if clear:  # the bib settings only: face search and publication stay as they are
+        current = EventSettings(faces=current.faces, published=current.published)
     try:
         new_range = parse_range(bib_range) if bib_range else current.bib_range
         new_participants = current.participants
@@ -204,8 +207,13 @@ def event_settings(
                 new_participants = parse_participants(lines)
     except (InvalidSettings, OSError) as exc:
         raise StackError(str(exc)) from None
-    settings = EventSettings(new_range, new_participants, current.faces if faces is None else faces)
-    if clear or bib_range or participants is not None or faces is not None:
+    settings = EventSettings(
+        new_range,
+        new_participants,
+        current.faces if faces is None else faces,
+        current.published if published is None else published,
+    )
+    if clear or bib_range or participants is not None or faces is not None or published is not None:
         table.put_event_settings(org_id, event_id, settings.to_item())
     return settings
 

@@ -58,8 +58,9 @@ class HttpApiGateway:
                     continue
                 route = event["Properties"]
                 pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route["Path"])
+                public = route.get("Auth", {}).get("Authorizer") == "NONE"  # a route without the authorizer
                 self.apis[route["ApiId"]]["routes"].append(
-                    (route["Method"].upper(), re.compile(f"^{pattern}$"), route["Path"], spec)
+                    (route["Method"].upper(), re.compile(f"^{pattern}$"), route["Path"], spec, public)
                 )
 
     def handle(self, environ, start_response):
@@ -78,19 +79,19 @@ class HttpApiGateway:
             return _respond(start_response, 204, b"", cors)
         route = next(
             (
-                (template_path, spec, found.groupdict())
-                for route_method, pattern, template_path, spec in api["routes"]
+                (template_path, spec, found.groupdict(), public)
+                for route_method, pattern, template_path, spec, public in api["routes"]
                 if route_method == method and (found := pattern.match(path))
             ),
             None,
         )
         if route is None:
             return _message(start_response, 404, "Not Found")
-        template_path, spec, parameters = route
+        template_path, spec, parameters, public = route
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         event = self._event(api_id, method, raw_path, template_path, headers, environ, body, parameters)
-        if api["authorizer"] is not None:
+        if api["authorizer"] is not None and not public:
             if any(not headers.get(name) for name in api["identity"]):
                 return _message(start_response, 401, "Unauthorized")
             decision = self.functions.invoke(api["authorizer"], self._authorizer_event(event, api))

@@ -20,6 +20,8 @@ class Config:
     bib_min_length: int
     bib_max_length: int
     rekognition_tps: float
+    public_searches_per_minute: int
+    public_selfies_per_hour: int
     starter_concurrency: int
 
 
@@ -45,5 +47,7 @@ def get_config() -> Config:
         bib_min_length=_int("BIB_MIN_LENGTH", BibRules.min_length),
         bib_max_length=_int("BIB_MAX_LENGTH", BibRules.max_length),
         rekognition_tps=_float("REKOGNITION_TPS", 5.0),
+        public_searches_per_minute=_int("PUBLIC_SEARCHES_PER_MINUTE", 60),
+        public_selfies_per_hour=_int("PUBLIC_SELFIES_PER_HOUR", 10),
         starter_concurrency=_int("STARTER_MAX_CONCURRENCY", 5),
     )

@@ -28,9 +28,12 @@ class EventSettings:
     bib_range: tuple[int, int] | None = None
     participants: frozenset[str] | None = None
     faces: bool = True  # face search: IndexFaces and the selfie search
+    published: bool = False  # runners may search it without a key (the API's /public routes)
 
     def to_item(self) -> dict:
         item: dict = {} if self.faces else {"faceSearch": "off"}
+        if self.published:
+            item["published"] = True
         if self.bib_range:
             item["bibFirst"], item["bibLast"] = self.bib_range
         if self.participants:
@@ -44,7 +47,7 @@ class EventSettings:
         if "bibFirst" in item and "bibLast" in item:
             bib_range = (int(item["bibFirst"]), int(item["bibLast"]))
         participants = frozenset(item["participants"]) if item.get("participants") else None
-        return cls(bib_range, participants, item.get("faceSearch") != "off")
+        return cls(bib_range, participants, item.get("faceSearch") != "off", bool(item.get("published")))
 
     def describe(self) -> str:
         parts = []
@@ -53,7 +56,8 @@ class EventSettings:
         if self.participants:
             parts.append(f"{len(self.participants)} participants")
         bibs = ", ".join(parts) or "none: every bib-shaped number counts"
-        return f"{bibs}; face search {'on' if self.faces else 'off'}"
+        published = "; published" if self.published else ""
+        return f"{bibs}; face search {'on' if self.faces else 'off'}{published}"
 
 
 def parse_range(text: str) -> tuple[int, int]:

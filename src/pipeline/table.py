@@ -7,6 +7,7 @@
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
 | erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
 | org key   | ORG#{orgId}                 | KEY#{keyId}                    |  pipeline.access
+| rate      | RATE#{client}               | {org}#{event}#{kind}#{window}  |  pipeline.ratelimit (TTL)
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -122,6 +123,24 @@ class PhotoTable:
         """The event's settings item (pipeline.event_settings), None when it has none."""
         key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
         return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def is_published(self, org_id: str, event_id: str) -> bool:
+        """Whether runners may search the event without a key (read consistently: unpublishing holds)."""
+        return bool((self.event_settings(org_id, event_id, consistent=True) or {}).get("published"))
+
+    def count_hit(self, client: str, scope: str, window: int, limit: int, expires_at: int) -> bool:
+        """One more request of a client in a time window (pipeline.ratelimit); False once `limit`
+        requests were counted in it. The counter item expires with DynamoDB's TTL."""
+        try:
+            self.table.update_item(
+                Key={"PK": f"RATE#{client}", "SK": f"{scope}#{window}"},
+                UpdateExpression="ADD hits :one SET expiresAt = if_not_exists(expiresAt, :expires)",
+                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": expires_at},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def faces_on(self, org_id: str, event_id: str) -> bool:
         """Whether the event's face search is on, read consistently: turning it off holds at once."""

@@ -229,3 +229,61 @@ def test_an_organisers_key_opens_its_own_org_only_and_stops_when_revoked(local_s
     assert status == 403
     unknown = snaprace("org-key", "revoke", "--org", "acme", "--key-id", "0123456789ab")
     assert unknown.exit_code == 1 and "has no key '0123456789ab'" in unknown.output
+
+
+def test_runners_search_a_published_event_without_a_key_and_an_unpublished_one_answers_as_empty(
+    local_stack, race
+):
+    from click.testing import CliRunner
+
+    from snaprace.cli import main
+
+    def settings(*args):
+        return CliRunner().invoke(
+            main,
+            [
+                "--endpoint-url",
+                local_stack.endpoint,
+                "event-settings",
+                "--org",
+                "acme",
+                "--event",
+                race,
+                *args,
+            ],
+        )
+
+    public = f"/public/orgs/acme/events/{race}"
+    status, hidden = call(local_stack, f"{public}/photos", key=None)
+    _, unknown = call(local_stack, "/public/orgs/acme/events/no-such-event/photos", key=None)
+    assert status == 200 and hidden == unknown == {"photos": [], "count": 0, "nextCursor": None}  # no oracle
+    status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=None)
+    assert status == 401  # the keyed routes still need a key
+
+    assert "published" in settings("--publish").output
+    status, body = call(local_stack, f"{public}/photos", key=None)
+    assert status == 200 and body["count"] >= 1
+    status, body = call(local_stack, f"{public}/bibs/902/photos", key=None)
+    assert status == 200 and body["bib"] == "902" and body["count"] >= 1
+    status, body = call(local_stack, f"{public}/bibs/9-0-2!/photos", key=None)
+    assert status == 400 and "is not a bib number" in body["message"]
+
+    assert "published" not in settings("--unpublish").output
+    status, body = call(local_stack, f"{public}/photos", key=None)
+    assert status == 200 and body["count"] == 0
+
+
+def test_one_client_is_stopped_after_its_share_of_a_public_event(local_stack):
+    import time
+
+    path = "/public/orgs/acme/events/e2e-rate-limit/photos"
+    if time.time() % 60 > 50:  # all requests in one minute's window
+        time.sleep(61 - time.time() % 60)
+    answers = [call(local_stack, path, key=None)[0] for _ in range(61)]
+    assert answers[:60] == [200] * 60 and answers[60] == 429
+    request = urllib.request.Request(local_stack.stack.output("ApiUrl") + path)  # noqa: S310 - the local stack
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert refused.value.code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    other = call(local_stack, "/public/orgs/acme/events/e2e-rate-limit-2/photos", key=None)[0]
+    assert other == 200  # the limit is per event: another event's runners are not affected

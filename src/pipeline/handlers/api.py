@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import access, clients, keys, search
+from pipeline import access, clients, keys, ratelimit, search
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled
@@ -65,6 +65,81 @@ def answer(matches: list[search.Match], **extra) -> dict:
 @app.get("/orgs/<org_id>/events/<event_id>/photos")
 def gallery(org_id: str, event_id: str) -> dict:
     checked_ids(org_id, event_id)
+    return gallery_of(org_id, event_id)
+
+
+@app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
+def by_bib(org_id: str, event_id: str, bib: str) -> dict:
+    checked_ids(org_id, event_id)
+    return bib_search_of(org_id, event_id, bib)
+
+
+@app.post("/orgs/<org_id>/events/<event_id>/selfie-search")
+def by_selfie(org_id: str, event_id: str) -> dict:
+    checked_ids(org_id, event_id)
+    return selfie_search_of(org_id, event_id, selfie_from_request())
+
+
+# Runners: a published event without a key, each client within its limits (pipeline.ratelimit).
+# An event that is not published answers as an empty one: guessing ids reveals nothing.
+
+
+@app.get("/public/orgs/<org_id>/events/<event_id>/photos")
+def public_gallery(org_id: str, event_id: str) -> dict:
+    if not public_access(org_id, event_id, ratelimit.SEARCH):
+        return answer([], nextCursor=None)
+    return gallery_of(org_id, event_id)
+
+
+@app.get("/public/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
+def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
+    if not public_access(org_id, event_id, ratelimit.SEARCH):
+        return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
+    return bib_search_of(org_id, event_id, bib)
+
+
+@app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
+def public_by_selfie(org_id: str, event_id: str) -> dict:
+    published = public_access(org_id, event_id, ratelimit.SELFIE)
+    selfie = selfie_from_request()
+    return selfie_search_of(org_id, event_id, selfie) if published else answer([])
+
+
+def public_access(org_id: str, event_id: str, kind: str) -> bool:
+    """Valid ids, this client within its limit (429 otherwise), and whether the event is published."""
+    try:
+        keys.validate_event_ids(org_id, event_id)
+    except InvalidKey as exc:
+        raise BadRequestError(str(exc)) from None
+    config = get_config()
+    limit = (
+        ratelimit.Limit(config.public_searches_per_minute, 60)
+        if kind == ratelimit.SEARCH
+        else ratelimit.Limit(config.public_selfies_per_hour, 3600)
+    )
+    table = PhotoTable(clients.dynamodb_table(config.table_name))
+    allowed, retry_after = ratelimit.allow(
+        table, app.current_event.request_context.http.source_ip, org_id, event_id, kind, limit
+    )
+    if not allowed:
+        raise RateLimited(retry_after)
+    return table.is_published(org_id, event_id)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many requests: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def searched_or_400(bib: str) -> str:
+    try:
+        return searched_bib(unquote(bib))  # the raw path keeps %-escapes ("%23901" for "#901")
+    except ValueError as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+def gallery_of(org_id: str, event_id: str) -> dict:
     raw_limit = app.current_event.get_query_string_value("limit", "50")
     if not raw_limit.isdigit():
         raise BadRequestError("limit must be a whole number between 1 and 100")
@@ -74,17 +149,19 @@ def gallery(org_id: str, event_id: str) -> dict:
     return answer(matches, nextCursor=cursor)
 
 
-@app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
-def by_bib(org_id: str, event_id: str, bib: str) -> dict:
-    checked_ids(org_id, event_id)
-    matches, faces_complete = photo_search().by_bib(
-        org_id, event_id, unquote(bib)
-    )  # the raw path keeps %-escapes
-    wanted = searched_bib(unquote(bib))
+def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
+    wanted = searched_or_400(bib)
+    matches, faces_complete = photo_search().by_bib(org_id, event_id, wanted)
     metrics.add_metric(name="BibSearches", unit=MetricUnit.Count, value=1)
     if not faces_complete:  # the bib reads answer; the runner may search again for face matches
         metrics.add_metric(name="BibSearchesWithoutFaces", unit=MetricUnit.Count, value=1)
     return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
+
+
+def selfie_search_of(org_id: str, event_id: str, selfie: bytes) -> dict:
+    matches = photo_search().by_selfie(org_id, event_id, selfie)
+    metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
+    return answer(matches)
 
 
 def selfie_from_request() -> bytes:
@@ -109,14 +186,6 @@ def selfie_from_request() -> bytes:
         raise BadRequestError("image must be base64") from None
 
 
-@app.post("/orgs/<org_id>/events/<event_id>/selfie-search")
-def by_selfie(org_id: str, event_id: str) -> dict:
-    checked_ids(org_id, event_id)
-    matches = photo_search().by_selfie(org_id, event_id, selfie_from_request())
-    metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
-    return answer(matches)
-
-
 @app.exception_handler(search.BadRequest)
 def bad_request(exc: search.BadRequest) -> Response:
     return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
@@ -125,6 +194,16 @@ def bad_request(exc: search.BadRequest) -> Response:
 @app.exception_handler(search.FaceSearchOff)
 def face_search_off(exc: search.FaceSearchOff) -> Response:
     return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
+
+
+@app.exception_handler(RateLimited)
+def rate_limited(exc: RateLimited) -> Response:
+    return Response(
+        status_code=429,
+        content_type="application/json",
+        headers={"Retry-After": str(exc.retry_after)},
+        body=json.dumps({"message": str(exc)}),
+    )
 
 
 @app.exception_handler(RekognitionThrottled)
