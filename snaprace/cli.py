@@ -274,14 +274,40 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
     default=None,
     help="Whether runners may search the event without a key (the API's /public routes).",
 )
+@click.option(
+    "--face-retention-days",
+    type=click.IntRange(0, 3650),
+    help="Days the event's face data is kept (default 90), from the last upload or --retention-from.",
+)
+@click.option("--retention-from", metavar="YYYY-MM-DD", help="The date face retention counts from.")
 @click.pass_context
-def event_settings(ctx, org_id, event_id, bib_range, participants, clear, faces, published) -> None:
+def event_settings(
+    ctx,
+    org_id,
+    event_id,
+    bib_range,
+    participants,
+    clear,
+    faces,
+    published,
+    face_retention_days,
+    retention_from,
+) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
     stack = _stack(ctx)
     face_search = None if faces is None else faces.lower() == "on"
     settings = operations.event_settings(
-        stack, org_id, event_id, bib_range, participants, clear, face_search, published
+        stack,
+        org_id,
+        event_id,
+        bib_range,
+        participants,
+        clear,
+        face_search,
+        published,
+        face_retention_days,
+        retention_from,
     )
     click.echo(f"{org_id}/{event_id}: {settings.describe()}")
     if face_search is False:
@@ -434,6 +460,25 @@ def org_key_revoke(ctx, org_id, key_id) -> None:
     click.echo(f"revoked key {key_id} of org {org_id}")
 
 
+@main.group()
+def retention() -> None:
+    """Face data that ends: events past their face retention lose their faces (bibs stay)."""
+
+
+@retention.command("sweep")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retention_sweep(ctx, as_json) -> None:
+    """Run the daily retention sweep now (RetentionSweepFunction, on AWS or the local stack)."""
+    swept = operations.run_retention_sweep(_stack(ctx))
+    if as_json:
+        click.echo(json.dumps({"swept": swept}))
+        return
+    for event in swept:
+        click.echo(f"{event['org']}/{event['event']}: {event['faces']} faces deleted (retention passed)")
+    click.echo(f"{len(swept)} events swept")
+
+
 @main.command("api-key")
 @click.pass_context
 def api_key(ctx) -> None:
@@ -503,6 +548,8 @@ def status(ctx, as_json) -> None:
             erased = f", {collection['erasures']} runners erased" if collection["erasures"] else ""
             where = f"{collection['org']}/{collection['event']}"
             click.echo(f"collection   {where:<30} {collection['faces']:>7} faces{erased}")
+        for event in report["faceRetentionDue"]:
+            click.echo(f"retention    {event['org']}/{event['event']:<30} faces deleted on {event['due']}")
         for problem in problems:
             click.echo(f"PROBLEM      {problem}")
     if problems:

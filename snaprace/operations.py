@@ -4,6 +4,7 @@ Every function takes a `Stack` (deployed or local) and returns data; `snaprace.c
 """
 
 import hashlib
+import json
 import mimetypes
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -191,14 +193,18 @@ def event_settings(
     clear: bool = False,
     faces: bool | None = None,
     published: bool | None = None,
+    face_retention_days: int | None = None,
+    retention_from: str | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
     table = stack.photo_table
     current = EventSettings.from_item(table.event_settings(org_id, event_id))
-    if clear:  # the bib settings only: face search and publication stay as they are
-        current = EventSettings(faces=current.faces, published=current.published)
+    if clear:  # the bib settings only: face search, publication and retention stay as they are
+        current = EventSettings(
+            None, None, current.faces, current.published, current.face_retention_days, current.retention_from
+        )
     try:
         new_range = parse_range(bib_range) if bib_range else current.bib_range
         new_participants = current.participants
@@ -207,15 +213,33 @@ def event_settings(
                 new_participants = parse_participants(lines)
     except (InvalidSettings, OSError) as exc:
         raise StackError(str(exc)) from None
+    if retention_from is not None:
+        try:
+            retention_from = date.fromisoformat(retention_from).isoformat()
+        except ValueError:
+            raise StackError(f"--retention-from {retention_from!r}: give a date as YYYY-MM-DD") from None
     settings = EventSettings(
         new_range,
         new_participants,
         current.faces if faces is None else faces,
         current.published if published is None else published,
+        current.face_retention_days if face_retention_days is None else face_retention_days,
+        current.retention_from if retention_from is None else retention_from,
     )
-    if clear or bib_range or participants is not None or faces is not None or published is not None:
+    changes = (bib_range, participants, faces, published, face_retention_days, retention_from)
+    if clear or any(change is not None for change in changes):
         table.put_event_settings(org_id, event_id, settings.to_item())
     return settings
+
+
+def run_retention_sweep(stack: Stack) -> list[dict]:
+    """Invoke RetentionSweepFunction now, as its daily schedule does."""
+    function = stack.physical_ids["RetentionSweepFunction"]
+    answer = stack.client("lambda").invoke(FunctionName=function, Payload=b"{}")
+    payload = json.loads(answer["Payload"].read() or b"{}")
+    if answer.get("FunctionError"):
+        raise StackError(f"the retention sweep failed: {payload.get('errorMessage', payload)}")
+    return payload["swept"]
 
 
 def delete_event_faces(stack: Stack, org_id: str, event_id: str) -> int:

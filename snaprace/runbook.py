@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from pipeline import keys, pacing, uploads
+from pipeline import keys, pacing, retention, uploads
 from pipeline.errors import cause_message
 from snaprace.operations import raw_objects, validate_ids
 from snaprace.queues import MoveRefused, move_messages
@@ -82,6 +82,7 @@ def status(stack: Stack) -> dict:
         "executionsLastHour": executions,
         "alarms": alarms(stack),
         "collections": collections(stack),
+        "faceRetentionDue": retention.due_within(stack.photo_table, 7, datetime.now(UTC)),
         "resources": {
             "bucket": stack.bucket,
             "table": stack.table_name,

@@ -16,6 +16,7 @@ from pipeline.bibs import BibRules, is_bib, normalise_bib
 MAX_BIB = 999_999
 MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under DynamoDB's 400 KB
 CACHE_SECONDS = 60.0
+DEFAULT_FACE_RETENTION_DAYS = 90
 ANY_BIB = BibRules(min_length=1, max_length=6)  # what a participant list may hold
 
 
@@ -29,11 +30,17 @@ class EventSettings:
     participants: frozenset[str] | None = None
     faces: bool = True  # face search: IndexFaces and the selfie search
     published: bool = False  # runners may search it without a key (the API's /public routes)
+    face_retention_days: int = DEFAULT_FACE_RETENTION_DAYS  # face data kept this long (pipeline.retention)
+    retention_from: str | None = None  # ISO date the retention counts from; default: the last upload
 
     def to_item(self) -> dict:
         item: dict = {} if self.faces else {"faceSearch": "off"}
         if self.published:
             item["published"] = True
+        if self.face_retention_days != DEFAULT_FACE_RETENTION_DAYS:
+            item["faceRetentionDays"] = self.face_retention_days
+        if self.retention_from:
+            item["retentionFrom"] = self.retention_from
         if self.bib_range:
             item["bibFirst"], item["bibLast"] = self.bib_range
         if self.participants:
@@ -47,7 +54,14 @@ class EventSettings:
         if "bibFirst" in item and "bibLast" in item:
             bib_range = (int(item["bibFirst"]), int(item["bibLast"]))
         participants = frozenset(item["participants"]) if item.get("participants") else None
-        return cls(bib_range, participants, item.get("faceSearch") != "off", bool(item.get("published")))
+        return cls(
+            bib_range,
+            participants,
+            item.get("faceSearch") != "off",
+            bool(item.get("published")),
+            int(item.get("faceRetentionDays", DEFAULT_FACE_RETENTION_DAYS)),
+            item.get("retentionFrom"),
+        )
 
     def describe(self) -> str:
         parts = []
@@ -57,7 +71,10 @@ class EventSettings:
             parts.append(f"{len(self.participants)} participants")
         bibs = ", ".join(parts) or "none: every bib-shaped number counts"
         published = "; published" if self.published else ""
-        return f"{bibs}; face search {'on' if self.faces else 'off'}{published}"
+        since = f"from {self.retention_from}" if self.retention_from else "from the last upload"
+        custom = self.face_retention_days != DEFAULT_FACE_RETENTION_DAYS or self.retention_from
+        retention = f"; faces kept {self.face_retention_days} days {since}" if self.faces and custom else ""
+        return f"{bibs}; face search {'on' if self.faces else 'off'}{published}{retention}"
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -8,6 +8,7 @@
 | erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
 | org key   | ORG#{orgId}                 | KEY#{keyId}                    |  pipeline.access
 | rate      | RATE#{client}               | {org}#{event}#{kind}#{window}  |  pipeline.ratelimit (TTL)
+| registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}      |  pipeline.retention
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
@@ -32,6 +33,7 @@ SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
 ERASURE_PREFIX = "ERASURE#"
 ORG_KEY_PREFIX = "KEY#"
+REGISTRY_PK = "EVENTS"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -123,6 +125,25 @@ class PhotoTable:
         """The event's settings item (pipeline.event_settings), None when it has none."""
         key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
         return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def note_upload(self, org_id: str, event_id: str, at: str) -> None:
+        """The event's last indexed upload (the event registry, pipeline.retention)."""
+        self.table.update_item(
+            Key={"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)},
+            UpdateExpression="SET lastUploadAt = :at, orgId = :org, eventId = :event",
+            ExpressionAttributeValues={":at": at, ":org": org_id, ":event": event_id},
+        )
+
+    def note_faces_deleted(self, org_id: str, event_id: str, at: str) -> None:
+        self.table.update_item(
+            Key={"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)},
+            UpdateExpression="SET facesDeletedAt = :at",
+            ExpressionAttributeValues={":at": at},
+        )
+
+    def registered_events(self) -> list[dict]:
+        """Every event that has had an indexed upload, with its retention dates."""
+        return self._query_prefix(REGISTRY_PK, "")
 
     def is_published(self, org_id: str, event_id: str) -> bool:
         """Whether runners may search the event without a key (read consistently: unpublishing holds)."""

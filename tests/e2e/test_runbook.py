@@ -315,3 +315,32 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
     assert snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id).exit_code == 0
     settle(local_stack, event_id)
     assert len(faces_of(local_stack, event_id)) == 3
+
+
+def test_the_retention_sweep_deletes_face_data_past_its_date_and_bib_search_still_answers(
+    local_stack, event_id
+):
+    upload_event(local_stack, event_id, [[Runner("781"), Runner("782")]])
+    assert len(faces_of(local_stack, event_id)) == 2
+    kept = snaprace(
+        local_stack, "event-settings", "--org", ORG, "--event", event_id, "--face-retention-days", "30"
+    )
+    assert "faces kept 30 days from the last upload" in kept.output
+    first = json.loads(snaprace(local_stack, "retention", "sweep", "--json").stdout)
+    assert all(swept["event"] != event_id for swept in first["swept"])  # not due yet
+    assert len(faces_of(local_stack, event_id)) == 2
+
+    snaprace(local_stack, "event-settings", "--org", ORG, "--event", event_id, "--face-retention-days", "0")
+    status = json.loads(snaprace(local_stack, "status", "--json").stdout)
+    assert any(due["event"] == event_id for due in status["faceRetentionDue"])
+    swept = json.loads(snaprace(local_stack, "retention", "sweep", "--json").stdout)["swept"]
+    assert {"org": ORG, "event": event_id, "faces": 2, "itemsChanged": 3} in swept  # the photo, two bibs
+    assert faces_of(local_stack, event_id) == {}
+    items = local_stack.stack.photo_table.event_items(ORG, event_id)
+    assert not any(item.get("faceIds") or item.get("faceId") for item in items)
+    by_bib = json.loads(
+        snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "781", "--json").stdout
+    )
+    assert [p["matchedBy"] for p in by_bib["photos"]] == ["bib"]
+    again = json.loads(snaprace(local_stack, "retention", "sweep", "--json").stdout)["swept"]
+    assert all(s["event"] != event_id for s in again)  # swept once

@@ -33,6 +33,8 @@ def lambda_handler(event: StepState, context) -> dict:
     status = store.save(photo, event["photo"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
+        # face retention counts from the event's last upload (pipeline.retention)
+        store.table.note_upload(photo.org_id, photo.event_id, results.now_iso())
     linked = sum(1 for bib in outcome.bibs if "faceId" in bib)
     logger.info(
         "Results saved",

@@ -1,0 +1,29 @@
+"""RetentionSweepFunction: daily, deletes the face data of events past their face retention
+(pipeline.retention). Also invoked at once by `snaprace retention sweep`."""
+
+import datetime
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pipeline import clients, retention
+from pipeline.config import get_config
+from pipeline.table import PhotoTable
+
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context) -> dict:
+    config = get_config()
+    swept = retention.sweep(
+        PhotoTable(clients.dynamodb_table(config.table_name)),
+        clients.rekognition(),
+        config.collection_prefix,
+        datetime.datetime.now(datetime.UTC),
+    )
+    metrics.add_metric(name="EventsFacesExpired", unit=MetricUnit.Count, value=len(swept))
+    logger.info("Retention sweep", extra={"events": len(swept), "faces": sum(s["faces"] for s in swept)})
+    return {"swept": swept}
