@@ -12,6 +12,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from snaprace.local import iam_requests
@@ -53,7 +54,7 @@ class Authorizer:
         partial_delete = (
             service == "s3"
             and environ["REQUEST_METHOD"] == "POST"
-            and "delete" in (environ.get("QUERY_STRING", ""))
+            and "delete" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         )
         if target or partial_delete or service not in ("s3",):
             body = read_body(environ)
