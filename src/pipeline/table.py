@@ -219,11 +219,13 @@ class PhotoTable:
     def delete_items(self, item_keys: list[dict]) -> None:
         self._batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in item_keys])
 
-    def forget_faces(self, org_id: str, event_id: str, face_ids: set[str]) -> int:
+    def forget_faces(
+        self, org_id: str, event_id: str, face_ids: set[str], items: list[dict] | None = None
+    ) -> int:
         """Remove these faces from photo items and their links from bib items (a runner's
-        erasure); the number of items changed."""
+        erasure); the number of items changed. `items`: the event's items, when just read."""
         changed = 0
-        for item in self.event_items(org_id, event_id):
+        for item in self.event_items(org_id, event_id) if items is None else items:
             key = {"PK": item["PK"], "SK": item["SK"]}
             if item["SK"].startswith(PHOTO_PREFIX) and face_ids & set(item.get("faceIds", [])):
                 kept = sorted(set(item["faceIds"]) - face_ids)
@@ -238,10 +240,11 @@ class PhotoTable:
 
     def forget_all_faces(self, org_id: str, event_id: str) -> int:
         """No face ids on the event's photos and no face links on its bibs (face search turned
-        off); the number of items changed."""
-        faces = {face for item in self.event_items(org_id, event_id) for face in item.get("faceIds", [])}
-        faces |= {item["faceId"] for item in self.event_items(org_id, event_id) if item.get("faceId")}
-        return self.forget_faces(org_id, event_id, faces) if faces else 0
+        off, or retention passed); the number of items changed."""
+        items = self.event_items(org_id, event_id)
+        faces = {face for item in items for face in item.get("faceIds", [])}
+        faces |= {item["faceId"] for item in items if item.get("faceId")}
+        return self.forget_faces(org_id, event_id, faces, items) if faces else 0
 
     def _query_prefix(self, pk: str, sk_prefix: str, consistent: bool = False) -> list[dict]:
         """Every item under pk whose SK starts with sk_prefix. `consistent`: a strongly consistent
