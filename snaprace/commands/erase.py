@@ -1,0 +1,62 @@
+"""Erasing personal data: `purge-event`, `delete-runner`."""
+
+import sys
+
+import click
+
+from snaprace.commands.common import Failure, event_options, stack_of
+
+
+@click.command("purge-event")
+@event_options
+@click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.pass_context
+def purge_event(ctx, org_id, event_id, yes) -> None:
+    """Delete an event everywhere: every photo version, derived object, table item and the face
+    collection (an organiser's erasure request). Safe to run twice."""
+    from snaprace import erasure
+
+    stack = stack_of(ctx)
+    plan = erasure.purge_plan(stack, org_id, event_id)
+    summary = plan.summary()
+    if plan.empty:
+        click.echo(f"nothing stored for {org_id}/{event_id}")
+        return
+    click.echo(
+        f"{org_id}/{event_id}: {summary['objectVersions']} object versions in {stack.bucket}, "
+        f"{summary['tableItems']} table items, collection {summary['collection'] or '(none)'} "
+        f"with {summary['faces']} faces"
+    )
+    if not yes:
+        raise Failure("nothing deleted: run again with --yes to delete all of it")
+    total = len(plan.objects) + len(plan.items)
+    with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
+        erasure.purge(stack, plan, on_progress=bar.update)
+    click.echo(f"deleted {org_id}/{event_id}")
+
+
+@click.command("delete-runner")
+@event_options
+@click.option("--bib", help="The runner's bib number.")
+@click.option("--selfie", type=click.File("rb"), help="A selfie of the runner (JPEG or PNG).")
+@click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.pass_context
+def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
+    """Erase one runner's face data from the event: their faces in the collection and the links
+    to their bib. Other runners' photos and faces stay."""
+    from snaprace import erasure
+
+    if (bib is None) == (selfie is None):
+        raise Failure("give --bib or --selfie")
+    stack = stack_of(ctx)
+    image = selfie.read() if selfie is not None else None
+    plan = erasure.runner_plan(stack, org_id, event_id, bib, image)
+    who = f"bib {bib}" if bib else "the selfie"
+    if not plan.face_ids:
+        click.echo(f"no face data found for {who} in {org_id}/{event_id}")
+        return
+    click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
+    if not yes:
+        raise Failure("nothing deleted: run again with --yes to delete these faces")
+    erasure.delete_runner(stack, org_id, event_id, plan)
+    click.echo(f"deleted {len(plan.face_ids)} faces and their links")

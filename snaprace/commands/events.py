@@ -1,0 +1,191 @@
+"""An event's photos and settings: `upload`, `event-settings`, `audit`, `wait`, `photos`."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.bibs import searched_bib
+from snaprace import operations
+from snaprace.commands.common import Failure, event_options, stack_of
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@event_options
+@click.option("--photographer", help="Photographer id; photos go under raw/{photographer}/")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
+    """Upload photos (files or folders) to an event. Safe to run again: files already uploaded
+    with the same content are skipped."""
+    stack = stack_of(ctx)
+    plans = operations.plan_uploads(paths, org_id, event_id, photographer)
+    if not plans:
+        raise Failure("nothing to upload: the folders are empty")
+    stack.bucket  # noqa: B018 - a missing stack fails here, before the progress bar starts
+    with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
+        report = operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1))
+    click.echo(
+        f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
+        f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}"
+    )
+    for path, error in sorted(report.failed.items()):
+        click.echo(f"  failed: {path}: {error}", err=True)
+    if report.failed:
+        ctx.exit(1)
+
+
+@click.command("event-settings")
+@event_options
+@click.option("--bibs", "bib_range", metavar="FIRST-LAST", help="The event's bib range, e.g. 1-5000.")
+@click.option(
+    "--participants",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one bib per line (or a CSV whose first column is the bib).",
+)
+@click.option("--clear", is_flag=True, help="Remove the event's bib settings.")
+@click.option(
+    "--faces",
+    type=click.Choice(["on", "off"], case_sensitive=False),
+    help="Face search for the event. off: no face is indexed any more, and the event's faces, face "
+    "links and collection are deleted now; on again: `reprocess` indexes them.",
+)
+@click.option(
+    "--publish/--unpublish",
+    "published",
+    default=None,
+    help="Whether runners may search the event without a key (the API's /public routes).",
+)
+@click.option(
+    "--face-retention-days",
+    type=click.IntRange(0, 3650),
+    help="Days the event's face data is kept (default 90), from the last upload or --retention-from.",
+)
+@click.option("--retention-from", metavar="YYYY-MM-DD", help="The date face retention counts from.")
+@click.pass_context
+def event_settings(
+    ctx,
+    org_id,
+    event_id,
+    bib_range,
+    participants,
+    clear,
+    faces,
+    published,
+    face_retention_days,
+    retention_from,
+) -> None:
+    """Show or set the event's bib range and participant list: numbers outside them are not taken
+    for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
+    stack = stack_of(ctx)
+    face_search = None if faces is None else faces.lower() == "on"
+    settings = operations.event_settings(
+        stack,
+        org_id,
+        event_id,
+        bib_range,
+        participants,
+        clear,
+        face_search,
+        published,
+        face_retention_days,
+        retention_from,
+    )
+    click.echo(f"{org_id}/{event_id}: {settings.describe()}")
+    if face_search is False:
+        removed = operations.delete_event_faces(stack, org_id, event_id)
+        click.echo(f"deleted the event's collection ({removed} faces) and its face links")
+
+
+def _print_audit(result: operations.Audit, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    counts = result.as_dict()
+    for name in ("raw", "indexed", "rejected", "failed", "missing"):
+        click.echo(f"{'raw photos' if name == 'raw' else name:<10} {counts[name]:>6}")
+    for label, keys_ in (
+        ("missing", result.missing),
+        ("failed", result.failed),
+        ("problem", result.problems),
+    ):
+        for key in keys_[:20]:
+            click.echo(f"  {label}: {key}")
+        if len(keys_) > 20:
+            click.echo(f"  ... and {len(keys_) - 20} more {label} (--json lists them all)")
+    if result.orphaned:
+        click.echo(f"orphaned   {len(result.orphaned):>6}  (results whose raw photo is gone)")
+
+
+@click.command()
+@event_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def audit(ctx, org_id, event_id, as_json) -> None:
+    """Count raw photos and their final statuses, list the missing and failed ones, and check that
+    every indexed photo has its processed photo, thumbnail and faces (and no face outlives its
+    photo). Exit 1 when a photo is missing or anything is inconsistent."""
+    result = operations.audit(stack_of(ctx), org_id, event_id)
+    _print_audit(result, as_json)
+    if not result.complete:
+        ctx.exit(1)
+
+
+@click.command()
+@event_options
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(min=0), help="Seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final audit as JSON.")
+@click.pass_context
+def wait(ctx, org_id, event_id, timeout, as_json) -> None:
+    """Wait until every raw photo of the event has a final status; exit 1 on timeout."""
+    stack = stack_of(ctx)
+    state = {"shown": None}
+
+    def show(current: operations.Audit) -> None:
+        done = current.raw - len(current.missing)
+        line = f"{done}/{current.raw} photos final"
+        if line != state["shown"]:
+            click.echo(line, err=True)
+            state["shown"] = line
+
+    finished, result = operations.wait(stack, org_id, event_id, timeout, on_poll=show)
+    _print_audit(result, as_json)
+    if not finished:
+        click.echo(f"timed out after {timeout:g} s with {len(result.missing)} photos still missing", err=True)
+        ctx.exit(1)
+
+
+@click.command()
+@event_options
+@click.option("--bib", help="A runner's photos: where the bib was read, or their linked face seen.")
+@click.option("--selfie", type=click.File("rb"), help="A runner's photos by a selfie (JPEG or PNG).")
+@click.option("--json", "as_json", is_flag=True, help='{"photos": [...]} with presigned URLs.')
+@click.pass_context
+def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
+    """The event's indexed photos, newest first, or a runner's by bib or selfie."""
+    if bib is not None and selfie is not None:
+        raise Failure("give --bib or --selfie, not both")
+    if bib is not None:
+        try:
+            bib = searched_bib(bib)
+        except ValueError as exc:
+            raise Failure(str(exc)) from None
+    image = selfie.read() if selfie is not None else None
+    found = operations.photos(stack_of(ctx), org_id, event_id, bib, image)
+    if as_json:
+        click.echo(json.dumps({"photos": found}))
+        return
+    what = f" with bib {bib}" if bib else (" matching the selfie" if selfie else "")
+    if not found:
+        click.echo(f"no photos{what}")
+        return
+    click.echo(f"{'photo':<24}  {'matched':<12}  {'bibs':<14}  raw key")
+    for photo in found:
+        matched = photo["matchedBy"] or "-"
+        if photo["similarity"] is not None:
+            matched += f" {photo['similarity']:.0f}%"
+        bibs = ",".join(photo["bibs"]) or "-"
+        click.echo(f"{photo['photoId']:<24}  {matched:<12}  {bibs:<14.14}  {photo['rawKey']}")
+    click.echo(f"{len(found)} photos{what}")

@@ -1,0 +1,196 @@
+"""Runs and queues, the runbook's commands: `preflight`, `status`, `failures`, `redrive`,
+`reprocess`, `backup`, `logs`."""
+
+import json
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from snaprace.commands.common import Failure, event_options, stack_of
+from snaprace.template import find_function, load_template
+
+
+def _since(value: str) -> timedelta:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
+        raise click.BadParameter("use a number and m, h or d: 30m, 1h, 2d")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, and every check.")
+@click.pass_context
+def preflight(ctx, as_json) -> None:
+    """Before an event: Rekognition quotas against RekognitionTps, Lambda concurrency, a confirmed
+    alarm subscription, CORS, and the bucket's versioning, encryption and EventBridge notifications.
+    Exit 1 when a check fails."""
+    from snaprace import preflight as checks
+
+    results = checks.evaluate(checks.gather(stack_of(ctx)))
+    if as_json:
+        click.echo(json.dumps(checks.report(results)))
+    else:
+        for result in results:
+            verdict = "ok  " if result.ok else "FAIL"
+            click.echo(
+                f"{verdict} {result.name:<32} {result.figure}" + (f" — {result.fix}" if result.fix else "")
+            )
+    if not all(result.ok for result in results):
+        ctx.exit(1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, with the stack's resources.")
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """Queues, executions in the last hour, alarms and collections. Exit 1 when an alarm is in
+    ALARM or the DLQ is not empty."""
+    from snaprace import runbook
+
+    report = runbook.status(stack_of(ctx))
+    problems = runbook.unhealthy(report)
+    if as_json:
+        click.echo(json.dumps({**report, "problems": problems}, default=str))
+    else:
+        queue, dlq, runs = report["queue"], report["dlq"], report["executionsLastHour"]
+        click.echo(f"stack        {report['stack']}")
+        click.echo(f"upload queue {queue['visible']} waiting, {queue['inFlight']} in flight")
+        click.echo(f"DLQ          {dlq['visible']} waiting, {dlq['inFlight']} in flight")
+        click.echo(
+            f"last hour    {runs['RUNNING']} running, {runs['SUCCEEDED']} succeeded, "
+            f"{runs['FAILED']} failed, {runs['TIMED_OUT'] + runs['ABORTED']} timed out or aborted"
+        )
+        for alarm in report["alarms"]:
+            click.echo(f"alarm        {alarm['name']:<40} {alarm['state']}")
+        for collection in report["collections"]:
+            erased = f", {collection['erasures']} runners erased" if collection["erasures"] else ""
+            where = f"{collection['org']}/{collection['event']}"
+            click.echo(f"collection   {where:<30} {collection['faces']:>7} faces{erased}")
+        for event in report["faceRetentionDue"]:
+            click.echo(f"retention    {event['org']}/{event['event']:<30} faces deleted on {event['due']}")
+        for problem in problems:
+            click.echo(f"PROBLEM      {problem}")
+    if problems:
+        ctx.exit(1)
+
+
+@click.command()
+@click.option("--since", default="1h", show_default=True, help="How far back: 30m, 1h, 2d.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def failures(ctx, since, as_json) -> None:
+    """Failed executions, newest first: photo, the step that failed, error and cause."""
+    from snaprace import runbook
+
+    found = runbook.failures(stack_of(ctx), _since(since))
+    if as_json:
+        click.echo(json.dumps({"failures": found}))
+        return
+    if not found:
+        click.echo(f"no failed executions in the last {since}")
+        return
+    for failure in found:
+        click.echo(f"{failure['startDate'][:19]}  {failure['step'] or '-'}: {failure['error']}")
+        click.echo(f"  photo {failure['rawKey']}")
+        click.echo(f"  {failure['cause']}")
+    click.echo(f"{len(found)} failed executions in the last {since}")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would move.")
+@click.pass_context
+def redrive(ctx, dry_run) -> None:
+    """Move the DLQ's messages back to the upload queue (after fixing what sent them there)."""
+    from snaprace import runbook
+
+    stack = stack_of(ctx)
+    if dry_run:
+        count = runbook.redrive(stack, dry_run=True)
+        click.echo(f"{count} messages would move from the DLQ to the upload queue")
+        return
+    moved = runbook.redrive(stack, on_moved=lambda n: click.echo(f"  moved {n}", err=True))
+    click.echo(f"{moved} messages moved from the DLQ to the upload queue")
+
+
+@click.command()
+@event_options
+@click.option("--photo", "photo_id", help="One photo id.")
+@click.option("--status", "wanted_status", type=click.Choice(["FAILED", "REJECTED", "INDEXED"]))
+@click.option(
+    "--rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Executions started per second.",
+)
+@click.pass_context
+def reprocess(ctx, org_id, event_id, photo_id, wanted_status, rate) -> None:
+    """Run photos of an event through the pipeline again (after a fix), at a bounded rate: each
+    execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota."""
+    from snaprace import runbook
+
+    if photo_id and wanted_status:
+        raise Failure("give --photo or --status, not both")
+    stack = stack_of(ctx)
+    plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status)
+    if not plan:
+        click.echo("nothing to reprocess")
+        return
+    with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
+        started = runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1))
+    click.echo(
+        f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}"
+    )
+
+
+@click.command()
+@click.pass_context
+def backup(ctx) -> None:
+    """An on-demand backup of the table with a dated name (before any deletion)."""
+    from snaprace import runbook
+
+    made = runbook.backup(stack_of(ctx))
+    click.echo(f"backup {made['name']} ({made['status']})\n{made['arn']}")
+
+
+@click.command()
+@click.argument("function")
+@click.option("--tail", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("--filter", "pattern", help='A CloudWatch Logs filter pattern: ERROR, or \'"photoId":"<id>"\'.')
+@click.option("--since", default="10m", show_default=True, help="How far back: 30m, 1h, 2d.")
+@click.pass_context
+def logs(ctx, function, tail, pattern, since) -> None:
+    """A function's log lines from CloudWatch Logs (the local stack delivers them there too).
+    On AWS, `sam logs -n FUNCTION --stack-name STACK [--tail] [--filter ...]` reads the same."""
+    stack = stack_of(ctx)
+    try:
+        logical_id = find_function(load_template(), function)
+    except KeyError as exc:
+        raise Failure(exc.args[0]) from None
+    name = stack.physical_ids[logical_id]
+    group, client = f"/aws/lambda/{name}", stack.client("logs")
+    start = int((datetime.now(UTC) - _since(since)).timestamp() * 1000)
+    seen: set[str] = set()
+    while True:
+        kwargs = {
+            "logGroupName": group,
+            "startTime": start,
+            **({"filterPattern": pattern} if pattern else {}),
+        }
+        try:
+            for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+                for event in page["events"]:
+                    if event["eventId"] in seen:
+                        continue
+                    seen.add(event["eventId"])
+                    start = max(start, event["timestamp"])
+                    when = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
+                    click.echo(f"{when} {event['message']}")
+        except client.exceptions.ResourceNotFoundException:
+            if not tail:
+                raise Failure(f"no logs for {name} yet ({group}): has it run?") from None
+        if not tail:
+            return
+        time.sleep(2)
