@@ -178,3 +178,21 @@ def test_the_templates_bib_lengths_default_to_the_rules_own(template):
     parameters = template["Parameters"]
     assert int(parameters["BibMinLength"]["Default"]) == BibRules.min_length
     assert int(parameters["BibMaxLength"]["Default"]) == BibRules.max_length
+
+
+def test_the_search_apis_own_5xx_rate_is_alarmed_and_never_its_4xx(template):
+    alarm = template["Resources"]["SearchApi5xxAlarm"]["Properties"]
+    watched = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert watched == {"5xx", "Count"}
+    for metric in alarm["Metrics"]:
+        if "MetricStat" in metric:
+            assert metric["MetricStat"]["Metric"]["Dimensions"] == [
+                {"Name": "ApiId", "Value": {"Ref": "SearchApi"}}
+            ]
+    (rate,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert "errors / requests" in rate["Expression"] and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    pipeline = template["Resources"]["LambdaErrorsAlarm"]["Properties"]["Metrics"]
+    dims = [m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in pipeline if "MetricStat" in m]
+    assert (
+        "SearchApiFunction" not in dims and "ApiAuthorizerFunction" not in dims
+    )  # the pipeline's alarm is the pipeline's

@@ -18,10 +18,19 @@ from urllib.parse import parse_qs
 from snaprace.template import LOCAL_ACCOUNT, resources_of_type
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload quota: beyond it API Gateway answers 413
+MAX_LAMBDA_EVENT = 6 * 1024 * 1024  # Lambda's synchronous payload: the event API Gateway builds must fit
 
 
 def _respond(start_response, status: int, body: bytes, headers: dict) -> list[bytes]:
-    reasons = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
+    reasons = {
+        200: "OK",
+        204: "No Content",
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        413: "Payload Too Large",
+    }
     start_response(
         f"{status} {reasons.get(status, 'Status')}",
         [*headers.items(), ("Content-Length", str(len(body)))],
@@ -89,8 +98,12 @@ class HttpApiGateway:
             return _message(start_response, 404, "Not Found")
         template_path, spec, parameters, public = route
         length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            return _message(start_response, 413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.")
         body = environ["wsgi.input"].read(length) if length else b""
         event = self._event(api_id, method, raw_path, template_path, headers, environ, body, parameters)
+        if len(json.dumps(event)) > MAX_LAMBDA_EVENT:  # Lambda refuses the invocation; the caller sees 413
+            return _message(start_response, 413, "Request Too Long")
         if api["authorizer"] is not None and not public:
             if any(not headers.get(name) for name in api["identity"]):
                 return _message(start_response, 401, "Unauthorized")

@@ -189,7 +189,7 @@ def _states(operation: str, request: dict) -> list[tuple[str, str]]:
 def _s3(environ, body: bytes, account: Account) -> list[tuple[str, str]]:
     method = environ["REQUEST_METHOD"]
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    bucket, key = _bucket_and_key(environ)
+    bucket, key = bucket_and_key(environ)
     bucket_arn = f"arn:aws:s3:::{bucket}"
     if not bucket:
         return [("s3:ListAllMyBuckets", "*")]
@@ -231,7 +231,7 @@ def _s3(environ, body: bytes, account: Account) -> list[tuple[str, str]]:
     return pairs
 
 
-def _bucket_and_key(environ) -> tuple[str, str]:
+def bucket_and_key(environ) -> tuple[str, str]:
     host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0]
     path = path_of(environ).lstrip("/")
     if host and not re.fullmatch(r"[\d.]+|localhost|\[[0-9a-f:]+\]", host):

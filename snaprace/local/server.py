@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from snaprace.local import account, cloudformation
+from snaprace.local import account, cloudformation, iam_requests
 from snaprace.local.rekognition import RekognitionError
 from snaprace.local.wsgi import read_body, respond, respond_bytes
 from snaprace.template import LOCAL_ACCOUNT
@@ -32,6 +32,8 @@ log = logging.getLogger("snaprace.local")
 _S3_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/s3/aws4_request|X-Amz-Credential=[^&]+%2Fs3%2F")
 _CFN_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/cloudformation/aws4_request")
 _OPERATOR_PATHS = ("health", "faults", "meter")
+MAX_S3_KEY_BYTES = 1024  # S3: "The key name can be up to 1,024 bytes long" (UTF-8)
+MAX_LAMBDA_PAYLOAD = 6 * 1024 * 1024  # a synchronous invocation's request
 
 
 class Endpoint:
@@ -60,6 +62,9 @@ class Endpoint:
             route, arguments = self._route(environ)
             if route in _OPERATOR_PATHS:
                 return getattr(self, f"_{route}")(environ, start_response)
+            refused = self._over_limits(environ, start_response)
+            if refused is not None:
+                return refused
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             self._count(environ, target)
             if self.stack.authorizer is not None:
@@ -85,6 +90,38 @@ class Endpoint:
             log.exception("local stack endpoint")
             raise
         return self.moto(environ, start_response)
+
+    def _over_limits(self, environ, start_response):
+        """What AWS refuses before any service sees it: an S3 key over 1,024 bytes, a Lambda
+        invocation over 6 MB."""
+        signed = iam_requests.signing(environ)
+        if (
+            signed
+            and signed[1] == "s3"
+            and len(iam_requests.bucket_and_key(environ)[1].encode()) > MAX_S3_KEY_BYTES
+        ):
+            data = (
+                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code>'
+                b"<Message>Your key is too long</Message></Error>"
+            )
+            start_response(
+                "400 Bad Request", [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))]
+            )
+            return [data]
+        if (
+            environ.get("PATH_INFO", "").startswith("/2015-03-31/functions/")
+            and int(environ.get("CONTENT_LENGTH") or 0) > MAX_LAMBDA_PAYLOAD
+        ):
+            message = (
+                f"Request must be smaller than {MAX_LAMBDA_PAYLOAD} bytes for the InvokeFunction operation"
+            )
+            return respond(
+                start_response,
+                413,
+                {"Type": "User", "message": message},
+                [("x-amzn-ErrorType", "RequestTooLargeException")],
+            )
+        return None
 
     def _route(self, environ) -> tuple[str | None, dict]:
         try:

@@ -287,3 +287,26 @@ def test_one_client_is_stopped_after_its_share_of_a_public_event(local_stack):
     assert refused.value.code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 60
     other = call(local_stack, "/public/orgs/acme/events/e2e-rate-limit-2/photos", key=None)[0]
     assert other == 200  # the limit is per event: another event's runners are not affected
+
+
+@pytest.mark.parametrize(
+    "size, ctype, expected",
+    [
+        (10 * 1024 * 1024 + 1, "application/json", "HTTP content length exceeded 10485760 bytes."),
+        (5 * 1024 * 1024, "image/jpeg", "Request Too Long"),  # base64 in the event: over Lambda's 6 MB
+    ],
+)
+def test_a_body_over_the_gateways_limits_is_a_413_and_the_function_never_runs(
+    local_stack, race, size, ctype, expected
+):
+    before = search_api_invocations(local_stack)
+    path = f"/orgs/acme/events/{race}/selfie-search?consent=true"
+    status, answer = call(local_stack, path, method="POST", body=b"\xff\xd8\xff" + b"\0" * size, ctype=ctype)
+    assert (status, answer["message"]) == (413, expected)
+    assert search_api_invocations(local_stack) == before
+
+
+def search_api_invocations(running) -> int:
+    with urllib.request.urlopen(f"{running.endpoint}/_snaprace/meter", timeout=5) as response:  # noqa: S310
+        functions = json.loads(response.read())["lambda"]
+    return sum(used["invocations"] for name, used in functions.items() if "SearchApi" in name)

@@ -1,6 +1,8 @@
 """Every upload ends with a final status and a reason, whatever it is; none crashes a worker or
 poisons the batch it arrived in (DESIGN: never silently gone)."""
 
+import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner
 from local_stack import next_seed
 
@@ -61,3 +63,13 @@ def test_the_bad_input_corpus_ends_in_final_statuses_with_reasons(local_stack, e
         ],
     )
     assert "Acme Corp" in ignored.output and "seoul_2026!" in ignored.output
+
+
+def test_a_key_over_s3s_1024_bytes_is_refused_as_s3_refuses_it(local_stack):
+    s3 = local_stack.client("s3")
+    key = f"{ORG}/long-keys/" + "é" * 510  # 525 characters, 1,035 bytes in UTF-8; not an upload path
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=local_stack.stack.bucket, Key=key, Body=b"x")
+    assert refused.value.response["Error"]["Code"] == "KeyTooLongError"
+    s3.put_object(Bucket=local_stack.stack.bucket, Key=key[:-10], Body=b"x")  # 1,015 bytes: stored
+    s3.delete_object(Bucket=local_stack.stack.bucket, Key=key[:-10])
