@@ -257,6 +257,20 @@ def test_runners_search_a_published_event_without_a_key_and_an_unpublished_one_a
     status, hidden = call(local_stack, f"{public}/photos", key=None)
     _, unknown = call(local_stack, "/public/orgs/acme/events/no-such-event/photos", key=None)
     assert status == 200 and hidden == unknown == {"photos": [], "count": 0, "nextCursor": None}  # no oracle
+    faceless, _ = race_photo(next_seed(), [Runner("905", show_face=False)])
+    for image in (selfie("903"), faceless):  # a face or none: a hidden event is an unknown one
+        answers = [
+            call(
+                local_stack,
+                f"{events}/selfie-search",
+                key=None,
+                method="POST",
+                body=selfie_body(image),
+                ctype="application/json",
+            )
+            for events in (public, "/public/orgs/acme/events/no-such-event")
+        ]
+        assert answers[0] == answers[1] == (200, {"photos": [], "count": 0})
     status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=None)
     assert status == 401  # the keyed routes still need a key
 

@@ -2,6 +2,7 @@
 its real response shapes through botocore's Stubber (which also checks every request against the
 API model). Assertions are on what ends up in the bucket and the table."""
 
+import io
 import json
 
 import boto3
@@ -720,3 +721,31 @@ def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machi
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # still in flight now
     (again,) = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=6)["Messages"]  # ~4 s, not 180
     assert again["Body"] == message["Body"]
+
+
+def test_a_refused_request_is_logged_by_its_route_never_its_path_key_or_address(
+    aws, context, monkeypatch, capsys
+):
+    from pipeline.handlers import api_authorizer
+
+    event = json.loads((ROOT / "events" / "api_authorizer.json").read_text())
+    monkeypatch.setenv("API_KEY_SECRET_NAME", "test/image-rekognition/api-key")
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="test/image-rekognition/api-key", SecretString="the-operators-key"
+    )
+    event["routeKey"] = "GET /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = (
+        "/orgs/acme/events/seoul-marathon-2026/bibs/40417/photos"
+    )
+    event["headers"]["x-api-key"] = "snr.acme.guessed.not-a-secret-we-issued"
+    written = io.StringIO()  # what CloudWatch would receive: the function's JSON log lines
+    previous = api_authorizer.logger.registered_handler.setStream(written)
+    try:
+        assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
+    finally:
+        api_authorizer.logger.registered_handler.setStream(previous)
+    logged = written.getvalue()
+    lines = [json.loads(line) for line in logged.splitlines()]
+    assert [line["routeKey"] for line in lines] == ["GET /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos"]
+    for secret in ("40417", "seoul-marathon-2026", "not-a-secret-we-issued", "203.0.113.7"):
+        assert secret not in logged
