@@ -6,6 +6,7 @@ Every function takes a `Stack` (deployed or local) and returns data; `snaprace.c
 import hashlib
 import json
 import mimetypes
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -344,7 +345,10 @@ def wait(
 
 def photo_search(stack: Stack) -> PhotoSearch:
     """The search the API runs, on this stack's table and collections."""
-    return PhotoSearch(stack.photo_table, stack.client("rekognition"), stack.collection_prefix)
+    # its cursors never leave this process: a key of its own signs them
+    return PhotoSearch(
+        stack.photo_table, stack.client("rekognition"), stack.collection_prefix, os.urandom(32)
+    )
 
 
 def photos(

@@ -83,6 +83,9 @@ def aws(template):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         boto3.client("dynamodb", region_name=REGION).create_table(**create_table_kwargs(template, STAGE))
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=f"{STAGE}/image-rekognition/cursor-key", SecretString="a-test-cursor-key-" + "k" * 46
+        )
         yield
 
 

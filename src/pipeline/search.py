@@ -7,7 +7,8 @@ never stored and never logged.
 """
 
 import base64
-import binascii
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -45,26 +46,45 @@ class Match:
     similarity: float | None = None
 
 
-def encode_cursor(key: dict | None) -> str | None:
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _cursor_mac(signing_key: bytes, org_id: str, event_id: str, payload: str) -> bytes:
+    """What binds a cursor to its query: this event's gallery, signed with the stack's key."""
+    return hmac.new(signing_key, f"gallery|{org_id}|{event_id}|{payload}".encode(), hashlib.sha256).digest()[
+        :16
+    ]
+
+
+def encode_cursor(key: dict | None, org_id: str, event_id: str, signing_key: bytes) -> str | None:
+    """The next page's position, signed (HMAC-SHA256): a cursor cannot be forged or moved to
+    another event, so nothing but a position this API handed out ever reaches DynamoDB."""
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+    payload = _b64(json.dumps(key, sort_keys=True).encode())
+    return f"{payload}.{_b64(_cursor_mac(signing_key, org_id, event_id, payload))}"
 
 
-def decode_cursor(cursor: str, org_id: str, event_id: str) -> dict:
-    """The page position a cursor holds; it must be this event's (no hopping between events)."""
+def decode_cursor(cursor: str, org_id: str, event_id: str, signing_key: bytes) -> dict:
+    """The page position a cursor holds, if this API signed it for this event's gallery."""
+    payload, _, mac = cursor.partition(".")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("cursor is not one this API returned") from None
+        genuine = hmac.compare_digest(_unb64(mac), _cursor_mac(signing_key, org_id, event_id, payload))
+        key = json.loads(_unb64(payload)) if genuine else None
+    except (ValueError, RecursionError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        key = None
     if (
         not isinstance(key, dict)
         or set(key) != _CURSOR_KEYS
         or not all(isinstance(v, str) for v in key.values())
+        or key["PK"] != event_pk(org_id, event_id)
     ):
-        raise BadRequest("cursor is not one this API returned")
-    if key["PK"] != event_pk(org_id, event_id):
-        raise BadRequest("cursor belongs to another event")
+        raise BadRequest("cursor is not one this API returned for this event's gallery")
     return key
 
 
@@ -89,16 +109,23 @@ def check_selfie(selfie: bytes) -> None:
 
 
 class PhotoSearch:
-    def __init__(self, table: PhotoTable, rekognition_client, collection_prefix: str):
+    def __init__(
+        self, table: PhotoTable, rekognition_client, collection_prefix: str, cursor_key: bytes = b""
+    ):
+        """`cursor_key` signs the gallery's cursors: the stack's secret in the API (one key for
+        every container), any random key where cursors never leave the process (`snaprace photos`)."""
         self.table, self.rekognition, self.collection_prefix = table, rekognition_client, collection_prefix
+        self.cursor_key = cursor_key
 
     def gallery(self, org_id: str, event_id: str, limit: int = 50, cursor: str | None = None):
         """(matches, next cursor or None): indexed photos, newest first."""
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-        start = decode_cursor(cursor, org_id, event_id) if cursor else None
+        if not self.cursor_key:  # a programming error, never a caller's
+            raise ValueError("PhotoSearch was made without a cursor key: the gallery cannot sign its cursors")
+        start = decode_cursor(cursor, org_id, event_id, self.cursor_key) if cursor else None
         items, last = self.table.gallery(org_id, event_id, limit, start)
-        return [Match(item) for item in items], encode_cursor(last)
+        return [Match(item) for item in items], encode_cursor(last, org_id, event_id, self.cursor_key)
 
     def by_bib(self, org_id: str, event_id: str, bib: str) -> tuple[list[Match], bool]:
         """Photos where the bib was read, then photos where the face linked to it appears; and

@@ -463,13 +463,17 @@ def test_authorizer_passes_an_organisers_org_on_and_refuses_a_revoked_key(table,
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
 
 
-def test_search_api_answers_503_with_retry_after_when_rekognition_stays_throttled(rekognition, context):
+@pytest.mark.parametrize(
+    "code, status",
+    [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)],
+)
+def test_search_api_answers_503_with_retry_after_when_rekognition_is_throttled_or_failing(
+    rekognition, context, code, status
+):
     from pipeline.handlers import api
 
     event = json.loads((ROOT / "events" / "api_selfie.json").read_text())
-    rekognition.add_client_error(
-        "search_faces_by_image", "ProvisionedThroughputExceededException", http_status_code=400
-    )
+    rekognition.add_client_error("search_faces_by_image", code, http_status_code=status)
     response = api.lambda_handler(event, context)
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "2"

@@ -9,21 +9,46 @@ import pytest
 from pipeline import search
 from pipeline.table import event_pk
 
+KEY = b"k" * 32
+
 
 def test_cursor_round_trip_and_it_stays_in_its_event():
     key = {"PK": event_pk("acme", "seoul"), "SK": "PHOTO#abc", "galleryKey": "2026-11-01T08:00:00Z#abc"}
-    cursor = search.encode_cursor(key)
+    cursor = search.encode_cursor(key, "acme", "seoul", KEY)
     assert "=" not in cursor and "PHOTO" not in cursor  # opaque and URL-safe
-    assert search.decode_cursor(cursor, "acme", "seoul") == key
-    with pytest.raises(search.BadRequest, match="another event"):
-        search.decode_cursor(cursor, "rival", "seoul")
-    assert search.encode_cursor(None) is None
+    assert search.decode_cursor(cursor, "acme", "seoul", KEY) == key
+    for org, event in (("rival", "seoul"), ("acme", "busan")):
+        with pytest.raises(search.BadRequest, match="cursor"):
+            search.decode_cursor(cursor, org, event, KEY)
+    assert search.encode_cursor(None, "acme", "seoul", KEY) is None
 
 
-@pytest.mark.parametrize("cursor", ["", "!!!", "bm90LWpzb24", search.encode_cursor({"PK": "x"})])
-def test_a_cursor_the_api_did_not_make_is_refused(cursor):
+def forged(key: dict, mac: str = "AAAAAAAAAAAAAAAAAAAAAA") -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=") + "." + mac
+
+
+GENUINE = {"PK": event_pk("acme", "seoul"), "SK": "PHOTO#abc", "galleryKey": "2026-11-01T08:00:00Z#abc"}
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "bm90LWpzb24",
+        forged(GENUINE),  # the shape of a real one, no valid signature
+        forged(
+            {**GENUINE, "SK": "PHOTO#other"},
+            search.encode_cursor(GENUINE, "acme", "seoul", KEY).split(".")[1],
+        ),
+        search.encode_cursor(GENUINE, "acme", "seoul", b"another-stacks-key"),
+        search.encode_cursor({"PK": event_pk("acme", "seoul")}, "acme", "seoul", KEY),  # signed, wrong shape
+        search.encode_cursor(GENUINE, "acme", "seoul", KEY) + "x",
+    ],
+)
+def test_a_cursor_the_api_did_not_make_for_this_gallery_is_refused(cursor):
     with pytest.raises(search.BadRequest, match="cursor"):
-        search.decode_cursor(cursor, "acme", "seoul")
+        search.decode_cursor(cursor, "acme", "seoul", KEY)
 
 
 def test_selfies_are_checked_before_rekognition_sees_them():

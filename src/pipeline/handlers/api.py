@@ -9,32 +9,42 @@ stored or logged.
 """
 
 import base64
-import binascii
 import json
+import re
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
 
 from pipeline import access, clients, keys, ratelimit, search
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
-from pipeline.errors import InvalidKey, RekognitionThrottled
+from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
 from pipeline.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
+CURSOR_KEY_CACHE_SECONDS = 300
 
 
 def photo_search() -> search.PhotoSearch:
     config = get_config()
     return search.PhotoSearch(
-        PhotoTable(clients.dynamodb_table(config.table_name)), clients.rekognition(), config.collection_prefix
+        PhotoTable(clients.dynamodb_table(config.table_name)),
+        clients.rekognition(),
+        config.collection_prefix,
+        cursor_key().encode(),
     )
+
+
+def cursor_key() -> str:
+    """The gallery cursors' signing key (template.yaml CursorKeySecret), cached 5 minutes per container."""
+    return parameters.get_secret(get_config().cursor_key_secret_name, max_age=CURSOR_KEY_CACHE_SECONDS)
 
 
 def checked_ids(org_id: str, event_id: str) -> None:
@@ -141,7 +151,7 @@ def searched_or_400(bib: str) -> str:
 
 def gallery_of(org_id: str, event_id: str) -> dict:
     raw_limit = app.current_event.get_query_string_value("limit", "50")
-    if not raw_limit.isdigit():
+    if not re.fullmatch(r"[0-9]{1,3}", raw_limit):  # not str.isdigit: "²" and 5,000 digits are digits
         raise BadRequestError("limit must be a whole number between 1 and 100")
     matches, cursor = photo_search().gallery(
         org_id, event_id, int(raw_limit), app.current_event.get_query_string_value("cursor")
@@ -171,10 +181,13 @@ def selfie_from_request() -> bytes:
         if event.get_query_string_value("consent") != "true":
             raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
         body = event.body or ""
-        return base64.b64decode(body) if event.is_base64_encoded else body.encode("latin-1")
+        try:
+            return base64.b64decode(body) if event.is_base64_encoded else body.encode("latin-1")
+        except ValueError:  # binascii.Error, non-ASCII base64, a character no byte holds
+            raise BadRequestError("the body must be the image's bytes") from None
     try:
         body = json.loads(event.decoded_body or "")
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise BadRequestError(
             'send {"consent": true, "image": "<base64 JPEG or PNG>"}, or the image'
         ) from None
@@ -182,7 +195,7 @@ def selfie_from_request() -> bytes:
         raise BadRequestError("consent must be true: the selfie is compared with the event's photos")
     try:
         return base64.b64decode(body.get("image") or "", validate=True)
-    except (binascii.Error, TypeError):
+    except (ValueError, TypeError):  # binascii.Error is a ValueError, as is a non-ASCII string
         raise BadRequestError("image must be base64") from None
 
 
@@ -207,8 +220,10 @@ def rate_limited(exc: RateLimited) -> Response:
 
 
 @app.exception_handler(RekognitionThrottled)
-def throttled(exc: RekognitionThrottled) -> Response:
-    """Rekognition's quota is spent even after the client's retries: the caller may retry."""
+@app.exception_handler(RekognitionUnavailable)
+def throttled(exc: RekognitionThrottled | RekognitionUnavailable) -> Response:
+    """Rekognition's quota is spent, or it failed (5xx, unreachable): the caller may retry. Not a
+    500: the search API's 5xx alarm counts these 503s, its errors alarm counts only our bugs."""
     return Response(
         status_code=503,
         content_type="application/json",

@@ -1,0 +1,214 @@
+"""No request makes the search API answer a 500 (issue: the public API under attack). Hypothesis
+generates what a stranger can send - paths, query strings, headers, bodies, cursors, on the keyed
+and the public routes - as API Gateway's payload 2.0 events built from the events/ fixtures, and
+the handler runs them on moto, its Rekognition calls answered by the local stack's emulator. A raise
+is a Lambda error, a 500 on AWS: it would page the operator and hide real failures."""
+
+import base64
+import copy
+import json
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import clients
+from pipeline.table import event_pk
+from snaprace.local.engines import ScriptedEngine
+from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+ORG, EVENT = "acme", "seoul-marathon-2026"
+FIXTURES = {
+    name: json.loads((ROOT / "events" / f"{name}.json").read_text())
+    for name in ("api_gallery", "api_bib", "api_selfie")
+}
+CALLERS = [
+    {"role": "operator", "org": ""},
+    {"role": "organiser", "org": ORG},
+    {"role": "organiser", "org": "other"},
+    None,
+]
+
+segment = st.one_of(
+    st.sampled_from([ORG, EVENT, "1234", "", ".", "..", "%2F", "%00", "a" * 300, "é", "١٢٣"]),
+    st.text(st.characters(exclude_characters="/?#"), max_size=40),
+)
+query_value = st.one_of(
+    st.sampled_from(["50", "0", "101", "-1", "²", "٣", "9" * 5000, "1e3", " 5", "true", "True"]),
+    st.text(max_size=30),
+)
+
+
+def cursors():
+    """Cursors as a stranger forges them: any text, base64 of any JSON, this event's key shape
+    with anything in its fields, JSON nested deeper than Python recurses."""
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=8,
+    )
+    shaped = st.fixed_dictionaries(
+        {
+            "PK": st.sampled_from([event_pk(ORG, EVENT), event_pk("other", EVENT)]),
+            "SK": json_values,
+            "galleryKey": json_values,
+        }
+    )
+
+    def encoded(value) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return st.one_of(
+        st.text(max_size=60),
+        json_values.map(encoded),
+        shaped.map(encoded),
+        st.integers(1000, 5000)
+        .map(lambda depth: "[" * depth + "]" * depth)
+        .map(lambda nested: base64.urlsafe_b64encode(nested.encode()).decode()),
+    )
+
+
+def bodies():
+    image_field = st.one_of(
+        st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()),
+        st.binary(max_size=64).map(lambda b: base64.b64encode(b"\xff\xd8\xff" + b).decode()),
+        st.text(max_size=40),
+        st.integers(),
+        st.none(),
+    )
+    return st.one_of(
+        st.none(),
+        st.text(max_size=80),
+        st.fixed_dictionaries(
+            {"consent": st.sampled_from([True, False, "true", 1, None]), "image": image_field}
+        ).map(json.dumps),
+        st.integers(1000, 100_000).map(lambda depth: "[" * depth + "]" * depth),
+        st.integers(1000, 100_000).map(
+            lambda depth: '{"consent": true, "image": ' + "[" * depth + "]" * depth + "}"
+        ),
+    )
+
+
+@st.composite
+def requests(draw) -> dict:
+    name = draw(st.sampled_from(sorted(FIXTURES)))
+    event = copy.deepcopy(FIXTURES[name])
+    public = draw(st.booleans())
+    parts = event["rawPath"].strip("/").split("/")  # orgs ORG events EVENT [bibs BIB] photos|selfie-search
+    for index in (1, 3, 5) if name == "api_bib" else (1, 3):
+        if draw(st.integers(0, 3)) == 0:  # mostly valid ids: the request reaches the route's own checks
+            parts[index] = draw(segment)
+    event["rawPath"] = ("/public/" if public else "/") + "/".join(parts)
+    event["requestContext"]["http"]["path"] = event["rawPath"]
+    query = {}
+    for field, values in (
+        ("limit", query_value),
+        ("cursor", cursors()),
+        ("consent", query_value),
+        ("x", query_value),
+    ):
+        if draw(st.booleans()):
+            query[field] = draw(values)
+    event["queryStringParameters"] = query or None
+    event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    event["headers"]["content-type"] = draw(
+        st.sampled_from(
+            ["application/json", "image/jpeg", "image/png", "text/plain", "", "image/jpeg; charset=x"]
+        )
+    )
+    body = draw(bodies())
+    encoded = draw(st.booleans())
+    event["isBase64Encoded"] = encoded
+    event["body"] = (
+        None
+        if body is None
+        else (
+            base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
+            if encoded and draw(st.booleans())
+            else body
+        )
+    )
+    caller = None if public else draw(st.sampled_from(CALLERS))
+    if caller is None:
+        event["requestContext"].pop("authorizer", None)
+    else:
+        event["requestContext"]["authorizer"] = {"lambda": caller}
+    return event
+
+
+STRANGER = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+@pytest.fixture
+def emulated_rekognition(aws):
+    """The handlers' Rekognition client answered by the local stack's emulator (the real API's
+    validation, limits and error shapes) instead of moto, which has no SearchFacesByImage."""
+    emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, "ap-northeast-2", "123456789012")
+
+    def answer(model, params, **_):  # the Stubber's hook: a response here skips the HTTP layer
+        operation = model.name
+        request = json.loads(params["body"] or b"{}")  # the serialised request, as the wire carries it
+        try:
+            status, parsed = 200, emulator.handle(operation, request)
+        except RekognitionError as exc:
+            status, parsed = exc.status, {"Error": {"Code": exc.code, "Message": exc.message}}
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
+        return AWSResponse(None, status, {}, None), parsed
+
+    clients.rekognition().meta.events.register_first("before-call.rekognition", answer)
+    return emulator
+
+
+def answered_without_a_500(event: dict, context) -> dict:
+    from pipeline.handlers import api
+
+    answer = api.lambda_handler(event, context)  # a raise is a Lambda error: a 500 on AWS
+    assert answer["statusCode"] < 500, (answer["statusCode"], answer["body"][:300])
+    if answer["statusCode"] >= 400:
+        assert json.loads(answer["body"])["message"]
+    return answer
+
+
+@STRANGER
+@given(event=requests())
+def test_no_request_a_stranger_can_send_makes_a_500(emulated_rekognition, context, event):
+    answered_without_a_500(event, context)
+
+
+@STRANGER
+@given(limit=st.none() | query_value, cursor=st.none() | cursors())
+def test_no_gallery_query_makes_a_500(emulated_rekognition, context, limit, cursor):
+    event = copy.deepcopy(FIXTURES["api_gallery"])
+    query = {name: value for name, value in (("limit", limit), ("cursor", cursor)) if value is not None}
+    event["queryStringParameters"] = query or None
+    event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    answered_without_a_500(event, context)
+
+
+@STRANGER
+@given(
+    body=bodies(),
+    content_type=st.sampled_from(["application/json", "image/jpeg", "image/png", "text/plain", ""]),
+    encoded=st.booleans(),
+    consent=st.sampled_from([None, "true", "1"]),
+)
+def test_no_selfie_body_makes_a_500(emulated_rekognition, context, body, content_type, encoded, consent):
+    event = copy.deepcopy(FIXTURES["api_selfie"])
+    event["headers"]["content-type"] = content_type
+    event["queryStringParameters"] = {"consent": consent} if consent else None
+    event["isBase64Encoded"] = encoded
+    if body is not None and encoded:
+        body = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
+    event["body"] = body
+    answered_without_a_500(event, context)
