@@ -56,9 +56,8 @@ def _unb64(text: str) -> bytes:
 
 def _cursor_mac(signing_key: bytes, org_id: str, event_id: str, payload: str) -> bytes:
     """What binds a cursor to its query: this event's gallery, signed with the stack's key."""
-    return hmac.new(signing_key, f"gallery|{org_id}|{event_id}|{payload}".encode(), hashlib.sha256).digest()[
-        :16
-    ]
+    scoped = f"gallery|{org_id}|{event_id}|{payload}".encode()
+    return hmac.new(signing_key, scoped, hashlib.sha256).digest()[:16]  # 128 bits: unguessable
 
 
 def encode_cursor(key: dict | None, org_id: str, event_id: str, signing_key: bytes) -> str | None:
