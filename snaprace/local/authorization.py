@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from snaprace.local import iam_requests
 from snaprace.local.iam import STATE_MACHINE_TASK_KEY, Role
-from snaprace.local.wsgi import read_body
+from snaprace.local.wsgi import read_body, s3_error
 
 log = logging.getLogger("snaprace.local.iam")
 _JSON_DENIED = {  # how each JSON service names the refusal (botocore reads the part after '#')
@@ -130,17 +130,7 @@ class Authorizer:
 def _denied(start_response, service: str, target: str, message: str, environ) -> list[bytes]:
     request_id = str(uuid.uuid4())
     if service == "s3":
-        data = (
-            b""
-            if environ["REQUEST_METHOD"] == "HEAD"
-            else (
-                '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
-            ).encode()
-        )
-        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
-        start_response("403 Forbidden", [*headers, ("Content-Length", str(len(data)))])
-        return [data]
+        return s3_error(start_response, "403 Forbidden", "AccessDenied", message, environ)
     if service == "lambda":
         data = json.dumps({"Type": "User", "Message": message}).encode()
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]

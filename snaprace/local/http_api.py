@@ -15,11 +15,11 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
+from pipeline.search import LAMBDA_PAYLOAD_BYTES  # the event API Gateway builds must fit
 from snaprace.template import LOCAL_ACCOUNT, resources_of_type
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload quota: beyond it API Gateway answers 413
-MAX_LAMBDA_EVENT = 6 * 1024 * 1024  # Lambda's synchronous payload: the event API Gateway builds must fit
 
 
 def _respond(start_response, status: int, body: bytes, headers: dict) -> list[bytes]:
@@ -102,7 +102,9 @@ class HttpApiGateway:
             return _message(start_response, 413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.")
         body = environ["wsgi.input"].read(length) if length else b""
         event = self._event(api_id, method, raw_path, template_path, headers, environ, body, parameters)
-        if len(json.dumps(event)) > MAX_LAMBDA_EVENT:  # Lambda refuses the invocation; the caller sees 413
+        if (
+            len(json.dumps(event)) > LAMBDA_PAYLOAD_BYTES
+        ):  # Lambda refuses the invocation; the caller sees 413
             return _message(start_response, 413, "Request Too Long")
         if api["authorizer"] is not None and not public:
             if any(not headers.get(name) for name in api["identity"]):

@@ -23,9 +23,10 @@ from urllib.parse import parse_qs, unquote
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
+from pipeline.search import LAMBDA_PAYLOAD_BYTES
 from snaprace.local import account, cloudformation, iam_requests
 from snaprace.local.rekognition import RekognitionError
-from snaprace.local.wsgi import read_body, respond, respond_bytes
+from snaprace.local.wsgi import read_body, respond, respond_bytes, s3_error
 from snaprace.template import LOCAL_ACCOUNT
 
 log = logging.getLogger("snaprace.local")
@@ -33,7 +34,6 @@ _S3_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/s3/aws4_request|X-Amz-Cred
 _CFN_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/cloudformation/aws4_request")
 _OPERATOR_PATHS = ("health", "faults", "meter")
 MAX_S3_KEY_BYTES = 1024  # S3: "The key name can be up to 1,024 bytes long" (UTF-8)
-MAX_LAMBDA_PAYLOAD = 6 * 1024 * 1024  # a synchronous invocation's request
 
 
 class Endpoint:
@@ -100,20 +100,15 @@ class Endpoint:
             and signed[1] == "s3"
             and len(iam_requests.bucket_and_key(environ)[1].encode()) > MAX_S3_KEY_BYTES
         ):
-            data = (
-                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code>'
-                b"<Message>Your key is too long</Message></Error>"
+            return s3_error(
+                start_response, "400 Bad Request", "KeyTooLongError", "Your key is too long", environ
             )
-            start_response(
-                "400 Bad Request", [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))]
-            )
-            return [data]
         if (
             environ.get("PATH_INFO", "").startswith("/2015-03-31/functions/")
-            and int(environ.get("CONTENT_LENGTH") or 0) > MAX_LAMBDA_PAYLOAD
+            and int(environ.get("CONTENT_LENGTH") or 0) > LAMBDA_PAYLOAD_BYTES
         ):
             message = (
-                f"Request must be smaller than {MAX_LAMBDA_PAYLOAD} bytes for the InvokeFunction operation"
+                f"Request must be smaller than {LAMBDA_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
             )
             return respond(
                 start_response,

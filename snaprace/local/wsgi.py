@@ -1,6 +1,9 @@
-"""Small WSGI helpers the local endpoint's parts share: read a request body once, answer JSON."""
+"""Small WSGI helpers the local endpoint's parts share: read a request body once, answer JSON or
+S3's XML error."""
 
 import json
+import uuid
+from xml.sax.saxutils import escape
 
 
 def read_body(environ) -> bytes:
@@ -27,4 +30,20 @@ def respond(start_response, status: int, body, headers=()) -> list[bytes]:
 
 def respond_bytes(start_response, data: bytes, content_type: str, headers=()) -> list[bytes]:
     start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers])
+    return [data]
+
+
+def s3_error(start_response, status: str, code: str, message: str, environ) -> list[bytes]:
+    """S3's error answer: XML with the code, the message and a request id (no body for HEAD)."""
+    request_id = str(uuid.uuid4())
+    data = (
+        b""
+        if environ["REQUEST_METHOD"] == "HEAD"
+        else (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+    )
+    headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    start_response(status, [*headers, ("Content-Length", str(len(data)))])
     return [data]
