@@ -258,27 +258,19 @@ def test_an_erasure_holds_against_reprocess_and_later_photos(local_stack, event_
     local_stack.put(ORG, event_id, "IMG_later.jpg", later)
     local_stack.wait(ORG, event_id)
 
-    selfie_file = local_stack.log_file.parent / f"selfie-761-{event_id}.jpg"
-    selfie_file.write_bytes(selfie("761"))
-    found = json.loads(
-        snaprace(
-            local_stack, "photos", "--org", ORG, "--event", event_id, "--selfie", str(selfie_file), "--json"
-        ).stdout
-    )
-    assert found["photos"] == []
+    def by_selfie(runner: str) -> list[dict]:
+        selfie_file = local_stack.log_file.parent / f"selfie-{runner}-{event_id}.jpg"
+        selfie_file.write_bytes(selfie(runner))
+        command = ("photos", "--org", ORG, "--event", event_id, "--selfie", str(selfie_file), "--json")
+        return json.loads(snaprace(local_stack, *command).stdout)["photos"]
+
+    assert by_selfie("761") == []
     assert len(faces_of(local_stack, event_id)) == 1  # runner 762's face only
     by_bib = json.loads(
         snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "761", "--json").stdout
     )
     assert sorted(p["matchedBy"] for p in by_bib["photos"]) == ["bib", "bib", "bib"]  # reads stay, no faces
-    selfie_762 = local_stack.log_file.parent / f"selfie-762-{event_id}.jpg"
-    selfie_762.write_bytes(selfie("762"))
-    other = json.loads(
-        snaprace(
-            local_stack, "photos", "--org", ORG, "--event", event_id, "--selfie", str(selfie_762), "--json"
-        ).stdout
-    )
-    assert len(other["photos"]) == 1
+    assert len(by_selfie("762")) == 1
 
 
 def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_brings_them_back(

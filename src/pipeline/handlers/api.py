@@ -32,13 +32,15 @@ app = APIGatewayHttpResolver()
 CURSOR_KEY_CACHE_SECONDS = 300
 
 
-def photo_search() -> search.PhotoSearch:
+def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:
+    """The search; only the gallery signs cursors, so only it reads the key (no secret on a bib or
+    selfie search's cold start)."""
     config = get_config()
     return search.PhotoSearch(
         PhotoTable(clients.dynamodb_table(config.table_name)),
         clients.rekognition(),
         config.collection_prefix,
-        cursor_key().encode(),
+        cursor_key,
     )
 
 
@@ -153,7 +155,7 @@ def gallery_of(org_id: str, event_id: str) -> dict:
     raw_limit = app.current_event.get_query_string_value("limit", "50")
     if not re.fullmatch(r"[0-9]{1,3}", raw_limit):  # not str.isdigit: "²" and 5,000 digits are digits
         raise BadRequestError("limit must be a whole number between 1 and 100")
-    matches, cursor = photo_search().gallery(
+    matches, cursor = photo_search(cursor_key().encode()).gallery(
         org_id, event_id, int(raw_limit), app.current_event.get_query_string_value("cursor")
     )
     return answer(matches, nextCursor=cursor)
