@@ -45,6 +45,7 @@ COMMANDS = (  # the order of --help
     events.photos,
     access.api_key,
     access.org_key,
+    access.runner_links,
     access.retention,
     operate.preflight,
     operate.status,

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -196,6 +196,7 @@ def event_settings(
     published: bool | None = None,
     face_retention_days: int | None = None,
     retention_from: str | None = None,
+    selfie_mode: str | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
@@ -203,32 +204,29 @@ def event_settings(
     table = stack.photo_table
     current = EventSettings.from_item(table.event_settings(org_id, event_id))
     if clear:  # the bib settings only: face search, publication and retention stay as they are
-        current = EventSettings(
-            None, None, current.faces, current.published, current.face_retention_days, current.retention_from
-        )
+        current = replace(current, bib_range=None, participants=None)
+    changes = {
+        "faces": faces,
+        "published": published,
+        "face_retention_days": face_retention_days,
+        "selfie_mode": selfie_mode,
+    }
     try:
-        new_range = parse_range(bib_range) if bib_range else current.bib_range
-        new_participants = current.participants
+        if bib_range:
+            changes["bib_range"] = parse_range(bib_range)
         if participants is not None:
             with participants.open(encoding="utf-8-sig", errors="replace") as lines:
-                new_participants = parse_participants(lines)
+                changes["participants"] = parse_participants(lines)
     except (InvalidSettings, OSError) as exc:
         raise StackError(str(exc)) from None
     if retention_from is not None:
         try:
-            retention_from = date.fromisoformat(retention_from).isoformat()
+            changes["retention_from"] = date.fromisoformat(retention_from).isoformat()
         except ValueError:
             raise StackError(f"--retention-from {retention_from!r}: give a date as YYYY-MM-DD") from None
-    settings = EventSettings(
-        new_range,
-        new_participants,
-        current.faces if faces is None else faces,
-        current.published if published is None else published,
-        current.face_retention_days if face_retention_days is None else face_retention_days,
-        current.retention_from if retention_from is None else retention_from,
-    )
-    changes = (bib_range, participants, faces, published, face_retention_days, retention_from)
-    if clear or any(change is not None for change in changes):
+    changes = {name: value for name, value in changes.items() if value is not None}
+    settings = replace(current, **changes)
+    if clear or changes:
         table.put_event_settings(org_id, event_id, settings.to_item())
     return settings
 

@@ -2,6 +2,7 @@
 properties), fresh clients and configuration per test, a Lambda context, and the local stack
 for the end-to-end tests."""
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ STAGE = "test"
 BUCKET = f"snaprace-images-{STAGE}"
 TABLE = f"PhotoService-{STAGE}"
 REGION = "ap-northeast-2"
+SIGNING_KEY = "a-test-signing-key-" + "k" * 46  # the stack's secret SigningKeySecret, in moto
 
 # Set before any handler module is imported: no real credentials, no X-Ray daemon.
 os.environ.update(
@@ -84,7 +86,7 @@ def aws(template):
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         boto3.client("dynamodb", region_name=REGION).create_table(**create_table_kwargs(template, STAGE))
         boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=f"{STAGE}/image-rekognition/cursor-key", SecretString="a-test-cursor-key-" + "k" * 46
+            Name=f"{STAGE}/image-rekognition/signing-key", SecretString=SIGNING_KEY
         )
         yield
 
@@ -138,3 +140,40 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/e2e/" in item.nodeid or item.nodeid.startswith("tests/unit/test_vision_engine.py"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def emulated_rekognition(aws):
+    """The handlers' Rekognition client answered by the local stack's emulator (the real API's
+    validation, limits and error shapes) instead of moto, which has no SearchFacesByImage."""
+    from botocore.awsrequest import AWSResponse
+
+    from pipeline import clients
+    from snaprace.local.engines import ScriptedEngine
+    from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
+
+    emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, "ap-northeast-2", "123456789012")
+
+    def answer(model, params, **_):  # the Stubber's hook: a response here skips the HTTP layer
+        operation = model.name
+        request = json.loads(params["body"] or b"{}")  # the serialised request, as the wire carries it
+        try:
+            status, parsed = 200, emulator.handle(operation, request)
+        except RekognitionError as exc:
+            status, parsed = exc.status, {"Error": {"Code": exc.code, "Message": exc.message}}
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
+        return AWSResponse(None, status, {}, None), parsed
+
+    clients.rekognition().meta.events.register_first("before-call.rekognition", answer)
+    return emulator
+
+
+@pytest.fixture
+def published(aws):
+    """The fixtures' event published, its selfie search verified (the default): the public routes
+    reach the searches and the runner-link check."""
+    from pipeline import clients
+    from pipeline.table import PhotoTable
+
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    table.put_event_settings("acme", "seoul-marathon-2026", {"published": True})

@@ -1,9 +1,15 @@
-"""Who may call the search API: `api-key`, `org-key`; and face data that ends: `retention`."""
+"""Who may call the search API: `api-key`, `org-key`, `runner-links`; and face data that ends:
+`retention`."""
 
+import csv
 import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
 
 import click
 
+from pipeline.event_settings import VERIFIED
 from snaprace import operations
 from snaprace.commands.common import stack_of
 
@@ -59,6 +65,54 @@ def org_key_revoke(ctx, org_id, key_id) -> None:
 
     org_keys.revoke(stack_of(ctx), org_id, key_id)
     click.echo(f"revoked key {key_id} of org {org_id}")
+
+
+@click.command("runner-links")
+@click.option("--org", "org_id", required=True)
+@click.option("--event", "event_id", required=True)
+@click.option(
+    "--bibs",
+    "bibs_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="One bib per line (or a CSV whose first column is the bib); default: the event's participant list.",
+)
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(1, 365), help="Days the links work."
+)
+@click.option("--base-url", help="Where the runner page is served (default: the stack's ApiUrl).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the CSV here (default: standard output).",
+)
+@click.pass_context
+def runner_links(ctx, org_id, event_id, bibs_file, days, base_url, out) -> None:
+    """Each runner's personal link, one CSV row per bib (bib,link,token,expiresAt), for the
+    organiser to send through their registration system. On an event whose selfie search is
+    verified (the default), a link opens selfie search for that runner, on that event only."""
+    from snaprace import org_keys
+
+    links, settings = org_keys.make_runner_links(stack_of(ctx), org_id, event_id, bibs_file, days, base_url)
+    with out.open("w", newline="", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
+        writer = csv.DictWriter(stream, fieldnames=["bib", "link", "token", "expiresAt"])
+        writer.writeheader()
+        writer.writerows(link.row() for link in links)
+    if out:
+        click.echo(f"{len(links)} runner links for {org_id}/{event_id} -> {out}", err=True)
+    for warning in _link_warnings(settings):
+        click.echo(f"note: {warning}", err=True)
+
+
+def _link_warnings(settings) -> list[str]:
+    """What makes the links useless for now: the runners would meet a closed door."""
+    warnings = []
+    if not settings.published:
+        warnings.append("the event is not published: runners find nothing until `event-settings --publish`")
+    if not settings.faces:
+        warnings.append("face search is off for the event: the links open bib search only")
+    elif settings.selfie_mode != VERIFIED:
+        warnings.append("the event's selfie search is open: anyone may search without a link")
+    return warnings
 
 
 @click.group()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline.bibs import searched_bib
+from pipeline.event_settings import OPEN, VERIFIED
 from snaprace import operations
 from snaprace.commands.common import Failure, event_options, stack_of
 
@@ -64,6 +65,13 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
     help="Days the event's face data is kept (default 90), from the last upload or --retention-from.",
 )
 @click.option("--retention-from", metavar="YYYY-MM-DD", help="The date face retention counts from.")
+@click.option(
+    "--selfie-search",
+    "selfie_mode",
+    type=click.Choice([VERIFIED, OPEN], case_sensitive=False),
+    help="Who may search the published event by selfie without a key: verified (the default) only "
+    "runners with their link (`snaprace runner-links`); open anyone, within the per-client limits.",
+)
 @click.pass_context
 def event_settings(
     ctx,
@@ -76,6 +84,7 @@ def event_settings(
     published,
     face_retention_days,
     retention_from,
+    selfie_mode,
 ) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
@@ -92,6 +101,7 @@ def event_settings(
         published,
         face_retention_days,
         retention_from,
+        selfie_mode,
     )
     click.echo(f"{org_id}/{event_id}: {settings.describe()}")
     if face_search is False:

@@ -23,7 +23,7 @@ class Config:
     public_searches_per_minute: int
     public_selfies_per_hour: int
     starter_concurrency: int
-    cursor_key_secret_name: str
+    signing_key_secret_name: str
 
 
 def _int(name: str, default: int) -> int:
@@ -51,7 +51,7 @@ def get_config() -> Config:
         public_searches_per_minute=_int("PUBLIC_SEARCHES_PER_MINUTE", 60),
         public_selfies_per_hour=_int("PUBLIC_SELFIES_PER_HOUR", 10),
         starter_concurrency=_int("STARTER_MAX_CONCURRENCY", 5),
-        cursor_key_secret_name=os.environ.get(
-            "CURSOR_KEY_SECRET_NAME", f"{stage}/image-rekognition/cursor-key"
+        signing_key_secret_name=os.environ.get(
+            "SIGNING_KEY_SECRET_NAME", f"{stage}/image-rekognition/signing-key"
         ),
     )

@@ -6,6 +6,12 @@ alone; a range decides instead of the "years are not bibs" rule). Stored as one 
 `snaprace event-settings`. DetectText reads it through `Cached`: at most once a minute per event
 and container. Face search (on unless the organiser turns it off) is read at every photo by
 IndexFaces and SaveResults, and by the selfie search: off must hold at once.
+
+The selfie mode says who may search a published event by selfie without a key: `verified` (the
+default) only a runner holding their personal link (pipeline.runner_links), `open` anyone within
+the per-client limits. Verified is the default because an open selfie search is face recognition
+on demand: whoever holds a photo of a person (a crop from the gallery will do) finds that person's
+photos. An organiser who wants it open says so (`--selfie-search open`).
 """
 
 import time
@@ -18,6 +24,7 @@ MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under Dynam
 CACHE_SECONDS = 60.0
 DEFAULT_FACE_RETENTION_DAYS = 90
 ANY_BIB = BibRules(min_length=1, max_length=6)  # what a participant list may hold
+OPEN, VERIFIED = "open", "verified"  # the selfie modes
 
 
 class InvalidSettings(ValueError):
@@ -32,6 +39,7 @@ class EventSettings:
     published: bool = False  # runners may search it without a key (the API's /public routes)
     face_retention_days: int = DEFAULT_FACE_RETENTION_DAYS  # face data kept this long (pipeline.retention)
     retention_from: str | None = None  # ISO date the retention counts from; default: the last upload
+    selfie_mode: str = VERIFIED  # who may search by selfie without a key: OPEN or VERIFIED
 
     def to_item(self) -> dict:
         item: dict = {} if self.faces else {"faceSearch": "off"}
@@ -41,6 +49,8 @@ class EventSettings:
             item["faceRetentionDays"] = self.face_retention_days
         if self.retention_from:
             item["retentionFrom"] = self.retention_from
+        if self.selfie_mode != VERIFIED:
+            item["selfieSearch"] = self.selfie_mode
         if self.bib_range:
             item["bibFirst"], item["bibLast"] = self.bib_range
         if self.participants:
@@ -61,6 +71,7 @@ class EventSettings:
             bool(item.get("published")),
             int(item.get("faceRetentionDays", DEFAULT_FACE_RETENTION_DAYS)),
             item.get("retentionFrom"),
+            OPEN if item.get("selfieSearch") == OPEN else VERIFIED,
         )
 
     def describe(self) -> str:
@@ -74,7 +85,8 @@ class EventSettings:
         since = f"from {self.retention_from}" if self.retention_from else "from the last upload"
         custom = self.face_retention_days != DEFAULT_FACE_RETENTION_DAYS or self.retention_from
         retention = f"; faces kept {self.face_retention_days} days {since}" if self.faces and custom else ""
-        return f"{bibs}; face search {'on' if self.faces else 'off'}{published}{retention}"
+        faces = f"on, selfie search {self.selfie_mode}" if self.faces else "off"
+        return f"{bibs}; face search {faces}{published}{retention}"
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from pipeline.bibs import searched_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
 from pipeline.models import INDEXED
+from pipeline.runner_links import InvalidRunnerLink
 from pipeline.table import PhotoTable, event_pk
 
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, API Gateway's event included
@@ -153,7 +154,10 @@ class PhotoSearch:
         matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
         return _ranked(matches), complete
 
-    def by_selfie(self, org_id: str, event_id: str, selfie: bytes) -> list[Match]:
+    def by_selfie(self, org_id: str, event_id: str, selfie: bytes, runner: str | None = None) -> list[Match]:
+        """Photos with the selfie's face. With `runner` (the bib of a runner's link), the selfie
+        must be that runner's: when faces are linked to the bib, one of them must be among the
+        matches, so a link cannot be used to look for someone else (no extra Rekognition call)."""
         check_selfie(selfie)
         if not self.table.faces_on(org_id, event_id):
             raise FaceSearchOff("face search is off for this event: search by bib number")
@@ -166,9 +170,23 @@ class PhotoSearch:
             return []  # no photo of this event has been indexed yet
         except InvalidImage as exc:
             raise BadRequest(selfie_problem(str(exc))) from None
+        if runner is not None:
+            self._check_runner(org_id, event_id, runner, response)
         similarity = _best_by_photo(response)
         photos = self._indexed(org_id, event_id, set(similarity))
         return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
+
+    def _check_runner(self, org_id: str, event_id: str, runner: str, response: dict) -> None:
+        linked = {
+            item["faceId"]
+            for item in self.table.photos_with_bib(org_id, event_id, runner)
+            if item.get("faceId")
+        }
+        matched = {match["Face"].get("FaceId") for match in response.get("FaceMatches", [])}
+        if linked and not linked & matched:
+            raise InvalidRunnerLink(
+                "this selfie does not look like the runner this link was made for: search by your bib number"
+            )
 
     def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
         collection = collection_id(self.collection_prefix, org_id, event_id)

@@ -145,10 +145,6 @@ class PhotoTable:
         """Every event that has had an indexed upload, with its retention dates."""
         return self._query_prefix(REGISTRY_PK, "")
 
-    def is_published(self, org_id: str, event_id: str) -> bool:
-        """Whether runners may search the event without a key (read consistently: unpublishing holds)."""
-        return bool((self.event_settings(org_id, event_id, consistent=True) or {}).get("published"))
-
     def count_hit(self, client: str, scope: str, window: int, limit: int, expires_at: int) -> bool:
         """One more request of a client in a time window (pipeline.ratelimit); False once `limit`
         requests were counted in it. The counter item expires with DynamoDB's TTL."""

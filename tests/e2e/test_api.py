@@ -2,6 +2,8 @@
 with API Gateway's payload 2.0 events, against photos the real pipeline indexed."""
 
 import base64
+import csv
+import io
 import json
 import urllib.error
 import urllib.request
@@ -29,6 +31,14 @@ def call(
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def snaprace(running, *args):
+    from click.testing import CliRunner
+
+    from snaprace.cli import main
+
+    return CliRunner().invoke(main, ["--endpoint-url", running.endpoint, *args])
 
 
 def api_key(running) -> str:
@@ -193,19 +203,12 @@ def test_one_organiser_never_sees_anothers_photos(local_stack, race):
 
 
 def test_an_organisers_key_opens_its_own_org_only_and_stops_when_revoked(local_stack, race):
-    from click.testing import CliRunner
-
-    from snaprace.cli import main
-
-    def snaprace(*args):
-        return CliRunner().invoke(main, ["--endpoint-url", local_stack.endpoint, *args])
-
-    made = snaprace("org-key", "create", "--org", "acme", "--json")
+    made = snaprace(local_stack, "org-key", "create", "--org", "acme", "--json")
     assert made.exit_code == 0, made.output
     acme = json.loads(made.stdout.strip().splitlines()[-1])
     assert acme["org"] == "acme" and acme["key"].startswith("snr.acme.")
     rival = json.loads(
-        snaprace("org-key", "create", "--org", "rival", "--json").stdout.strip().splitlines()[-1]
+        snaprace(local_stack, "org-key", "create", "--org", "rival", "--json").stdout.strip().splitlines()[-1]
     )
 
     status, body = call(local_stack, f"/orgs/acme/events/{race}/photos", key=acme["key"])
@@ -219,15 +222,17 @@ def test_an_organisers_key_opens_its_own_org_only_and_stops_when_revoked(local_s
     status, _ = call(local_stack, "/orgs/rival/events/any-event/photos", key=rival["key"])
     assert status == 200
 
-    listed = json.loads(snaprace("org-key", "list", "--org", "acme", "--json").stdout)
+    listed = json.loads(snaprace(local_stack, "org-key", "list", "--org", "acme", "--json").stdout)
     assert [k["keyId"] for k in listed["keys"]] == [acme["keyId"]] and "key" not in listed["keys"][0]
-    assert snaprace("org-key", "revoke", "--org", "acme", "--key-id", acme["keyId"]).exit_code == 0
+    assert (
+        snaprace(local_stack, "org-key", "revoke", "--org", "acme", "--key-id", acme["keyId"]).exit_code == 0
+    )
     status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=acme["key"])
     assert status == 403  # the local stack does not cache the authorizer's answer (AWS: up to 300 s)
     forged = acme["key"][:-4] + "AAAA"
     status, _ = call(local_stack, f"/orgs/acme/events/{race}/photos", key=forged)
     assert status == 403
-    unknown = snaprace("org-key", "revoke", "--org", "acme", "--key-id", "0123456789ab")
+    unknown = snaprace(local_stack, "org-key", "revoke", "--org", "acme", "--key-id", "0123456789ab")
     assert unknown.exit_code == 1 and "has no key '0123456789ab'" in unknown.output
 
 
@@ -285,6 +290,72 @@ def test_runners_search_a_published_event_without_a_key_and_an_unpublished_one_a
     assert "published" not in settings("--unpublish").output
     status, body = call(local_stack, f"{public}/photos", key=None)
     assert status == 200 and body["count"] == 0
+
+
+def public_selfie(running, org: str, event: str, image: bytes, token: str | None = None):
+    request = urllib.request.Request(  # noqa: S310 - the local stack
+        f"{running.stack.output('ApiUrl')}/public/orgs/{org}/events/{event}/selfie-search",
+        method="POST",
+        data=selfie_body(image),
+        headers={"content-type": "application/json", **({"x-runner-token": token} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local stack
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_a_verified_events_selfie_search_opens_to_a_runners_own_link_only(local_stack, race, tmp_path):
+    """Selfie mode verified (a new event's default): `runner-links` writes each runner's link; the
+    link opens the selfie search for that runner's face, on that event, and nothing else."""
+    bibs = tmp_path / "bibs.csv"
+    bibs.write_text("bib,name\n903,A. Runner\n901,B. Runner\n")
+    written = snaprace(local_stack, "runner-links", "--org", "acme", "--event", race, "--bibs", str(bibs))
+    assert written.exit_code == 0, written.output
+    assert "not published" in written.stderr  # the links would open nothing yet: the command says so
+    rows = list(csv.DictReader(io.StringIO(written.stdout)))
+    assert [row["bib"] for row in rows] == ["901", "903"]
+    link = {row["bib"]: row for row in rows}["903"]
+    assert link["link"] == f"{local_stack.stack.output('ApiUrl')}/e/acme/{race}#runner={link['token']}"
+    assert link["expiresAt"] > "2026"
+
+    assert (
+        snaprace(local_stack, "event-settings", "--org", "acme", "--event", race, "--publish").exit_code == 0
+    )
+    try:
+        status, body = public_selfie(local_stack, "acme", race, selfie("903"))
+        assert status == 403 and "personal runner link" in body["message"]
+        status, body = public_selfie(local_stack, "acme", race, selfie("903"), link["token"])
+        assert status == 200 and ids(body["photos"]) == photo_ids("acme", race, "IMG_2.jpg", "IMG_3.jpg")
+        status, body = public_selfie(local_stack, "acme", race, selfie("901"), link["token"])
+        assert status == 403 and "does not look like the runner" in body["message"]  # 903's link, 901's face
+        forged = link["token"].replace("903.", "901.", 1)
+        status, body = public_selfie(local_stack, "acme", race, selfie("901"), forged)
+        assert status == 403 and "not valid for this event" in body["message"]
+
+        published = ("event-settings", "--org", "rival", "--event", race, "--publish")
+        assert snaprace(local_stack, *published).exit_code == 0  # the same event id at another org
+        status, body = public_selfie(local_stack, "rival", race, selfie("903"), link["token"])
+        assert status == 403 and "not valid for this event" in body["message"]
+
+        opened = ("event-settings", "--org", "acme", "--event", race, "--selfie-search", "OPEN")
+        assert "selfie search open" in snaprace(local_stack, *opened).output
+        status, body = public_selfie(local_stack, "acme", race, selfie("903"))
+        assert status == 200 and ids(body["photos"]) == photo_ids("acme", race, "IMG_2.jpg", "IMG_3.jpg")
+    finally:
+        for org in ("acme", "rival"):
+            closed = (
+                "event-settings",
+                "--org",
+                org,
+                "--event",
+                race,
+                "--unpublish",
+                "--selfie-search",
+                "verified",
+            )
+            snaprace(local_stack, *closed)
 
 
 def test_one_client_is_stopped_after_its_share_of_a_public_event(local_stack):

@@ -186,11 +186,12 @@ def test_event_settings_decide_which_numbers_are_bibs(local_stack, event_id, tmp
     plain, ranged = event_id, f"{event_id}-ranged"[:60]
     assert (
         settings(plain).output.strip()
-        == f"{ORG}/{plain}: none: every bib-shaped number counts; face search on"
+        == f"{ORG}/{plain}: none: every bib-shaped number counts; face search on, selfie search verified"
     )
     assert bibs_read(plain) == ["1234"]  # 2008 looks like the race's year
     assert (
-        settings(ranged, "--bibs", "1-3000").output.strip() == f"{ORG}/{ranged}: bibs 1-3000; face search on"
+        settings(ranged, "--bibs", "1-3000").output.strip()
+        == f"{ORG}/{ranged}: bibs 1-3000; face search on, selfie search verified"
     )
     assert bibs_read(ranged) == ["1234", "2008"]  # the organiser says bibs go up to 3000
 
@@ -199,8 +200,8 @@ def test_event_settings_decide_which_numbers_are_bibs(local_stack, event_id, tmp
     roster = tmp_path / "runners.csv"
     roster.write_text("bib,name\n1234,Kim Minji\n")
     shown = settings(ranged, "--participants", str(roster)).output.strip()
-    assert shown == f"{ORG}/{ranged}: bibs 1-3000, 1 participants; face search on"
+    assert shown == f"{ORG}/{ranged}: bibs 1-3000, 1 participants; face search on, selfie search verified"
     assert (
         settings(ranged, "--clear").output.strip()
-        == f"{ORG}/{ranged}: none: every bib-shaped number counts; face search on"
+        == f"{ORG}/{ranged}: none: every bib-shaped number counts; face search on, selfie search verified"
     )

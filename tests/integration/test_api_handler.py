@@ -4,12 +4,15 @@ on moto: status codes, messages and the answer's shape, without a local stack.""
 import base64
 import copy
 import json
+import time
 
 import boto3
 import pytest
-from conftest import BUCKET, REGION, ROOT, TABLE
+from conftest import BUCKET, REGION, ROOT, SIGNING_KEY, TABLE
 
+from pipeline.runner_links import make_token
 from pipeline.table import PhotoTable
+from snaprace.samples import selfie
 
 ORG, EVENT = "acme", "seoul-marathon-2026"
 
@@ -116,3 +119,28 @@ def test_the_selfie_fixture_without_consent_is_refused_before_rekognition(aws, c
     event["body"] = json.dumps({"consent": True, "image": base64.b64encode(b"GIF89a" + b"\0" * 64).decode()})
     status, answer = call(event, context)
     assert status == 400 and "JPEG or PNG" in answer["message"]
+
+
+def public_selfie(token: str | None, address: str) -> dict:
+    event = fixture("api_selfie")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"
+    event["requestContext"]["http"]["sourceIp"] = address
+    event["body"] = json.dumps({"consent": True, "image": base64.b64encode(selfie("1234")).decode()})
+    if token:
+        event["headers"]["x-runner-token"] = token
+    return event
+
+
+def test_a_runners_link_opens_the_verified_selfie_search_within_its_own_limit(
+    emulated_rekognition, published, context
+):
+    """PublicSelfiesPerHour counts per address and also per link: a shared or leaked link does not
+    open selfie search to a crowd behind many addresses."""
+    link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1234", int(time.time()) + 86400)
+    status, answer = call(public_selfie(None, "198.51.100.1"), context)
+    assert status == 403 and "personal runner link" in answer["message"]
+    answers = [call(public_selfie(link, f"198.51.100.{n}"), context) for n in range(2, 13)]
+    assert [status for status, _ in answers] == [200] * 10 + [429]  # PublicSelfiesPerHour: 10
+    assert "too many requests" in answers[-1][1]["message"]
+    other = make_token(SIGNING_KEY.encode(), ORG, EVENT, "5678", int(time.time()) + 86400)
+    assert call(public_selfie(other, "198.51.100.13"), context)[0] == 200  # another runner's link

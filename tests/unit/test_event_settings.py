@@ -2,6 +2,8 @@ import pytest
 
 from pipeline.event_settings import (
     CACHE_SECONDS,
+    OPEN,
+    VERIFIED,
     Cached,
     EventSettings,
     InvalidSettings,
@@ -42,7 +44,7 @@ def test_settings_round_trip_through_the_item():
     assert EventSettings.from_item(settings.to_item()) == settings
     assert EventSettings.from_item(None) == EventSettings()
     assert EventSettings().to_item() == {}
-    assert settings.describe() == "bibs 1-5000, 2 participants; face search on"
+    assert settings.describe() == "bibs 1-5000, 2 participants; face search on, selfie search verified"
 
 
 def test_settings_are_read_again_after_a_minute():
@@ -69,3 +71,13 @@ def test_face_search_is_on_unless_the_organiser_turns_it_off():
     assert EventSettings.from_item(off.to_item()) == off
     assert off.describe() == "bibs 1-5000; face search off"
     assert EventSettings().to_item() == {}  # nothing to store: the item is deleted
+
+
+def test_selfie_search_is_verified_unless_the_organiser_opens_it():
+    assert EventSettings().selfie_mode == VERIFIED and "selfieSearch" not in EventSettings().to_item()
+    opened = EventSettings(published=True, selfie_mode=OPEN)
+    assert opened.to_item() == {"published": True, "selfieSearch": "open"}
+    assert EventSettings.from_item(opened.to_item()) == opened
+    assert EventSettings.from_item({"selfieSearch": "anyone"}).selfie_mode == VERIFIED  # unknown: closed
+    assert "selfie search open" in opened.describe()
+    assert "selfie search" not in EventSettings(faces=False, selfie_mode=OPEN).describe()

@@ -4,8 +4,10 @@
     GET  /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos        by bib, and by the bib's linked face
     POST /orgs/{orgId}/events/{eventId}/selfie-search            {"consent": true, "image": base64}
                                                                  or the image itself with ?consent=true
-The key is checked by ApiAuthorizerFunction before a request gets here. The selfie is never
-stored or logged.
+The key is checked by ApiAuthorizerFunction before a request gets here. The same three under
+/public/ answer anyone about a published event, within per-client limits; a public selfie search
+on an event in `verified` selfie mode needs a runner's link (`x-runner-token`, pipeline.runner_links).
+The selfie is never stored or logged.
 """
 
 import base64
@@ -19,22 +21,23 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, Forb
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
-from pipeline import access, clients, keys, ratelimit, search
+from pipeline import access, clients, keys, ratelimit, runner_links, search
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.event_settings import VERIFIED, EventSettings
 from pipeline.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-CURSOR_KEY_CACHE_SECONDS = 300
+SIGNING_KEY_CACHE_SECONDS = 300
 
 
 def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:
-    """The search; only the gallery signs cursors, so only it reads the key (no secret on a bib or
-    selfie search's cold start)."""
+    """The search; only the gallery signs cursors, so only it (and a runner's link) reads the key: no
+    secret on a bib search's cold start."""
     config = get_config()
     return search.PhotoSearch(
         PhotoTable(clients.dynamodb_table(config.table_name)),
@@ -44,9 +47,11 @@ def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:
     )
 
 
-def cursor_key() -> str:
-    """The gallery cursors' signing key (template.yaml CursorKeySecret), cached 5 minutes per container."""
-    return parameters.get_secret(get_config().cursor_key_secret_name, max_age=CURSOR_KEY_CACHE_SECONDS)
+def signing_key() -> bytes:
+    """The key that signs gallery cursors and runner links (template.yaml SigningKeySecret), cached
+    5 minutes per container."""
+    secret = parameters.get_secret(get_config().signing_key_secret_name, max_age=SIGNING_KEY_CACHE_SECONDS)
+    return secret.encode()
 
 
 def checked_ids(org_id: str, event_id: str) -> None:
@@ -98,31 +103,48 @@ def by_selfie(org_id: str, event_id: str) -> dict:
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/photos")
 def public_gallery(org_id: str, event_id: str) -> dict:
-    if not public_access(org_id, event_id, ratelimit.SEARCH):
+    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
         return answer([], nextCursor=None)
     return gallery_of(org_id, event_id)
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
 def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
-    if not public_access(org_id, event_id, ratelimit.SEARCH):
+    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
     return bib_search_of(org_id, event_id, bib)
 
 
 @app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
 def public_by_selfie(org_id: str, event_id: str) -> dict:
-    published = public_access(org_id, event_id, ratelimit.SELFIE)
+    settings = public_event(org_id, event_id, ratelimit.SELFIE)
     selfie = selfie_from_request()
-    return selfie_search_of(org_id, event_id, selfie) if published else answer([])
+    if settings is None:
+        return answer([])
+    if settings.faces and settings.selfie_mode == VERIFIED:  # off answers 403 whatever the link
+        runner = runner_links.runner_of(
+            app.current_event.headers.get("x-runner-token"), signing_key(), org_id, event_id
+        )
+        within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
+        return selfie_search_of(org_id, event_id, selfie, runner)
+    return selfie_search_of(org_id, event_id, selfie)
 
 
-def public_access(org_id: str, event_id: str, kind: str) -> bool:
-    """Valid ids, this client within its limit (429 otherwise), and whether the event is published."""
+def public_event(org_id: str, event_id: str, kind: str) -> EventSettings | None:
+    """Valid ids and this client (its address) within its limit, 429 otherwise; then the event's
+    settings if it is published (read consistently: unpublishing holds at once), else None."""
     try:
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
         raise BadRequestError(str(exc)) from None
+    within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, kind)
+    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
+    settings = EventSettings.from_item(table.event_settings(org_id, event_id, consistent=True))
+    return settings if settings.published else None
+
+
+def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
+    """One more request of this client (an address, or a runner's link) on this event; 429 beyond."""
     config = get_config()
     limit = (
         ratelimit.Limit(config.public_searches_per_minute, 60)
@@ -130,12 +152,9 @@ def public_access(org_id: str, event_id: str, kind: str) -> bool:
         else ratelimit.Limit(config.public_selfies_per_hour, 3600)
     )
     table = PhotoTable(clients.dynamodb_table(config.table_name))
-    allowed, retry_after = ratelimit.allow(
-        table, app.current_event.request_context.http.source_ip, org_id, event_id, kind, limit
-    )
+    allowed, retry_after = ratelimit.allow(table, client, org_id, event_id, kind, limit)
     if not allowed:
         raise RateLimited(retry_after)
-    return table.is_published(org_id, event_id)
 
 
 class RateLimited(Exception):
@@ -155,7 +174,7 @@ def gallery_of(org_id: str, event_id: str) -> dict:
     raw_limit = app.current_event.get_query_string_value("limit", "50")
     if not re.fullmatch(r"[0-9]{1,3}", raw_limit):  # not str.isdigit: "²" and 5,000 digits are digits
         raise BadRequestError("limit must be a whole number between 1 and 100")
-    matches, cursor = photo_search(cursor_key().encode()).gallery(
+    matches, cursor = photo_search(signing_key()).gallery(
         org_id, event_id, int(raw_limit), app.current_event.get_query_string_value("cursor")
     )
     return answer(matches, nextCursor=cursor)
@@ -170,8 +189,8 @@ def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
     return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
 
 
-def selfie_search_of(org_id: str, event_id: str, selfie: bytes) -> dict:
-    matches = photo_search().by_selfie(org_id, event_id, selfie)
+def selfie_search_of(org_id: str, event_id: str, selfie: bytes, runner: str | None = None) -> dict:
+    matches = photo_search().by_selfie(org_id, event_id, selfie, runner)
     metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
     return answer(matches)
 
@@ -207,7 +226,8 @@ def bad_request(exc: search.BadRequest) -> Response:
 
 
 @app.exception_handler(search.FaceSearchOff)
-def face_search_off(exc: search.FaceSearchOff) -> Response:
+@app.exception_handler(runner_links.InvalidRunnerLink)
+def forbidden(exc: search.FaceSearchOff | runner_links.InvalidRunnerLink) -> Response:
     return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
