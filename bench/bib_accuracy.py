@@ -148,6 +148,7 @@ class Reader:
             state["image"] = self._invoke(self.preprocess, state)
             found = self._invoke(self.detect_text, state)
         took = time.perf_counter() - started
+        self.last = {"image": state["image"], "found": found}  # what SaveResults would get (review_queue.py)
         detections = self.stack.rekognition.handle(  # the engine's cache: no second OCR run
             "DetectText",
             {"Image": {"S3Object": {"Bucket": self.bucket, "Name": state["image"]["processedKey"]}}},

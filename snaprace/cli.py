@@ -8,7 +8,7 @@ no credentials; without it, to the CloudFormation stack in the region.
 
 import click
 
-from snaprace.commands import access, erase, events, local, operate
+from snaprace.commands import access, erase, events, local, operate, review
 from snaprace.commands.common import Failure
 from snaprace.stack import DEFAULT_STACK, Stack, StackError
 
@@ -43,6 +43,8 @@ COMMANDS = (  # the order of --help
     events.audit,
     events.wait,
     events.photos,
+    review.review,
+    review.tag,
     access.api_key,
     access.org_key,
     access.runner_links,

@@ -3,6 +3,7 @@ Tests talk to it only through its endpoint (boto3, the snaprace command)."""
 
 import itertools
 import json
+import time
 import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +49,21 @@ class RunningStack(Launched):
         finished, audit = operations.wait(self.stack, org, event, timeout=timeout, interval=0.3)
         assert finished, f"still missing after {timeout} s: {audit.missing}; see {self.log_file}"
         return audit
+
+    def settle(self, org: str, event: str, timeout: float = 60) -> None:
+        """Until no execution of the event's photos is running (a reprocess's runs included: the
+        photos' earlier results make `wait` return at once)."""
+        photo_ids = {item["photoId"] for item in self.stack.photo_table.event_photos(org, event)}
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pages = sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING"
+            )
+            if not any(e["name"].split("-", 1)[0] in photo_ids for page in pages for e in page["executions"]):
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"runs of {event} still running after {timeout} s")
 
     def item(self, org: str, event: str, raw_key: str) -> dict | None:
         table = self.stack.photo_table

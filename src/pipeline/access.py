@@ -24,13 +24,18 @@ _ORG_KEY = re.compile(rf"snr\.({ID_PATTERN.pattern})\.([0-9a-f]{{12}})\.([A-Za-z
 class Caller:
     role: str
     org: str | None = None  # the organiser's org; None for the operator
+    key_id: str | None = None  # the organiser's key: who made a correction
 
     def reaches(self, org_id: str) -> bool:
         return self.role == OPERATOR or (self.role == ORGANISER and self.org == org_id)
 
+    def who(self) -> str:
+        """The caller as a correction's record names it (never the key itself)."""
+        return f"organiser {self.org} key {self.key_id}" if self.role == ORGANISER else "operator (API key)"
+
     def as_context(self) -> dict:
         """The authorizer's context for API Gateway (string values only)."""
-        return {"role": self.role, "org": self.org or ""}
+        return {"role": self.role, "org": self.org or "", "keyId": self.key_id or ""}
 
     @classmethod
     def from_context(cls, context: dict | None) -> "Caller | None":
@@ -38,7 +43,7 @@ class Caller:
         if context.get("role") == OPERATOR:
             return cls(OPERATOR)
         if context.get("role") == ORGANISER and context.get("org"):
-            return cls(ORGANISER, context["org"])
+            return cls(ORGANISER, context["org"], context.get("keyId") or None)
         return None
 
 

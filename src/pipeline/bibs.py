@@ -129,6 +129,28 @@ def read_bibs(text_detections: list[dict], rules: BibRules) -> list[Bib]:
     return sorted(best.values(), key=lambda found: (-found.confidence, found.bib))
 
 
+def doubtful_reads(text_detections: list[dict], rules: BibRules) -> list[dict]:
+    """Bibs the event's range or participant list refused (none when the event gives neither):
+    a person should look at them (pipeline.review). Each is a read's dict with `doubt`: "partial"
+    when it is the strict start or end of a participant's bib (a half-hidden "1026" of 10264),
+    else "outside-event"."""
+    if rules.bib_range is None and rules.participants is None:
+        return []
+    kept = {bib.bib for bib in read_bibs(text_detections, rules)}
+    free = read_bibs(text_detections, replace(rules, bib_range=None, participants=None))
+    participants = rules.participants or frozenset()
+    return [
+        {
+            **bib.as_dict(),
+            "doubt": "partial"
+            if any(p != bib.bib and (p.startswith(bib.bib) or p.endswith(bib.bib)) for p in participants)
+            else "outside-event",
+        }
+        for bib in free
+        if bib.bib not in kept
+    ]
+
+
 def _candidate(detection: dict, line: dict | None, rules: BibRules) -> Bib | None:
     bib = normalise_bib(detection.get("DetectedText", ""))
     confidence = float(detection.get("Confidence", 0.0))

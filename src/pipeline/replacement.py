@@ -85,6 +85,8 @@ def plan_save(
         "executionName": execution_name,
         "bibs": [found["bib"] for found in bibs],
         "faceIds": sorted(kept_faces),
+        # where each face is: a person's correction ties a bib to a face by it (pipeline.corrections)
+        "faceBoxes": {face["faceId"]: face["box"] for face in outcome.faces if face["faceId"] in kept_faces},
         "createdAt": previous.get("createdAt", now),
         "updatedAt": now,
     }

@@ -43,7 +43,9 @@ class BadRequest(ValueError):
 @dataclass(frozen=True)
 class Match:
     item: dict
-    matched_by: str | None = None  # "bib", "face" (the bib's linked face elsewhere), "selfie"
+    # "bib", "corrected" (a person added it, pipeline.corrections), "face" (the bib's linked face
+    # elsewhere), "selfie"
+    matched_by: str | None = None
     similarity: float | None = None
 
 
@@ -137,6 +139,7 @@ class PhotoSearch:
             raise BadRequest(str(exc)) from None
         bib_items = self.table.photos_with_bib(org_id, event_id, bib)
         read_on = {item["photoId"] for item in bib_items}
+        corrected = {item["photoId"] for item in bib_items if item.get("corrected")}
         linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
         seen_in: dict[str, float] = {}
         complete = True
@@ -150,7 +153,7 @@ class PhotoSearch:
                 if photo_id not in read_on:
                     seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
         photos = self._indexed(org_id, event_id, read_on | set(seen_in))
-        matches = [Match(photos[p], "bib") for p in read_on if p in photos]
+        matches = [Match(photos[p], "corrected" if p in corrected else "bib") for p in read_on if p in photos]
         matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
         return _ranked(matches), complete
 
@@ -217,9 +220,12 @@ def _best_by_photo(response: dict) -> dict[str, float]:
 
 
 def _ranked(matches) -> list[Match]:
-    """Bib reads first, then face matches by similarity; newest first among equals."""
+    """Bib reads (a machine's or a person's) first, then face matches by similarity; newest first
+    among equals."""
     newest_first = sorted(matches, key=lambda m: m.item.get("galleryKey", ""), reverse=True)
-    return sorted(newest_first, key=lambda m: (m.matched_by != "bib", -(m.similarity or 0.0)))
+    return sorted(
+        newest_first, key=lambda m: (m.matched_by not in ("bib", "corrected"), -(m.similarity or 0.0))
+    )
 
 
 def selfie_problem(message: str) -> str:

@@ -6,10 +6,13 @@
 | run faces | ORG#{orgId}#EVT#{eventId}   | FACES#{photoId}#{execution}    |  a run's faces until it ends
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
 | erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
+| correction| ORG#{orgId}#EVT#{eventId}   | CORRECTION#{photoId}           |  pipeline.corrections
 | org key   | ORG#{orgId}                 | KEY#{keyId}                    |  pipeline.access
 | rate      | RATE#{client}               | {org}#{event}#{kind}#{window}  |  pipeline.ratelimit (TTL)
 | registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}      |  pipeline.retention
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
+ReviewIndex (sparse): PK, reviewKey = {rank}#{createdAt}#{photoId} on photos a person should look
+at (pipeline.review), removed when one has.
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
 """
@@ -32,6 +35,8 @@ PHOTO_PREFIX = "PHOTO#"
 SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
 ERASURE_PREFIX = "ERASURE#"
+CORRECTION_PREFIX = "CORRECTION#"
+REVIEW_INDEX = "ReviewIndex"
 ORG_KEY_PREFIX = "KEY#"
 REGISTRY_PK = "EVENTS"
 
@@ -177,6 +182,76 @@ class PhotoTable:
         from the moment it is recorded."""
         return self._query_prefix(event_pk(org_id, event_id), ERASURE_PREFIX, consistent=True)
 
+    def correction(self, org_id: str, event_id: str, photo_id: str) -> dict | None:
+        """The photo's correction record (pipeline.corrections), read consistently: a person's
+        correction holds from the moment it is written."""
+        key = {"PK": event_pk(org_id, event_id), "SK": f"{CORRECTION_PREFIX}{photo_id}"}
+        return self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+
+    def put_correction(self, org_id: str, event_id: str, photo_id: str, record: dict) -> None:
+        key = {"PK": event_pk(org_id, event_id), "SK": f"{CORRECTION_PREFIX}{photo_id}"}
+        self.table.put_item(Item=to_dynamo({**record, **key, "photoId": photo_id}))
+
+    def photo_bibs(self, org_id: str, event_id: str, photo_id: str, bibs) -> list[dict]:
+        """The bib items of one photo (its item's `bibs`), read consistently."""
+        pk, name = event_pk(org_id, event_id), self.table.name
+        keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in sorted(set(bibs))]
+        if not keys:
+            return []
+        response = self.table.meta.client.batch_get_item(
+            RequestItems={name: {"Keys": keys, "ConsistentRead": True}}
+        )
+        if response.get("UnprocessedKeys"):  # at most a few dozen keys: one retry, then a clear error
+            response = self.table.meta.client.batch_get_item(RequestItems=response["UnprocessedKeys"])
+        items = response.get("Responses", {}).get(name, [])
+        return [{k: v for k, v in item.items() if k not in ("PK", "SK", "photoId")} for item in items]
+
+    def write_corrected(self, photo: dict, bibs: list[dict], reviewed: dict | None) -> bool:
+        """A corrected photo's bib items and its item's `bibs` in one transaction, only if no run
+        wrote the photo since it was read (False then: read it again); `reviewed` takes it out of
+        the review queue."""
+        pk, photo_id = photo["PK"], photo["photoId"]
+        names = {"#bibs": "bibs", "#exec": "executionName"}
+        values = {":bibs": [read["bib"] for read in bibs], ":exec": photo.get("executionName", "")}
+        update = "SET #bibs = :bibs"
+        if reviewed:
+            update += ", reviewed = :reviewed REMOVE reviewKey"
+            values[":reviewed"] = reviewed
+        # the resource's client (un)marshals attribute values itself, as for batch_get_item
+        actions = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": {"PK": pk, "SK": photo["SK"]},
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#exec = :exec",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": to_dynamo(values),
+                }
+            }
+        ]
+        for read in bibs:
+            item = to_dynamo({"PK": pk, "SK": bib_sk(read["bib"], photo_id), "photoId": photo_id, **read})
+            actions.append({"Put": {"TableName": self.table.name, "Item": item}})
+        for bib in sorted(set(photo.get("bibs", [])) - {read["bib"] for read in bibs}):
+            actions.append(
+                {"Delete": {"TableName": self.table.name, "Key": {"PK": pk, "SK": bib_sk(bib, photo_id)}}}
+            )
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=actions)
+        except self.table.meta.client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def review_queue(self, org_id: str, event_id: str, limit: int) -> list[dict]:
+        """The event's photos a person should look at, most useful first (ReviewIndex)."""
+        page = self.table.query(
+            IndexName=REVIEW_INDEX,
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id)),
+            Limit=limit,
+        )
+        return page.get("Items", [])
+
     def put_erasure(
         self, org_id: str, event_id: str, erased_at: str, request_id: str, attributes: dict
     ) -> None:
@@ -225,8 +300,11 @@ class PhotoTable:
             key = {"PK": item["PK"], "SK": item["SK"]}
             if item["SK"].startswith(PHOTO_PREFIX) and face_ids & set(item.get("faceIds", [])):
                 kept = sorted(set(item["faceIds"]) - face_ids)
+                boxes = {face: box for face, box in (item.get("faceBoxes") or {}).items() if face in kept}
                 self.table.update_item(
-                    Key=key, UpdateExpression="SET faceIds = :kept", ExpressionAttributeValues={":kept": kept}
+                    Key=key,
+                    UpdateExpression="SET faceIds = :kept, faceBoxes = :boxes",
+                    ExpressionAttributeValues={":kept": kept, ":boxes": boxes},
                 )
                 changed += 1
             elif item.get("faceId") in face_ids:

@@ -170,22 +170,6 @@ def test_delete_runner_erases_one_runners_faces_and_links_only(local_stack, even
     assert "deleted 2 faces" in erased.output and faces_of(local_stack, event_id) == {}
 
 
-def settle(running, event: str, timeout: float = 60) -> None:
-    """Until no execution of the event's photos is running (a reprocess's runs included: the
-    photos' earlier results make `wait` return at once)."""
-    photo_ids = {item["photoId"] for item in running.stack.photo_table.event_photos(ORG, event)}
-    sfn = running.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pages = sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=running.stack.state_machine_arn, statusFilter="RUNNING"
-        )
-        if not any(e["name"].split("-", 1)[0] in photo_ids for page in pages for e in page["executions"]):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"runs of {event} still running after {timeout} s")
-
-
 def runs_of(running, photo_ids: set[str]) -> int:
     sfn = running.client("stepfunctions")
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=running.stack.state_machine_arn)
@@ -253,7 +237,7 @@ def test_an_erasure_holds_against_reprocess_and_later_photos(local_stack, event_
 
     again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id)
     assert again.exit_code == 0, again.output
-    settle(local_stack, event_id)  # reprocess has started its runs when it returns
+    local_stack.settle(ORG, event_id)  # reprocess has started its runs when it returns
     later, _ = race_photo(next_seed(), [Runner("761")])  # a photo uploaded after the erasure
     local_stack.put(ORG, event_id, "IMG_later.jpg", later)
     local_stack.wait(ORG, event_id)
@@ -282,7 +266,7 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
     assert off.exit_code == 0 and "face search off" in off.output and "(2 faces)" in off.output
     assert faces_of(local_stack, event_id) == {}
     items = local_stack.stack.photo_table.event_items(ORG, event_id)
-    assert not any(item.get("faceIds") or item.get("faceId") for item in items)
+    assert not any(item.get("faceIds") or item.get("faceId") or item.get("faceBoxes") for item in items)
 
     index_calls = local_stack.health()["rekognition"]["calls"].get("IndexFaces", 0)
     later, _ = race_photo(next_seed(), [Runner("773")])
@@ -305,7 +289,7 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
         == 0
     )
     assert snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id).exit_code == 0
-    settle(local_stack, event_id)
+    local_stack.settle(ORG, event_id)
     assert len(faces_of(local_stack, event_id)) == 3
 
 
@@ -329,7 +313,7 @@ def test_the_retention_sweep_deletes_face_data_past_its_date_and_bib_search_stil
     assert {"org": ORG, "event": event_id, "faces": 2, "itemsChanged": 3} in swept  # the photo, two bibs
     assert faces_of(local_stack, event_id) == {}
     items = local_stack.stack.photo_table.event_items(ORG, event_id)
-    assert not any(item.get("faceIds") or item.get("faceId") for item in items)
+    assert not any(item.get("faceIds") or item.get("faceId") or item.get("faceBoxes") for item in items)
     by_bib = json.loads(
         snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "781", "--json").stdout
     )

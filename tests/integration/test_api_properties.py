@@ -247,3 +247,53 @@ def test_no_runner_link_makes_a_500_and_only_a_genuine_one_opens_the_selfie_sear
     assert (answer["statusCode"] == 200) is genuine, (token, answer["body"][:200])
     if not genuine:
         assert answer["statusCode"] == 403 and "runner link" in json.loads(answer["body"])["message"]
+
+
+ORGANISER_FIXTURES = {
+    name: json.loads((ROOT / "events" / f"{name}.json").read_text())
+    for name in ("organiser_api_review", "organiser_api_correction")
+}
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
+corrections = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "add": st.lists(st.text(max_size=12), max_size=25) | json_values,
+            "remove": st.lists(st.sampled_from(["1234", "1284", "", "#12"]), max_size=3) | json_values,
+            "confirm": json_values,
+            "face": st.integers(-5, 200) | json_values,
+            "spread": json_values,
+        },
+    ).map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=80),
+    st.integers(1000, 100_000).map(lambda depth: "[" * depth + "]" * depth),
+)
+
+
+@STRANGER
+@given(
+    name=st.sampled_from(sorted(ORGANISER_FIXTURES)),
+    photo_id=st.sampled_from(["9f86d081884c7d659a2feaa0", "", "x" * 24, "%00"]) | segment,
+    limit=st.none() | query_value,
+    body=st.none() | corrections,
+    caller=st.sampled_from(CALLERS),
+)
+def test_no_organiser_request_makes_a_500(aws, context, name, photo_id, limit, body, caller):
+    from pipeline.handlers import organiser_api
+
+    event = copy.deepcopy(ORGANISER_FIXTURES[name])
+    if name.endswith("correction"):
+        event["rawPath"] = event["rawPath"].replace("9f86d081884c7d659a2feaa0", photo_id)
+        event["body"] = body
+    event["queryStringParameters"] = None if limit is None else {"limit": limit}
+    if caller is None:
+        event["requestContext"].pop("authorizer", None)
+    else:
+        event["requestContext"]["authorizer"] = {"lambda": caller}
+    answer = organiser_api.lambda_handler(event, context)
+    assert answer["statusCode"] < 500, (answer["statusCode"], answer["body"][:300])

@@ -435,7 +435,7 @@ def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkey
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="test/image-rekognition/api-key", SecretString=event["headers"]["x-api-key"]
     )
-    operator = {"isAuthorized": True, "context": {"role": "operator", "org": ""}}
+    operator = {"isAuthorized": True, "context": {"role": "operator", "org": "", "keyId": ""}}
     assert api_authorizer.lambda_handler(event, context) == operator
     event["headers"]["x-api-key"] = "dev-key-exampld"
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
@@ -457,7 +457,7 @@ def test_authorizer_passes_an_organisers_org_on_and_refuses_a_revoked_key(table,
     event["headers"]["x-api-key"] = key.key
     assert api_authorizer.lambda_handler(event, context) == {
         "isAuthorized": True,
-        "context": {"role": "organiser", "org": "acme"},
+        "context": {"role": "organiser", "org": "acme", "keyId": key.key_id},
     }
     assert table.revoke_org_key("acme", key.key_id, "2026-12-01T06:00:00+00:00")
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}

@@ -138,3 +138,29 @@ def test_lenient_rules_keep_only_shape_confidence_and_size():
 def test_an_event_range_must_be_ordered():
     with pytest.raises(ValueError):
         RULES.for_event(bib_range=(500, 100))
+
+
+def test_numbers_the_event_refused_are_kept_as_doubtful_reads_for_a_person():
+    from pipeline.bibs import doubtful_reads
+
+    found = scene(
+        ("20264", 0.1, 0.5, 0.06, 99.0),
+        ("1026", 0.4, 0.5, 0.06, 97.0),  # the start of 10264, the rest hidden by an arm
+        ("7777", 0.7, 0.5, 0.06, 96.0),  # not in the list
+        ("4321", 0.7, 0.8, 0.06, 61.0),  # unsure: no read at all, not a doubtful one
+    )
+    listed = RULES.for_event(participants={"10264", "20264"})
+    assert [bib.bib for bib in read_bibs(found, listed)] == ["20264"]
+    assert [(d["bib"], d["doubt"]) for d in doubtful_reads(found, listed)] == [
+        ("1026", "partial"),
+        ("7777", "outside-event"),
+    ]
+    ranged = RULES.for_event(bib_range=(1, 5000))
+    assert [bib.bib for bib in read_bibs(found, ranged)] == ["1026"]
+    assert [(d["bib"], d["doubt"]) for d in doubtful_reads(found, ranged)] == [
+        ("20264", "outside-event"),
+        ("7777", "outside-event"),
+    ]
+    assert doubtful_reads(found, RULES) == []  # no event settings: nothing refused for the event
+    with_a_fragment = scene(("10264", 0.1, 0.5, 0.06, 99.0), ("1026", 0.4, 0.5, 0.06, 97.0))
+    assert doubtful_reads(with_a_fragment, listed) == []  # 1026 is a fragment of the 10264 read here

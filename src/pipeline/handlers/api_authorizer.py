@@ -35,7 +35,11 @@ def caller_for(given: str) -> access.Caller | None:
         return None
     org_id, key_id, secret = parsed
     record = PhotoTable(clients.dynamodb_table(get_config().table_name)).org_key(org_id, key_id)
-    return access.Caller(access.ORGANISER, org_id) if access.organiser_key_matches(record, secret) else None
+    return (
+        access.Caller(access.ORGANISER, org_id, key_id)
+        if access.organiser_key_matches(record, secret)
+        else None
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

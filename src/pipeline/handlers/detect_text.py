@@ -1,4 +1,5 @@
-"""DetectTextFunction: the bibs Rekognition reads on the processed photo (no raw output kept)."""
+"""DetectTextFunction: the bibs Rekognition reads on the processed photo (no raw output kept), and
+the bib-shaped numbers the event's settings refused, for the review queue (pipeline.review)."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,7 +39,11 @@ def lambda_handler(event: StepState, context) -> dict:
     detections = rekognition.detect_text(
         clients.rekognition(), config.bucket_name, event["image"]["processedKey"]
     )
-    found = bibs.read_bibs(detections, bib_rules().for_event(settings.bib_range, settings.participants))
+    rules = bib_rules().for_event(settings.bib_range, settings.participants)
+    found = bibs.read_bibs(detections, rules)
+    doubtful = bibs.doubtful_reads(detections, rules)
     metrics.add_metric(name="BibsFound", unit=MetricUnit.Count, value=len(found))
-    logger.info("Text detected", extra={"words": len(detections), "bibs": len(found)})
-    return {"bibs": [bib.as_dict() for bib in found]}
+    logger.info(
+        "Text detected", extra={"words": len(detections), "bibs": len(found), "doubtful": len(doubtful)}
+    )
+    return {"bibs": [bib.as_dict() for bib in found], "doubtful": doubtful}

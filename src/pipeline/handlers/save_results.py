@@ -1,9 +1,11 @@
-"""SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote."""
+"""SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote;
+a person's corrections on top (pipeline.corrections), and the reasons a person should look at the
+photo (pipeline.review)."""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import erasure, links, results
+from pipeline import corrections, erasure, links, results, review
 from pipeline.handlers import step_photo
 from pipeline.models import StepState
 
@@ -19,14 +21,27 @@ def lambda_handler(event: StepState, context) -> dict:
     image, detections = event["image"], event["detections"]
     store = results.default_store()
     linked = links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"])
+    # a person's corrections of this content hold against every run; new content drops them
+    record = store.table.correction(photo.org_id, photo.event_id, photo.photo_id)
+    correction = corrections.for_content(record, event["photo"]["etag"])
+    linked = corrections.apply(linked, detections["faces"], correction)
     # an erased runner's face in a photo indexed later is dropped with its link (pipeline.erasure)
     erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
     if not store.table.faces_on(photo.org_id, photo.event_id):  # turned off while this run indexed
         bibs, faces = [{k: v for k, v in bib.items() if k != "faceId"} for bib in bibs], []
+    attributes = {name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None}
+    if correction and correction.get("reviewed"):
+        attributes["reviewed"] = correction["reviewed"]  # a person looked at this content
+    else:
+        reuploaded = record is not None and correction is None
+        found = review.reasons(bibs, detections.get("doubtful", []), faces, reuploaded)
+        if found:
+            attributes["review"] = found
+            attributes["reviewKey"] = review.review_key(found, results.now_iso(), photo.photo_id)
     outcome = results.Outcome(
         status=results.INDEXED,
-        attributes={name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None},
+        attributes=attributes,
         bibs=bibs,
         faces=faces,
     )

@@ -1,0 +1,114 @@
+"""OrganiserApiFunction: the review queue and a person's corrections, for an organiser's page.
+
+    GET  /orgs/{orgId}/events/{eventId}/review?limit=1..100        photos to look at, most useful first
+    POST /orgs/{orgId}/events/{eventId}/photos/{photoId}/corrections
+         {"add": ["1234"], "remove": ["1284"], "confirm": true, "face": 1, "spread": true}
+
+An organiser key (its own org) or the operator's key, checked by ApiAuthorizerFunction. The same
+code as `snaprace review` and `snaprace tag` (pipeline.review, pipeline.corrections).
+"""
+
+import json
+import re
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pipeline import access, clients, keys, results, review
+from pipeline.config import get_config
+from pipeline.corrections import CorrectionError, Corrector
+from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.table import PhotoTable
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+CORRECTION_FIELDS = {"add", "remove", "confirm", "face", "spread"}
+MAX_BODY_CHARS = 4096
+
+
+def table() -> PhotoTable:
+    return PhotoTable(clients.dynamodb_table(get_config().table_name))
+
+
+def caller_of(org_id: str, event_id: str) -> access.Caller:
+    try:
+        keys.validate_event_ids(org_id, event_id)
+    except InvalidKey as exc:
+        raise BadRequestError(str(exc)) from None
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    caller = access.Caller.from_context(authorizer.get("lambda"))
+    if caller is None or not caller.reaches(org_id):
+        raise ForbiddenError(f"this key does not open org {org_id!r}")
+    return caller
+
+
+@app.get("/orgs/<org_id>/events/<event_id>/review")
+def review_queue(org_id: str, event_id: str) -> dict:
+    caller_of(org_id, event_id)
+    raw_limit = app.current_event.get_query_string_value("limit", "50")
+    if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= 100:
+        raise BadRequestError("limit must be a whole number between 1 and 100")
+    photos = [review.entry(item) for item in table().review_queue(org_id, event_id, int(raw_limit))]
+    return {"photos": photos, "count": len(photos)}
+
+
+@app.post("/orgs/<org_id>/events/<event_id>/photos/<photo_id>/corrections")
+def correct(org_id: str, event_id: str, photo_id: str) -> dict:
+    caller = caller_of(org_id, event_id)
+    if not re.fullmatch(rf"[0-9a-f]{{{keys.PHOTO_ID_LENGTH}}}", photo_id):
+        raise BadRequestError("photoId is not a photo id (the `photoId` the API returns)")
+    change = correction_body()
+    result = Corrector(table(), clients.rekognition(), get_config().collection_prefix, results.now_iso).tag(
+        org_id, event_id, photo_id, who=caller.who(), **change
+    )
+    metrics.add_metric(name="Corrections", unit=MetricUnit.Count, value=1)
+    return result.as_dict()
+
+
+def correction_body() -> dict:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_CHARS:
+        raise BadRequestError("the correction is too large")
+    try:
+        change = json.loads(app.current_event.decoded_body or "")
+    except (ValueError, TypeError, RecursionError):
+        change = None
+    if not isinstance(change, dict) or not set(change) <= CORRECTION_FIELDS:
+        raise BadRequestError(f"send a JSON object with some of {sorted(CORRECTION_FIELDS)}")
+    lists = {name: change.get(name, []) for name in ("add", "remove")}
+    if not all(isinstance(v, list) and all(isinstance(b, str) for b in v) for v in lists.values()):
+        raise BadRequestError("add and remove are lists of bib numbers (strings)")
+    flags = {name: change.get(name, False) for name in ("confirm", "spread")}
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise BadRequestError("confirm and spread are true or false")
+    face = change.get("face")
+    if face is not None and (not isinstance(face, int) or isinstance(face, bool) or not 1 <= face <= 100):
+        raise BadRequestError("face is the face's number, 1 = leftmost")
+    return {**lists, **flags, "face": face}
+
+
+@app.exception_handler(CorrectionError)
+def cannot_correct(exc: CorrectionError) -> Response:
+    return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
+
+
+@app.exception_handler(RekognitionThrottled)
+@app.exception_handler(RekognitionUnavailable)
+def busy(exc) -> Response:
+    return Response(
+        status_code=503,
+        content_type="application/json",
+        headers={"Retry-After": "2"},
+        body=json.dumps({"message": "busy: try again in a few seconds"}),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)
