@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo lint cfn-lint sam-validate asl security build unit test test-fast clean
+.PHONY: browser help venv demo lint cfn-lint sam-validate asl security build unit test test-fast clean
 
 help:
 	@echo "make demo    the pipeline on the embedded local stack with generated photos (no AWS account)"
@@ -70,7 +70,13 @@ security: $(CHECKOV_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
-unit: $(VENV)/.installed
+# the pages' browser tests drive Debian's chromium (tests/e2e/test_pages.py); CI runs as root
+browser:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && export DEBIAN_FRONTEND=noninteractive \
+	  && { apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; }; } \
+	  || { echo "chromium is missing: sudo apt-get install chromium"; exit 1; }
+
+unit: $(VENV)/.installed browser
 	$(VENV)/bin/pytest
 
 test: lint security build unit

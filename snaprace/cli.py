@@ -48,6 +48,7 @@ COMMANDS = (  # the order of --help
     access.api_key,
     access.org_key,
     access.runner_links,
+    access.web_url,
     access.retention,
     operate.preflight,
     operate.status,

@@ -40,7 +40,7 @@ ENGINES = {
 }
 
 
-def run_demo(port: int | None = None, engine: str = "vision") -> int:
+def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False) -> int:
     started = time.monotonic()
     folder = WORK / "demo-photos"
     samples = write_demo_set(folder)
@@ -71,9 +71,30 @@ def run_demo(port: int | None = None, engine: str = "vision") -> int:
         say(f"$ snaprace wait --org {ORG} --event {EVENT}")
         finished, audit = operations.wait(stack, ORG, EVENT, timeout=180, interval=0.25)
         now = time.monotonic()
-        return summarise(stack, samples, audit, finished, (now - started, now - uploading), engine)
+        result = summarise(stack, samples, audit, finished, (now - started, now - uploading), engine)
+        show_pages(stack, local.endpoint, keep)
+        return result
     finally:
         say(f"  [local] {local.stop().rstrip().splitlines()[-1]}")
+
+
+def show_pages(stack: Stack, endpoint: str, keep: bool) -> None:
+    """Publish the demo's event and print its pages; with `keep`, leave the stack up until Ctrl-C."""
+    operations.event_settings(stack, ORG, EVENT, published=True, selfie_mode="open")
+    page = f"{stack.output('ApiUrl').rstrip('/')}/e/{ORG}/{EVENT}"
+    say()
+    say(f"The runner page:     {page}")
+    say(f"The organiser page:  {page.replace('/e/', '/o/', 1)}")
+    say(f"  (its key: snaprace --endpoint-url {endpoint} org-key create --org {ORG})")
+    if not keep:
+        say("  `snaprace demo --keep` leaves the local stack up to open them.")
+        return
+    say("The local stack stays up to explore; Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say()
 
 
 def search(options: str, hits: list[dict], showing: set[str]) -> bool:

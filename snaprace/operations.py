@@ -11,14 +11,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from pipeline import keys
+from pipeline import keys, progress, retention
 from pipeline.errors import InvalidKey
 from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.results import FAILED, INDEXED, REJECTED
@@ -168,21 +167,11 @@ class Audit:
 
 def raw_objects(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
     """Raw key -> ETag, in both upload layouts."""
-    return {
-        key: etag
-        for prefix in (raw_prefix(org_id, event_id), f"raw/{org_id}/{event_id}/")
-        for key, etag in listing(stack, prefix).items()
-    }
+    return progress.raw_objects(stack.client("s3"), stack.bucket, org_id, event_id)
 
 
 def listing(stack: Stack, prefix: str) -> dict[str, str]:
-    found = {}
-    for page in (
-        stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
-    ):
-        for obj in page.get("Contents", []):
-            found[obj["Key"]] = keys.normalise_etag(obj.get("ETag"))
-    return found
+    return progress.listing(stack.client("s3"), stack.bucket, prefix)
 
 
 def event_settings(
@@ -242,14 +231,10 @@ def run_retention_sweep(stack: Stack) -> list[dict]:
 
 
 def delete_event_faces(stack: Stack, org_id: str, event_id: str) -> int:
-    """Face search turned off: the event's collection and every face id and link in the table go
-    (the settings item already says off, so no run indexes new ones). Returns the faces deleted."""
-    rekognition = stack.client("rekognition")
-    collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
-    faces = len(collection_faces(stack, org_id, event_id))
-    with suppress(rekognition.exceptions.ResourceNotFoundException):
-        rekognition.delete_collection(CollectionId=collection)
-    stack.photo_table.forget_all_faces(org_id, event_id)
+    """Face search turned off: the faces deleted (pipeline.retention.delete_event_faces)."""
+    faces, _ = retention.delete_event_faces(
+        stack.photo_table, stack.client("rekognition"), stack.collection_prefix, org_id, event_id
+    )
     return faces
 
 

@@ -134,6 +134,18 @@ def retention_sweep(ctx, as_json) -> None:
     click.echo(f"{len(swept)} events swept")
 
 
+@click.command("web-url")
+@click.option("--org", "org_id", required=True)
+@click.option("--event", "event_id", required=True)
+@click.pass_context
+def web_url(ctx, org_id, event_id) -> None:
+    """The runner page's address for an event (the organiser's page: /o/ instead of /e/)."""
+    from snaprace.operations import validate_ids
+
+    validate_ids(org_id, event_id)
+    click.echo(f"{stack_of(ctx).output('ApiUrl').rstrip('/')}/e/{org_id}/{event_id}")
+
+
 @click.command("api-key")
 @click.pass_context
 def api_key(ctx) -> None:

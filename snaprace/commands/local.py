@@ -174,8 +174,10 @@ def invoke(ctx, function: str, event_file) -> None:
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), help="Default: a free port.")
 @click.option("--engine", type=click.Choice(["vision", "scripted"]), default="vision", show_default=True)
-def demo(port: int | None, engine: str) -> None:
-    """Start the local stack, upload the sample photos, wait, summarise, search, stop."""
+@click.option("--keep", is_flag=True, help="Leave the local stack up (with the pages' URLs) until Ctrl-C.")
+def demo(port: int | None, engine: str, keep: bool) -> None:
+    """Start the local stack, upload the sample photos, wait, summarise, search, print the pages'
+    URLs, stop (or, with --keep, stay up to explore)."""
     from snaprace.demo import run_demo
 
-    raise SystemExit(run_demo(port=port, engine=engine))
+    raise SystemExit(run_demo(port=port, engine=engine, keep=keep))

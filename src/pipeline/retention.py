@@ -44,15 +44,22 @@ def sweep(table, rekognition_client, collection_prefix: str, now: datetime.datet
         settings = EventSettings.from_item(table.event_settings(org_id, event_id, consistent=True))
         if not to_sweep(item, settings, now):
             continue
-        collection = collection_id(collection_prefix, org_id, event_id)
-        faces = 0
-        with suppress(rekognition_client.exceptions.ResourceNotFoundException):
-            faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]
-            rekognition_client.delete_collection(CollectionId=collection)
-        items = table.forget_all_faces(org_id, event_id)
+        faces, items = delete_event_faces(table, rekognition_client, collection_prefix, org_id, event_id)
         table.note_faces_deleted(org_id, event_id, now.isoformat(timespec="seconds"))
         swept.append({"org": org_id, "event": event_id, "faces": faces, "itemsChanged": items})
     return swept
+
+
+def delete_event_faces(table, rekognition_client, collection_prefix: str, org_id: str, event_id: str):
+    """(faces, items changed): the event's collection and every face id, box and link in the table
+    go (retention passed, or face search turned off: the settings already say so, so no run
+    indexes new ones)."""
+    collection = collection_id(collection_prefix, org_id, event_id)
+    faces = 0
+    with suppress(rekognition_client.exceptions.ResourceNotFoundException):
+        faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]
+        rekognition_client.delete_collection(CollectionId=collection)
+    return faces, table.forget_all_faces(org_id, event_id)
 
 
 def due_within(table, days: int, now: datetime.datetime) -> list[dict]:

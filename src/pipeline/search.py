@@ -235,18 +235,29 @@ def selfie_problem(message: str) -> str:
 
 
 def photo_urls(s3_client, bucket: str, item: dict) -> dict:
-    """Short-lived presigned URLs for the processed photo and its thumbnail. Never a plain CDN
-    URL: photo ids hash guessable camera file names, so unsigned URLs would let anyone list an
-    event's photos."""
+    """Short-lived presigned URLs for the processed photo, its thumbnail, and the processed photo
+    as a download (Content-Disposition: attachment, so a phone saves it). Never a plain CDN URL:
+    photo ids hash guessable camera file names, so unsigned URLs would let anyone list an event's
+    photos."""
+    wanted = (
+        ("photoUrl", "processedKey", {}),
+        ("thumbnailUrl", "thumbnailKey", {}),
+        (
+            "downloadUrl",
+            "processedKey",
+            {"ResponseContentDisposition": f'attachment; filename="{item.get("photoId", "photo")}.jpg"'},
+        ),
+    )
     urls = {}
-    for name, key_attribute in (("photoUrl", "processedKey"), ("thumbnailUrl", "thumbnailKey")):
+    for name, key_attribute, extra in wanted:
         key = item.get(key_attribute)
-        if not key:
-            urls[name] = None
-        else:
-            urls[name] = s3_client.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS
+        urls[name] = (
+            s3_client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key, **extra}, ExpiresIn=URL_SECONDS
             )
+            if key
+            else None
+        )
     return urls
 
 

@@ -1,8 +1,11 @@
 """`make demo` as a newcomer runs it: the vision engine reads every drawn bib and the demo passes."""
 
+import json
 import re
+import signal
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from local_stack import ROOT
@@ -21,3 +24,31 @@ def test_demo_reads_every_bib_with_the_vision_engine():
     )
     assert read == shown > 0
     assert "Demo passed" in demo.stdout
+    assert re.search(r"The runner page:\s+http://127\.0\.0\.1:\d+/_api/SearchApi/e/", demo.stdout)
+
+
+def test_demo_keep_leaves_the_stack_up_with_its_pages_until_ctrl_c():
+    demo = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "snaprace", "demo", "--engine", "scripted", "--keep"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in demo.stdout:
+            lines.append(line)
+            if "Ctrl-C stops it" in line:
+                break
+        page = re.search(r"The runner page:\s+(\S+)", "".join(lines)).group(1)
+        with urllib.request.urlopen(page, timeout=10) as answer:  # noqa: S310 - the local stack
+            assert answer.status == 200 and b"Your race photos" in answer.read()
+        base, org, event = re.fullmatch(r"(.*)/e/([^/]+)/([^/]+)", page).groups()
+        with urllib.request.urlopen(f"{base}/public/orgs/{org}/events/{event}", timeout=10) as info:  # noqa: S310
+            assert json.loads(info.read())["published"] is True  # the demo publishes its event
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()

@@ -125,6 +125,8 @@ def requests(draw) -> dict:
     for index in (1, 3, 5) if name == "api_bib" else (1, 3):
         if draw(st.integers(0, 3)) == 0:  # mostly valid ids: the request reaches the route's own checks
             parts[index] = draw(segment)
+    if draw(st.integers(0, 5)) == 0:  # the event itself: the runner page's first question
+        parts = parts[:4]
     event["rawPath"] = ("/public/" if public else "/") + "/".join(parts)
     event["requestContext"]["http"]["path"] = event["rawPath"]
     event["requestContext"]["http"]["sourceIp"] = draw(addresses)  # strangers have many addresses
@@ -251,13 +253,22 @@ def test_no_runner_link_makes_a_500_and_only_a_genuine_one_opens_the_selfie_sear
 
 ORGANISER_FIXTURES = {
     name: json.loads((ROOT / "events" / f"{name}.json").read_text())
-    for name in ("organiser_api_review", "organiser_api_correction")
+    for name in ("organiser_api_review", "organiser_api_correction", "organiser_api_settings")
 }
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=10,
 )
+settings_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "published": json_values,
+        "faces": st.just(True) | json_values,  # never off here: that path is the e2e tests'
+        "bibRange": st.sampled_from(["1-5000", "5000-1", "1-9999999", "a-b", "", "-", "1-"]) | json_values,
+        "selfieSearch": st.sampled_from(["open", "verified", "OPEN", ""]) | json_values,
+    },
+).map(json.dumps)
 corrections = st.one_of(
     st.fixed_dictionaries(
         {},
@@ -282,14 +293,17 @@ corrections = st.one_of(
     limit=st.none() | query_value,
     body=st.none() | corrections,
     caller=st.sampled_from(CALLERS),
+    data=st.data(),
 )
-def test_no_organiser_request_makes_a_500(aws, context, name, photo_id, limit, body, caller):
+def test_no_organiser_request_makes_a_500(aws, context, name, photo_id, limit, body, caller, data):
     from pipeline.handlers import organiser_api
 
     event = copy.deepcopy(ORGANISER_FIXTURES[name])
     if name.endswith("correction"):
         event["rawPath"] = event["rawPath"].replace("9f86d081884c7d659a2feaa0", photo_id)
         event["body"] = body
+    elif name.endswith("settings"):
+        event["body"] = data.draw(st.none() | settings_changes | corrections)
     event["queryStringParameters"] = None if limit is None else {"limit": limit}
     if caller is None:
         event["requestContext"].pop("authorizer", None)

@@ -101,6 +101,16 @@ def by_selfie(org_id: str, event_id: str) -> dict:
 # An event that is not published answers as an empty one: guessing ids reveals nothing.
 
 
+@app.get("/public/orgs/<org_id>/events/<event_id>")
+def public_event_info(org_id: str, event_id: str) -> dict:
+    """What the runner page needs to know: whether it may search, and how (a hidden or unknown
+    event answers {"published": false} alike)."""
+    settings = public_event(org_id, event_id, ratelimit.SEARCH)
+    if settings is None:
+        return {"published": False}
+    return {"published": True, "faceSearch": settings.faces, "selfieSearch": settings.selfie_mode}
+
+
 @app.get("/public/orgs/<org_id>/events/<event_id>/photos")
 def public_gallery(org_id: str, event_id: str) -> dict:
     if public_event(org_id, event_id, ratelimit.SEARCH) is None:

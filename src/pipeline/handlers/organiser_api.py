@@ -1,6 +1,10 @@
-"""OrganiserApiFunction: the review queue and a person's corrections, for an organiser's page.
+"""OrganiserApiFunction: what an organiser's page drives - the event's progress and settings, the
+review queue and a person's corrections.
 
-    GET  /orgs/{orgId}/events/{eventId}/review?limit=1..100        photos to look at, most useful first
+    GET  /orgs/{orgId}/events/{eventId}/progress             raw, indexed, rejected (why), failed, in flight
+    GET  /orgs/{orgId}/events/{eventId}/settings
+    PUT  /orgs/{orgId}/events/{eventId}/settings    {"published", "faces", "bibRange", "selfieSearch"}
+    GET  /orgs/{orgId}/events/{eventId}/review?limit=1..100  photos to look at, most useful first
     POST /orgs/{orgId}/events/{eventId}/photos/{photoId}/corrections
          {"add": ["1234"], "remove": ["1284"], "confirm": true, "face": 1, "spread": true}
 
@@ -10,16 +14,19 @@ code as `snaprace review` and `snaprace tag` (pipeline.review, pipeline.correcti
 
 import json
 import re
+from dataclasses import replace
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import access, clients, keys, results, review
+from pipeline import access, clients, keys, progress, results, retention, review
 from pipeline.config import get_config
 from pipeline.corrections import CorrectionError, Corrector
 from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.event_settings import OPEN, VERIFIED, EventSettings, InvalidSettings, parse_range
+from pipeline.search import photo_urls
 from pipeline.table import PhotoTable
 
 logger = Logger()
@@ -46,13 +53,77 @@ def caller_of(org_id: str, event_id: str) -> access.Caller:
     return caller
 
 
+@app.get("/orgs/<org_id>/events/<event_id>/progress")
+def event_progress(org_id: str, event_id: str) -> dict:
+    caller_of(org_id, event_id)
+    config = get_config()
+    objects = progress.raw_objects(clients.s3(), config.bucket_name, org_id, event_id)
+    return progress.summary(objects, table().event_photos(org_id, event_id))
+
+
+@app.get("/orgs/<org_id>/events/<event_id>/settings")
+def event_settings(org_id: str, event_id: str) -> dict:
+    caller_of(org_id, event_id)
+    return settings_answer(EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True)))
+
+
+@app.put("/orgs/<org_id>/events/<event_id>/settings")
+def change_settings(org_id: str, event_id: str) -> dict:
+    """Publish, face search on or off (off deletes the event's faces now), the bib range, the
+    selfie mode; what is not in the body stays as it is."""
+    caller_of(org_id, event_id)
+    change = json_body({"published", "faces", "bibRange", "selfieSearch"})
+    current = EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True))
+    updates = {}
+    for name, field in (("published", "published"), ("faces", "faces")):
+        if name in change:
+            if not isinstance(change[name], bool):
+                raise BadRequestError(f"{name} is true or false")
+            updates[field] = change[name]
+    if "selfieSearch" in change:
+        if change["selfieSearch"] not in (OPEN, VERIFIED):
+            raise BadRequestError("selfieSearch is open or verified")
+        updates["selfie_mode"] = change["selfieSearch"]
+    if "bibRange" in change:
+        if change["bibRange"] is not None and not isinstance(change["bibRange"], str):
+            raise BadRequestError('bibRange is "FIRST-LAST", e.g. "1-5000", or null')
+        try:
+            updates["bib_range"] = parse_range(change["bibRange"]) if change["bibRange"] else None
+        except InvalidSettings as exc:
+            raise BadRequestError(str(exc)) from None
+    settings = replace(current, **updates)
+    table().put_event_settings(org_id, event_id, settings.to_item())
+    answer = settings_answer(settings)
+    if current.faces and not settings.faces:
+        faces, _ = retention.delete_event_faces(
+            table(), clients.rekognition(), get_config().collection_prefix, org_id, event_id
+        )
+        answer["facesDeleted"] = faces
+    return answer
+
+
+def settings_answer(settings: EventSettings) -> dict:
+    return {
+        "published": settings.published,
+        "faces": settings.faces,
+        "selfieSearch": settings.selfie_mode,
+        "bibRange": "-".join(map(str, settings.bib_range)) if settings.bib_range else None,
+        "participants": len(settings.participants or ()),
+        "faceRetentionDays": settings.face_retention_days,
+    }
+
+
 @app.get("/orgs/<org_id>/events/<event_id>/review")
 def review_queue(org_id: str, event_id: str) -> dict:
     caller_of(org_id, event_id)
     raw_limit = app.current_event.get_query_string_value("limit", "50")
     if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= 100:
         raise BadRequestError("limit must be a whole number between 1 and 100")
-    photos = [review.entry(item) for item in table().review_queue(org_id, event_id, int(raw_limit))]
+    presigner, bucket = clients.s3_presigner(), get_config().bucket_name
+    photos = [
+        {**review.entry(item), "thumbnailUrl": photo_urls(presigner, bucket, item)["thumbnailUrl"]}
+        for item in table().review_queue(org_id, event_id, int(raw_limit))
+    ]
     return {"photos": photos, "count": len(photos)}
 
 
@@ -69,16 +140,21 @@ def correct(org_id: str, event_id: str, photo_id: str) -> dict:
     return result.as_dict()
 
 
-def correction_body() -> dict:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_CHARS:
-        raise BadRequestError("the correction is too large")
+def json_body(fields: set[str]) -> dict:
+    """The request's JSON object, with no field but `fields`."""
+    if len(app.current_event.body or "") > MAX_BODY_CHARS:
+        raise BadRequestError("the body is too large")
     try:
         change = json.loads(app.current_event.decoded_body or "")
     except (ValueError, TypeError, RecursionError):
         change = None
-    if not isinstance(change, dict) or not set(change) <= CORRECTION_FIELDS:
-        raise BadRequestError(f"send a JSON object with some of {sorted(CORRECTION_FIELDS)}")
+    if not isinstance(change, dict) or not set(change) <= fields:
+        raise BadRequestError(f"send a JSON object with some of {sorted(fields)}")
+    return change
+
+
+def correction_body() -> dict:
+    change = json_body(CORRECTION_FIELDS)
     lists = {name: change.get(name, []) for name in ("add", "remove")}
     if not all(isinstance(v, list) and all(isinstance(b, str) for b in v) for v in lists.values()):
         raise BadRequestError("add and remove are lists of bib numbers (strings)")
