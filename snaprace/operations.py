@@ -7,6 +7,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -168,6 +169,48 @@ class Audit:
 def raw_objects(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:
     """Raw key -> ETag, in both upload layouts."""
     return progress.raw_objects(stack.client("s3"), stack.bucket, org_id, event_id)
+
+
+def events_of(stack: Stack, org_id: str) -> list[str]:
+    """The org's events with uploads (either layout), sorted."""
+    validate_ids(org_id, "any")
+    s3, found = stack.client("s3"), set()
+    for prefix in (f"{org_id}/", f"raw/{org_id}/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=stack.bucket, Prefix=prefix, Delimiter="/"
+        ):
+            found.update(
+                common["Prefix"][len(prefix) :].rstrip("/") for common in page.get("CommonPrefixes", [])
+            )
+    return sorted(found)
+
+
+def known_event(stack: Stack, org_id: str, event_id: str) -> None:
+    """A StackError naming the org's events when this one has no upload and no result: a typo in
+    --org or --event must not look like an empty event."""
+    validate_ids(org_id, event_id)
+    s3 = stack.client("s3")
+    for prefix in progress.raw_prefixes(org_id, event_id):
+        if s3.list_objects_v2(Bucket=stack.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
+            return
+    if stack.photo_table.event_photos(org_id, event_id):
+        return
+    known = events_of(stack, org_id)
+    listed = (
+        f"its events: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''}" if known else "it has none"
+    )
+    raise StackError(
+        f"no event {org_id}/{event_id}: nothing uploaded there ({listed}; `snaprace events --org {org_id}`)"
+    )
+
+
+def photo_id_of(org_id: str, event_id: str, photo: str) -> str:
+    """A photo id from what the operator has: the id, a raw key, or the file's name under the
+    event's raw/ folder (as uploaded: `IMG_0001.jpg`, `cam1/IMG_0001.jpg`)."""
+    if re.fullmatch(rf"[0-9a-f]{{{keys.PHOTO_ID_LENGTH}}}", photo):
+        return photo
+    is_key = photo.startswith((f"{org_id}/{event_id}/raw/", f"raw/{org_id}/{event_id}/"))
+    return keys.photo_id_for(photo if is_key else f"{raw_prefix(org_id, event_id)}{photo}")
 
 
 def listing(stack: Stack, prefix: str) -> dict[str, str]:

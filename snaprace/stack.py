@@ -5,10 +5,12 @@ for its own stack name, so no command has a second code path for it."""
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from snaprace.template import Resolver, function_specs, load_template
 
@@ -26,11 +28,34 @@ class Stack:
     name: str = DEFAULT_STACK
     region: str | None = None
     endpoint_url: str | None = None
+    profile: str | None = None
     _clients: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
+        if self.endpoint_url:
+            if (
+                urlparse(self.endpoint_url).scheme not in ("http", "https")
+                or not urlparse(self.endpoint_url).netloc
+            ):
+                raise StackError(
+                    f"--endpoint-url {self.endpoint_url!r}: give a URL with its scheme, e.g. http://127.0.0.1:4566"
+                )
+            # the local stack runs in one region whatever the environment says (AWS_REGION is
+            # for the deployed stacks); no profile or credentials are ever sent to it
+            self.region, self.profile = DEFAULT_REGION, None
+            # AWS_PROFILE ignored too: botocore's session_vars override its environment lookup
+            unprofiled = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+            self._session = boto3.session.Session(botocore_session=unprofiled)
+            return
+        try:
+            self._session = boto3.session.Session(profile_name=self.profile)
+        except ProfileNotFound:
+            raise StackError(
+                f"AWS profile {self.profile!r} not found (AWS_PROFILE or --profile): "
+                "`aws configure list-profiles` lists yours; use --endpoint-url for the local stack"
+            ) from None
         self.region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        self.region = self.region or boto3.session.Session().region_name or DEFAULT_REGION
+        self.region = self.region or self._session.region_name or DEFAULT_REGION
 
     @property
     def is_local(self) -> bool:
@@ -49,11 +74,11 @@ class Stack:
 
     def client(self, service: str):
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, **self._connection())
+            self._clients[service] = self._session.client(service, **self._connection())
         return self._clients[service]
 
     def resource(self, service: str):
-        return boto3.resource(service, **self._connection())
+        return self._session.resource(service, **self._connection())
 
     def _describe(self) -> dict:
         where = f"at {self.endpoint_url}" if self.endpoint_url else f"in {self.region}"

@@ -28,7 +28,8 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
         f"with {summary['faces']} faces"
     )
     if not yes:
-        raise Failure("nothing deleted: run again with --yes to delete all of it")
+        click.echo("nothing deleted (a preview): run again with --yes to delete all of it")
+        return
     total = len(plan.objects) + len(plan.items)
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
         erasure.purge(stack, plan, on_progress=bar.update)
@@ -57,6 +58,7 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
         return
     click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
     if not yes:
-        raise Failure("nothing deleted: run again with --yes to delete these faces")
+        click.echo("nothing deleted (a preview): run again with --yes to delete these faces")
+        return
     erasure.delete_runner(stack, org_id, event_id, plan)
     click.echo(f"deleted {len(plan.face_ids)} faces and their links")

@@ -137,6 +137,7 @@ def audit(ctx, org_id, event_id, as_json) -> None:
     """Count raw photos and their final statuses, list the missing and failed ones, and check that
     every indexed photo has its processed photo, thumbnail and faces (and no face outlives its
     photo). Exit 1 when a photo is missing or anything is inconsistent."""
+    operations.known_event(stack_of(ctx), org_id, event_id)
     result = operations.audit(stack_of(ctx), org_id, event_id)
     _print_audit(result, as_json)
     if not result.complete:
@@ -149,8 +150,10 @@ def audit(ctx, org_id, event_id, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the final audit as JSON.")
 @click.pass_context
 def wait(ctx, org_id, event_id, timeout, as_json) -> None:
-    """Wait until every raw photo of the event has a final status; exit 1 on timeout."""
+    """Wait until every raw photo of the event has a final status. Exit 0 when they are all
+    indexed or rejected, 1 on timeout, 2 when some failed (`snaprace failures` says why)."""
     stack = stack_of(ctx)
+    operations.known_event(stack, org_id, event_id)
     state = {"shown": None}
 
     def show(current: operations.Audit) -> None:
@@ -165,6 +168,9 @@ def wait(ctx, org_id, event_id, timeout, as_json) -> None:
     if not finished:
         click.echo(f"timed out after {timeout:g} s with {len(result.missing)} photos still missing", err=True)
         ctx.exit(1)
+    if result.failed:
+        click.echo(f"{len(result.failed)} photos failed: `snaprace failures` says why", err=True)
+        ctx.exit(2)
 
 
 @click.command()
@@ -183,6 +189,7 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
         except ValueError as exc:
             raise Failure(str(exc)) from None
     image = selfie.read() if selfie is not None else None
+    operations.known_event(stack_of(ctx), org_id, event_id)
     found = operations.photos(stack_of(ctx), org_id, event_id, bib, image)
     if as_json:
         click.echo(json.dumps({"photos": found}))
@@ -199,3 +206,19 @@ def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
         bibs = ",".join(photo["bibs"]) or "-"
         click.echo(f"{photo['photoId']:<24}  {matched:<12}  {bibs:<14.14}  {photo['rawKey']}")
     click.echo(f"{len(found)} photos{what}")
+
+
+@click.command()
+@click.option("--org", "org_id", required=True, help="Organiser id, e.g. acme")
+@click.option("--json", "as_json", is_flag=True, help='{"org", "events": [...]}')
+@click.pass_context
+def events(ctx, org_id, as_json) -> None:
+    """The org's events: those with uploads."""
+    found = operations.events_of(stack_of(ctx), org_id)
+    if as_json:
+        click.echo(json.dumps({"org": org_id, "events": found}))
+        return
+    for event_id in found:
+        click.echo(event_id)
+    if not found:
+        click.echo(f"org {org_id} has no uploads yet")

@@ -20,7 +20,12 @@ def local() -> None:
 
 @local.command("up")
 @click.option("--port", default=4566, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--engine", type=click.Choice(["scripted", "vision"]), default="scripted", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["scripted", "vision"], case_sensitive=False),
+    default="scripted",
+    show_default=True,
+)
 @click.option(
     "--rekognition-tps",
     type=click.FloatRange(min=1),
@@ -173,7 +178,12 @@ def invoke(ctx, function: str, event_file) -> None:
 
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), help="Default: a free port.")
-@click.option("--engine", type=click.Choice(["vision", "scripted"]), default="vision", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["vision", "scripted"], case_sensitive=False),
+    default="vision",
+    show_default=True,
+)
 @click.option("--keep", is_flag=True, help="Leave the local stack up (with the pages' URLs) until Ctrl-C.")
 def demo(port: int | None, engine: str, keep: bool) -> None:
     """Start the local stack, upload the sample photos, wait, summarise, search, print the pages'

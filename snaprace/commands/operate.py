@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from snaprace import operations
 from snaprace.commands.common import Failure, event_options, stack_of
 from snaprace.template import find_function, load_template
 
@@ -116,8 +117,10 @@ def redrive(ctx, dry_run) -> None:
 
 @click.command()
 @event_options
-@click.option("--photo", "photo_id", help="One photo id.")
-@click.option("--status", "wanted_status", type=click.Choice(["FAILED", "REJECTED", "INDEXED"]))
+@click.option("--photo", "photo", help="One photo: its id, its raw key, or its file name as uploaded.")
+@click.option(
+    "--status", "wanted_status", type=click.Choice(["FAILED", "REJECTED", "INDEXED"], case_sensitive=False)
+)
 @click.option(
     "--rate",
     default=5.0,
@@ -125,18 +128,30 @@ def redrive(ctx, dry_run) -> None:
     type=click.FloatRange(min=0.1),
     help="Executions started per second.",
 )
+@click.option("--yes", is_flag=True, help="Start them (without it, only say what would run).")
 @click.pass_context
-def reprocess(ctx, org_id, event_id, photo_id, wanted_status, rate) -> None:
+def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes) -> None:
     """Run photos of an event through the pipeline again (after a fix), at a bounded rate: each
-    execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota."""
+    execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota. Without
+    --yes, only says what would run (like purge-event and delete-runner)."""
     from snaprace import runbook
 
-    if photo_id and wanted_status:
+    if photo and wanted_status:
         raise Failure("give --photo or --status, not both")
     stack = stack_of(ctx)
-    plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status)
+    operations.known_event(stack, org_id, event_id)
+    photo_id = operations.photo_id_of(org_id, event_id, photo) if photo else None
+    plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status and wanted_status.upper())
     if not plan:
-        click.echo("nothing to reprocess")
+        click.echo(f"nothing to reprocess{f' (no photo {photo} in {org_id}/{event_id})' if photo else ''}")
+        if photo:
+            ctx.exit(1)
+        return
+    if not yes:
+        click.echo(
+            f"would start {len(plan)} executions ({2 * len(plan)} Rekognition calls) at {rate:g} per second: "
+            "run again with --yes"
+        )
         return
     with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
         started = runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1))

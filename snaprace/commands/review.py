@@ -6,12 +6,11 @@ import json
 
 import click
 
-from pipeline import keys
 from pipeline import review as queue
 from pipeline.corrections import CorrectionError, Corrector
 from pipeline.results import now_iso
+from snaprace import operations
 from snaprace.commands.common import Failure, event_options, stack_of
-from snaprace.operations import validate_ids
 
 
 @click.command()
@@ -24,7 +23,7 @@ from snaprace.operations import validate_ids
 def review(ctx, org_id, event_id, limit, as_json) -> None:
     """Photos whose reads a person should look at, most useful first, each with its reasons.
     `tag` a photo (or `tag --confirm` it) to take it out of the queue."""
-    validate_ids(org_id, event_id)
+    operations.known_event(stack_of(ctx), org_id, event_id)
     items = stack_of(ctx).photo_table.review_queue(org_id, event_id, limit)
     photos = [queue.entry(item) for item in items]
     if as_json:
@@ -39,7 +38,9 @@ def review(ctx, org_id, event_id, limit, as_json) -> None:
 
 @click.command()
 @event_options
-@click.option("--photo", "photo", required=True, help="The photo's id, or its key (ORG/EVENT/raw/NAME).")
+@click.option(
+    "--photo", "photo", required=True, help="The photo: its id, its raw key, or its file name as uploaded."
+)
 @click.option("--add", "add", multiple=True, metavar="BIB", help="A bib the photo shows (repeatable).")
 @click.option("--remove", "remove", multiple=True, metavar="BIB", help="A bib read wrongly (repeatable).")
 @click.option("--confirm", is_flag=True, help="The reads are right as they are: the photo leaves the queue.")
@@ -50,9 +51,9 @@ def review(ctx, org_id, event_id, limit, as_json) -> None:
 def tag(ctx, org_id, event_id, photo, add, remove, confirm, face, spread, as_json) -> None:
     """Correct a photo's bibs. The correction is recorded (who, when, what) and holds against every
     later run (`reprocess`, retries); a re-upload of new content starts fresh."""
-    validate_ids(org_id, event_id)
     stack = stack_of(ctx)
-    photo_id = keys.photo_id_for(photo) if "/" in photo else photo
+    operations.known_event(stack, org_id, event_id)
+    photo_id = operations.photo_id_of(org_id, event_id, photo)
     corrector = Corrector(stack.photo_table, stack.client("rekognition"), stack.collection_prefix, now_iso)
     try:
         result = corrector.tag(

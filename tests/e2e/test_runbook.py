@@ -99,7 +99,17 @@ def test_failures_name_the_photo_the_step_and_the_error_and_reprocess_runs_them_
     audit = snaprace(local_stack, "audit", "--org", ORG, "--event", event_id)
     assert audit.exit_code == 0 and f"failed: {raw_key}" in audit.output
     again = snaprace(
-        local_stack, "reprocess", "--org", ORG, "--event", event_id, "--status", "FAILED", "--rate", "20"
+        local_stack,
+        "reprocess",
+        "--org",
+        ORG,
+        "--event",
+        event_id,
+        "--status",
+        "FAILED",
+        "--rate",
+        "20",
+        "--yes",
     )
     assert again.exit_code == 0 and "1 executions started" in again.output
     deadline = time.monotonic() + 60
@@ -126,7 +136,7 @@ def test_audit_finds_missing_derived_objects_and_stray_faces(local_stack, event_
     assert report.exit_code == 1
     assert any("thumbnailKey" in p and raw_keys[0] in p for p in problems)
     assert any(other["faceIds"][0] in p and "not in the collection" in p for p in problems)
-    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20")
+    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20", "--yes")
     assert "2 executions started" in fixed.output
     deadline = time.monotonic() + 60
     while snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code:
@@ -143,7 +153,9 @@ def test_delete_runner_erases_one_runners_faces_and_links_only(local_stack, even
     before = faces_of(local_stack, event_id)
     assert len(before) == 4
     refused = snaprace(local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "741")
-    assert refused.exit_code == 1 and "2 faces on 2 photos" in refused.output and "--yes" in refused.output
+    assert (
+        refused.exit_code == 0 and "2 faces on 2 photos" in refused.output and "(a preview)" in refused.output
+    )
     assert faces_of(local_stack, event_id) == before
     done = snaprace(local_stack, "delete-runner", "--org", ORG, "--event", event_id, "--bib", "741", "--yes")
     assert done.exit_code == 0 and "deleted 2 faces" in done.output
@@ -183,7 +195,7 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
     kept_event = event_id + "-kept"
     upload_event(local_stack, kept_event, [[Runner("751")]])
     refused = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id)
-    assert refused.exit_code == 1 and "table items" in refused.output and "--yes" in refused.output
+    assert refused.exit_code == 0 and "table items" in refused.output and "(a preview)" in refused.output
     assert snaprace(local_stack, "audit", "--org", ORG, "--event", event_id, "--json").stdout.count(
         '"raw": 2'
     )
@@ -235,7 +247,7 @@ def test_an_erasure_holds_against_reprocess_and_later_photos(local_stack, event_
     (collection,) = [c for c in status["collections"] if c["event"] == event_id]
     assert collection["erasures"] == 1
 
-    again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id)
+    again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes")
     assert again.exit_code == 0, again.output
     local_stack.settle(ORG, event_id)  # reprocess has started its runs when it returns
     later, _ = race_photo(next_seed(), [Runner("761")])  # a photo uploaded after the erasure
@@ -288,7 +300,7 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
         snaprace(local_stack, "event-settings", "--org", ORG, "--event", event_id, "--faces", "on").exit_code
         == 0
     )
-    assert snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id).exit_code == 0
+    assert snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes").exit_code == 0
     local_stack.settle(ORG, event_id)
     assert len(faces_of(local_stack, event_id)) == 3
 

@@ -1,0 +1,153 @@
+"""The operator's first hour (issue "The operator's first hour"): typos that say so, previews that
+exit 0, photos named as the operator knows them, exit codes, and set-up mistakes that get one line
+instead of a traceback."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from local_stack import ROOT, next_seed
+
+from pipeline import keys
+from snaprace.cli import main
+from snaprace.samples import Runner, race_photo
+
+ORG = "acme"
+
+
+def snaprace(running, *args: str, env: dict | None = None):
+    endpoint = ["--endpoint-url", running.endpoint] if running else []
+    return CliRunner(env=env).invoke(main, [*endpoint, *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    from snaprace.local.launch import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def event(local_stack) -> str:
+    event_id = "e2e-operator-race"
+    for index, runners in enumerate([[Runner("801")], [Runner("802")]]):
+        data, _ = race_photo(next_seed(), runners)
+        local_stack.put(ORG, event_id, f"IMG_{index}.jpg", data)
+    local_stack.wait(ORG, event_id)
+    return event_id
+
+
+def test_a_misspelled_event_is_an_error_that_names_the_orgs_events(local_stack, event):
+    typo = event.replace("race", "rcae")
+    for command in (
+        ("audit",),
+        ("wait", "--timeout", "5"),
+        ("photos",),
+        ("reprocess",),
+        ("review",),
+        ("tag", "--photo", "IMG_0.jpg", "--confirm"),
+    ):
+        result = snaprace(local_stack, *command, "--org", ORG, "--event", typo)
+        assert result.exit_code == 1, (command, result.output)
+        assert f"no event {ORG}/{typo}" in result.output and event in result.output, result.output
+    listed = json.loads(snaprace(local_stack, "events", "--org", ORG, "--json").stdout)
+    assert event in listed["events"]
+    assert "has no uploads yet" in snaprace(local_stack, "events", "--org", "nobody-here").output
+
+
+def test_previews_exit_0_and_change_nothing_and_reprocess_takes_a_file_name(local_stack, event):
+    photo_id = keys.photo_id_for(f"{ORG}/{event}/raw/IMG_1.jpg")
+    before = local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"]
+    preview = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_1.jpg")
+    assert (
+        preview.exit_code == 0 and "would start 1 executions" in preview.output and "--yes" in preview.output
+    )
+    purge = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event)
+    assert purge.exit_code == 0 and "(a preview)" in purge.output
+    assert local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"] == before
+
+    started = snaprace(
+        local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_1.jpg", "--yes"
+    )
+    assert started.exit_code == 0 and "1 executions started" in started.output
+    local_stack.settle(ORG, event)
+    assert local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"] != before
+    missing = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_9.jpg")
+    assert missing.exit_code == 1 and "no photo IMG_9.jpg" in missing.output
+    by_status = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--status", "indexed")
+    assert by_status.exit_code == 0 and "would start 2 executions" in by_status.output  # any case
+
+
+def test_wait_exits_2_when_photos_failed(local_stack):
+    event_id = "e2e-operator-failing"
+    data, _ = race_photo(next_seed(), [Runner("811")], fail={"IndexFaces": "AccessDeniedException"})
+    local_stack.put(ORG, event_id, "IMG_0.jpg", data)
+    waited = snaprace(local_stack, "wait", "--org", ORG, "--event", event_id, "--timeout", "60")
+    assert (
+        waited.exit_code == 2 and "1 photos failed" in waited.output and "snaprace failures" in waited.output
+    )
+
+
+def test_set_up_mistakes_get_one_line_and_no_traceback(local_stack, event, unused_port):
+    elsewhere = {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_PROFILE": "no-such-profile",
+    }
+    audited = snaprace(local_stack, "audit", "--org", ORG, "--event", event, env=elsewhere)
+    assert audited.exit_code == 0, audited.output  # the local stack ignores the region and the profile
+
+    cases = [
+        (
+            ["--endpoint-url", local_stack.endpoint.removeprefix("http://"), "status"],
+            "give a URL with its scheme",
+        ),
+        (["--endpoint-url", f"http://127.0.0.1:{unused_port}", "logs", "preprocess"], "cannot reach"),
+        (
+            ["--endpoint-url", f"http://127.0.0.1:{unused_port}", "audit", "--org", ORG, "--event", event],
+            "cannot reach",
+        ),
+        (["--profile", "no-such-profile", "status"], "AWS profile 'no-such-profile' not found"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert isinstance(result.exception, SystemExit), result.exception  # handled: no traceback
+
+
+def test_an_aws_outage_mid_command_is_one_line_that_says_to_run_it_again(local_stack, event, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from snaprace import operations
+
+    def outage(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "Service Unavailable"},
+                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "ListFaces")  # fmt: skip
+
+    monkeypatch.setattr(operations, "collection_faces", outage)
+    result = snaprace(local_stack, "audit", "--org", ORG, "--event", event)
+    assert result.exit_code == 1
+    assert (
+        "ListFaces failed: ServiceUnavailable" in result.output and "run the command again" in result.output
+    )
+
+
+def test_the_command_says_its_version_and_takes_the_endpoint_from_the_aws_variable(local_stack, event):
+    version = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "snaprace", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and "version 0.1.0" in version.stdout
+    env = {**os.environ, "AWS_ENDPOINT_URL": local_stack.endpoint}
+    env.pop("SNAPRACE_ENDPOINT_URL", None)
+    listed = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "snaprace", "events", "--org", ORG],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0 and event in listed.stdout, listed.stderr
