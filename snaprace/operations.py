@@ -145,6 +145,8 @@ class Audit:
     ignored: list[str] = field(default_factory=list)  # keys in raw/ that are not photo keys (folders)
     orphaned: list[str] = field(default_factory=list)  # photo items whose raw object is gone
     problems: list[str] = field(default_factory=list)  # indexed photos missing derived objects or faces
+    rejected: list[dict] = field(default_factory=list)  # {"rawKey", "reason"} of REJECTED photos
+    in_flight: list[str] = field(default_factory=list)  # what looks wrong only while a run is under way
 
     @property
     def complete(self) -> bool:
@@ -163,6 +165,8 @@ class Audit:
             "missingKeys": self.missing,
             "failedKeys": self.failed,
             "orphanedKeys": self.orphaned,
+            "rejectedPhotos": self.rejected,
+            "inFlight": self.in_flight,
         }
 
 
@@ -305,7 +309,7 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
     items = {item["photoId"]: item for item in table.event_photos(org_id, event_id)}
     in_flight = table.photos_with_runs_in_flight(org_id, event_id)  # results written, faces not yet tidied
     result = Audit()
-    seen_ids = set()
+    seen_ids, running = set(), set()  # running: photos whose current content has no final result yet
     for raw_key, etag in sorted(objects.items()):
         try:
             photo = keys.parse_raw_key(raw_key)
@@ -320,8 +324,11 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
             result.statuses[item["status"]] += 1
             if item["status"] == FAILED:
                 result.failed.append(raw_key)
+            if item["status"] == REJECTED:
+                result.rejected.append({"rawKey": raw_key, "reason": item.get("reason", "")})
         else:
             result.missing.append(raw_key)
+            running.add(photo.photo_id)
     result.orphaned = sorted(item.get("rawKey", pid) for pid, item in items.items() if pid not in seen_ids)
     derived = listing(stack, f"{org_id}/{event_id}/processed/") | listing(
         stack, f"{org_id}/{event_id}/thumbnails/"
@@ -331,6 +338,10 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
     for item in items.values():
         if item.get("status") != INDEXED:
             continue
+        if item["photoId"] in running:  # a run is replacing this result right now
+            result.in_flight.append(f"{item['rawKey']}: being processed again")
+            listed_faces.update(item.get("faceIds", []))
+            continue
         for attribute in ("processedKey", "thumbnailKey"):
             if item.get(attribute) not in derived:
                 result.problems.append(f"{item['rawKey']}: {attribute} {item.get(attribute)} is missing")
@@ -339,11 +350,25 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
             if face_id not in faces:
                 result.problems.append(f"{item['rawKey']}: face {face_id} is not in the collection")
     for face_id, photo_id in sorted(faces.items()):
-        if face_id not in listed_faces:
+        if face_id not in listed_faces and photo_id in running:  # indexed; its result not written yet
+            result.in_flight.append(f"face {face_id} (photo {photo_id}): its run has not saved yet")
+        elif face_id not in listed_faces:
             result.problems.append(
                 f"face {face_id} (photo {photo_id}) is in the collection but no indexed photo lists it"
             )
     return result
+
+
+def photos_with_status(stack: Stack, org_id: str, event_id: str, status: str) -> list[dict]:
+    """Photos with this final status for their current content: photoId, rawKey, reason, updatedAt."""
+    objects = raw_objects(stack, org_id, event_id)
+    return [
+        {key: item.get(key) for key in ("photoId", "rawKey", "reason", "updatedAt")}
+        for item in sorted(
+            stack.photo_table.event_photos(org_id, event_id), key=lambda i: i.get("rawKey", "")
+        )
+        if item.get("status") == status and objects.get(item.get("rawKey")) == item.get("etag")
+    ]
 
 
 def wait(

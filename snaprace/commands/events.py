@@ -109,7 +109,7 @@ def event_settings(
         click.echo(f"deleted the event's collection ({removed} faces) and its face links")
 
 
-def _print_audit(result: operations.Audit, as_json: bool) -> None:
+def _print_audit(result: operations.Audit, as_json: bool, rejected: bool = False) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return
@@ -127,19 +127,27 @@ def _print_audit(result: operations.Audit, as_json: bool) -> None:
             click.echo(f"  ... and {len(keys_) - 20} more {label} (--json lists them all)")
     if result.orphaned:
         click.echo(f"orphaned   {len(result.orphaned):>6}  (results whose raw photo is gone)")
+    if result.in_flight:
+        click.echo(f"in flight  {len(result.in_flight):>6}  (runs under way: not problems; `wait` for them)")
+    if rejected:
+        for photo in result.rejected:
+            click.echo(f"  rejected: {photo['rawKey']}: {photo['reason']}")
+    elif result.rejected:
+        click.echo(f"  ({len(result.rejected)} rejected: --rejected lists them with their reasons)")
 
 
 @click.command()
 @event_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--rejected", is_flag=True, help="List the rejected photos with their reasons.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (every list in full).")
 @click.pass_context
-def audit(ctx, org_id, event_id, as_json) -> None:
+def audit(ctx, org_id, event_id, rejected, as_json) -> None:
     """Count raw photos and their final statuses, list the missing and failed ones, and check that
     every indexed photo has its processed photo, thumbnail and faces (and no face outlives its
     photo). Exit 1 when a photo is missing or anything is inconsistent."""
     operations.known_event(stack_of(ctx), org_id, event_id)
     result = operations.audit(stack_of(ctx), org_id, event_id)
-    _print_audit(result, as_json)
+    _print_audit(result, as_json, rejected)
     if not result.complete:
         ctx.exit(1)
 
@@ -177,12 +185,28 @@ def wait(ctx, org_id, event_id, timeout, as_json) -> None:
 @event_options
 @click.option("--bib", help="A runner's photos: where the bib was read, or their linked face seen.")
 @click.option("--selfie", type=click.File("rb"), help="A runner's photos by a selfie (JPEG or PNG).")
+@click.option(
+    "--status",
+    type=click.Choice(["REJECTED", "FAILED"], case_sensitive=False),
+    help="The photos that were not indexed, with their keys and reasons.",
+)
 @click.option("--json", "as_json", is_flag=True, help='{"photos": [...]} with presigned URLs.')
 @click.pass_context
-def photos(ctx, org_id, event_id, bib, selfie, as_json) -> None:
-    """The event's indexed photos, newest first, or a runner's by bib or selfie."""
-    if bib is not None and selfie is not None:
-        raise Failure("give --bib or --selfie, not both")
+def photos(ctx, org_id, event_id, bib, selfie, status, as_json) -> None:
+    """The event's indexed photos, newest first, or a runner's by bib or selfie; or with --status
+    the rejected or failed ones and why."""
+    if sum(x is not None for x in (bib, selfie, status)) > 1:
+        raise Failure("give one of --bib, --selfie, --status")
+    if status is not None:
+        operations.known_event(stack_of(ctx), org_id, event_id)
+        listed = operations.photos_with_status(stack_of(ctx), org_id, event_id, status.upper())
+        if as_json:
+            click.echo(json.dumps({"photos": listed}))
+            return
+        for photo in listed:
+            click.echo(f"{photo['rawKey']}: {photo['reason']}")
+        click.echo(f"{len(listed)} photos {status.upper()}")
+        return
     if bib is not None:
         try:
             bib = searched_bib(bib)

@@ -1,10 +1,12 @@
 """The local stack and running one function: `local up`, `invoke`, `demo`."""
 
 import json
+import os
 import signal
 import sys
 import threading
-from contextlib import redirect_stdout
+import time
+from contextlib import redirect_stdout, suppress
 from pathlib import Path
 
 import click
@@ -110,16 +112,101 @@ def local_up(
                 raise Failure(f"the local stack did not answer on {stack.endpoint_url}")
             throttle = f", Rekognition throttled at {rekognition_tps:g}/s" if rekognition_tps else ""
             progress(
+                "note: the local stack keeps everything in memory: stopping it (Ctrl-C, `snaprace local "
+                "down`) loses its photos and results"
+            )
+            progress(
                 f"ready: stack {stack.stack_name} at {stack.endpoint_url} (engine {engine}{throttle}); "
                 f"logs in {log_file}"
             )
             progress(f"  export SNAPRACE_ENDPOINT_URL={stack.endpoint_url}")
+            _write_state(
+                {
+                    "pid": os.getpid(),
+                    "endpoint": stack.endpoint_url,
+                    "engine": engine,
+                    "logFile": str(log_file),
+                }
+            )
             stopping.wait()
     except PortInUse as exc:
         raise Failure(str(exc)) from None
     finally:
         stack.stop()
+        _forget_state(os.getpid())
     progress("stopped")
+
+
+def _state_file() -> Path:
+    from snaprace.local.stack import default_log_file
+
+    return default_log_file().parent / "local.json"  # beside the default log: .snaprace/
+
+
+def _write_state(state: dict) -> None:
+    _state_file().parent.mkdir(parents=True, exist_ok=True)
+    _state_file().write_text(json.dumps(state))
+
+
+def _forget_state(pid: int) -> None:
+    with suppress(OSError, ValueError):
+        if json.loads(_state_file().read_text()).get("pid") == pid:
+            _state_file().unlink()
+
+
+def _running() -> dict | None:
+    """The local stack `local up` started (the last one, from this project), if it is still up."""
+    try:
+        state = json.loads(_state_file().read_text())
+        os.kill(state["pid"], 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return state
+
+
+@local.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def local_status(as_json) -> None:
+    """Whether the local stack `local up` started is up, where, and what it holds; exit 1
+    when it is not running."""
+    from snaprace.local.stack import health
+
+    state = _running()
+    report = (
+        {"running": False}
+        if state is None
+        else {"running": True, **state, "health": health(state["endpoint"])}
+    )
+    if as_json:
+        click.echo(json.dumps(report))
+    elif state is None:
+        click.echo("the local stack is not running (snaprace local up)")
+    else:
+        calls = (
+            sum(report["health"].get("rekognition", {}).get("calls", {}).values()) if report["health"] else 0
+        )
+        where = f"{state['endpoint']} (pid {state['pid']}, engine {state['engine']})"
+        click.echo(f"up at {where}: {calls} Rekognition calls so far; logs in {state['logFile']}")
+    if state is None:
+        raise SystemExit(1)
+
+
+@local.command("down")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=1), help="Seconds.")
+def local_down(timeout) -> None:
+    """Stop the local stack `local up` started (its photos and results go with it)."""
+    state = _running()
+    if state is None:
+        click.echo("the local stack is not running")
+        return
+    os.kill(state["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _running() is None:
+            click.echo(f"stopped the local stack at {state['endpoint']}")
+            return
+        time.sleep(0.2)
+    raise Failure(f"the local stack (pid {state['pid']}) did not stop within {timeout:g} s")
 
 
 def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -280,5 +280,17 @@ def wait_until_ready(endpoint_url: str, timeout: float = 30.0) -> bool:
     return False
 
 
+def health(endpoint_url: str) -> dict | None:
+    """What a running local stack's /_snaprace/health answers; None when it does not answer."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint_url}/_snaprace/health", timeout=2) as response:  # noqa: S310
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
 def default_log_file() -> Path:
     return ROOT / ".snaprace" / "local.log"

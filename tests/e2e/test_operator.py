@@ -4,6 +4,7 @@ instead of a traceback."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -151,3 +152,67 @@ def test_the_command_says_its_version_and_takes_the_endpoint_from_the_aws_variab
         timeout=60,
     )
     assert listed.returncode == 0 and event in listed.stdout, listed.stderr
+
+
+def test_rejected_photos_are_listed_with_their_reasons_and_logged_under_their_own_ids(local_stack):
+    """Good and bad uploads at once, so the functions' invocations overlap (threads on the local
+    stack): every log line names its own photo, the audit lists the rejects with their reasons,
+    and while runs are under way nothing in flight is called a problem."""
+    event_id = "e2e-operator-mixed"
+    good = {f"IMG_{n}.jpg": race_photo(next_seed(), [Runner(str(820 + n))])[0] for n in range(6)}
+    bad = {f"notes_{n}.txt": f"battery swap at km {n}\n".encode() for n in range(3)}
+    bad |= {f"IMG_9{n}.jpg": b"\xff\xd8\xff" + bytes(40) for n in range(3)}  # truncated JPEGs
+    for name, data in {**good, **bad}.items():
+        local_stack.put(ORG, event_id, name, data)
+    while True:  # audit mid-run: what is under way is in flight, never a problem
+        report = json.loads(
+            snaprace(local_stack, "audit", "--org", ORG, "--event", event_id, "--json").stdout
+        )
+        assert report["problems"] == [], report
+        if not report["missing"]:
+            break
+    ids = {name: keys.photo_id_for(f"{ORG}/{event_id}/raw/{name}") for name in {**good, **bad}}
+
+    audit = snaprace(local_stack, "audit", "--org", ORG, "--event", event_id, "--rejected")
+    assert audit.exit_code == 0 and audit.output.count("  rejected: ") == 6
+    assert f"rejected: {ORG}/{event_id}/raw/notes_0.txt: " in audit.output
+    listed = json.loads(
+        snaprace(
+            local_stack, "photos", "--org", ORG, "--event", event_id, "--status", "rejected", "--json"
+        ).stdout
+    )
+    assert {p["photoId"] for p in listed["photos"]} == {ids[name] for name in bad}
+    assert all(p["reason"] for p in listed["photos"])
+
+    for function, message, names in (
+        ("record-status", "Photo recorded", bad),
+        ("save-results", "Results saved", good),
+    ):
+        lines = snaprace(local_stack, "logs", function, "--since", "10m").output.splitlines()
+        logged = {
+            m.group(1)
+            for line in lines
+            if message in line and (m := re.search(r'"photoId": ?"([0-9a-f]+)"', line))
+        }
+        mine = {ids[name] for name in names}
+        assert logged & set(ids.values()) == mine, (function, logged, mine)
+
+
+def test_local_status_and_down_find_the_stack_local_up_started(tmp_path):
+    from snaprace.local.launch import launch
+
+    launched = launch(tmp_path / "local.log")
+    try:
+        assert any("keeps everything in memory" in line for line in launched.output)  # said at start
+        status = CliRunner().invoke(main, ["local", "status", "--json"])
+        report = json.loads(status.stdout)
+        assert status.exit_code == 0 and report["running"] and report["endpoint"] == launched.endpoint
+        assert report["health"]["status"] == "ready"
+        down = CliRunner().invoke(main, ["local", "down"])
+        assert down.exit_code == 0 and f"stopped the local stack at {launched.endpoint}" in down.output
+        assert launched.process.wait(timeout=30) == 0
+        after = CliRunner().invoke(main, ["local", "status"])
+        assert after.exit_code == 1 and "not running" in after.output
+    finally:
+        if launched.process.poll() is None:
+            launched.process.kill()

@@ -14,7 +14,12 @@ from pipeline.models import StepState
 
 
 def step_photo(event: StepState, logger: Logger) -> RawPhoto:
-    """The photo a step works on, re-validated from the state; its ids go on every log line."""
+    """The photo a step works on, re-validated from the state; its ids go on every log line of
+    this invocation. Powertools loggers of one service share their formatter, so keys appended
+    the usual way are seen by every thread of a process; the thread-safe keys live in a ContextVar,
+    one set per thread (the local stack runs concurrent invocations as threads), cleared here so
+    an invocation never inherits the last one's photo."""
     photo = parse_raw_key(event["photo"]["rawKey"])
-    logger.append_keys(photoId=photo.photo_id, executionName=event.get("executionName"))
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(photoId=photo.photo_id, executionName=event.get("executionName"))
     return photo
