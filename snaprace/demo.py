@@ -61,7 +61,7 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"$ snaprace --endpoint-url {local.endpoint} upload {folder.relative_to(ROOT)} "
             f"--org {ORG} --event {EVENT}"
         )
-        plans = operations.plan_uploads([folder], ORG, EVENT, None)
+        plans, _ = operations.plan_uploads([folder], ORG, EVENT, None, force=True)  # rejects on purpose
         uploading = time.monotonic()
         report = operations.upload(stack, plans)
         say(

@@ -8,6 +8,7 @@ import json
 import mimetypes
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -56,29 +57,37 @@ class UploadReport:
     uploaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already there with the same content
     failed: dict[str, str] = field(default_factory=dict)  # path -> error
+    not_started: list[str] = field(default_factory=list)  # stopped (Ctrl-C) before these began
 
 
 def plan_uploads(
-    paths: Iterable[Path], org_id: str, event_id: str, photographer: str | None
-) -> list[UploadPlan]:
-    """Files as given; folders recursively, keeping their sub-folders in the key. Every file is
-    uploaded (the pipeline rejects what it cannot read, with a reason); OS litter is skipped."""
+    paths: Iterable[Path], org_id: str, event_id: str, photographer: str | None, force: bool = False
+) -> tuple[list[UploadPlan], list[Path]]:
+    """(what to upload, what was left out): files as given; folders recursively, keeping their
+    sub-folders in the key. Files the pipeline cannot read (RAW, video, sidecars: not
+    keys.PHOTO_SUFFIXES) are left out unless `force` (it would reject them, with a reason); OS
+    litter always is."""
     validate_ids(org_id, event_id, photographer)
     prefix = raw_prefix(org_id, event_id) + (f"{photographer}/" if photographer else "")
-    plans = []
+    plans, unsupported = [], []
     for path in paths:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file())
-            plans += [
+            found = [
                 UploadPlan(f, prefix + f.relative_to(path).as_posix())
                 for f in files
                 if f.name.lower() not in SKIPPED_NAMES and not f.name.startswith("._")
             ]
         elif path.is_file():
-            plans.append(UploadPlan(path, prefix + path.name))
+            found = [UploadPlan(path, prefix + path.name)]
         else:
             raise StackError(f"{path}: no such file or folder")
-    return plans
+        for plan in found:
+            if force or plan.path.suffix.lower() in keys.PHOTO_SUFFIXES:
+                plans.append(plan)
+            else:
+                unsupported.append(plan.path)
+    return plans, unsupported
 
 
 def _md5(path: Path) -> str:
@@ -94,13 +103,19 @@ def upload(
     plans: list[UploadPlan],
     concurrency: int = 8,
     on_done: Callable[[UploadPlan], None] = lambda plan: None,
+    stop: threading.Event | None = None,
 ) -> UploadReport:
     """Put each file (single-part, so the ETag is its MD5); skip it when the bucket already has
-    that key with the same content, so an interrupted upload can simply be run again."""
+    that key with the same content, so an interrupted upload can simply be run again. Once `stop`
+    is set (Ctrl-C), no file begins: those in the middle of their PUT finish, the rest are listed
+    as not started."""
     s3, bucket = stack.client("s3"), stack.bucket
     report = UploadReport()
+    stop = stop or threading.Event()
 
     def one(plan: UploadPlan) -> str:
+        if stop.is_set():
+            return "not started"
         md5 = _md5(plan.path)
         try:
             head = s3.head_object(Bucket=bucket, Key=plan.key)
@@ -125,7 +140,9 @@ def upload(
             plan = futures[future]
             try:
                 outcome = future.result()
-                (report.uploaded if outcome == "uploaded" else report.skipped).append(plan.key)
+                {"uploaded": report.uploaded, "skipped": report.skipped, "not started": report.not_started}[
+                    outcome
+                ].append(plan.key)
             except Exception as exc:  # noqa: BLE001 - report per file, keep going
                 report.failed[str(plan.path)] = str(exc)
             on_done(plan)

@@ -1,7 +1,9 @@
 """An event's photos and settings: `upload`, `event-settings`, `audit`, `wait`, `photos`."""
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -17,23 +19,41 @@ from snaprace.commands.common import Failure, event_options, stack_of
 @event_options
 @click.option("--photographer", help="Photographer id; photos go under raw/{photographer}/")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--force", is_flag=True, help="Send files the pipeline cannot read too (it rejects them).")
 @click.pass_context
-def upload(ctx, paths, org_id, event_id, photographer, concurrency) -> None:
+def upload(ctx, paths, org_id, event_id, photographer, concurrency, force) -> None:
     """Upload photos (files or folders) to an event. Safe to run again: files already uploaded
-    with the same content are skipped."""
+    with the same content are skipped. Ctrl-C stops at once: files not started are listed, and
+    running the same command again finishes the job."""
     stack = stack_of(ctx)
-    plans = operations.plan_uploads(paths, org_id, event_id, photographer)
+    plans, unsupported = operations.plan_uploads(paths, org_id, event_id, photographer, force)
+    for path in unsupported[:10]:
+        click.echo(f"  not a photo the pipeline reads, left out: {path}", err=True)
+    if unsupported:
+        more = f" ({len(unsupported) - 10} more not shown)" if len(unsupported) > 10 else ""
+        click.echo(f"{len(unsupported)} files left out{more}: --force sends them anyway", err=True)
     if not plans:
-        raise Failure("nothing to upload: the folders are empty")
+        raise Failure("nothing to upload: no photos there (.jpg, .jpeg, .png, .heic, .heif)")
     stack.bucket  # noqa: B018 - a missing stack fails here, before the progress bar starts
-    with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
-        report = operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1))
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # finish the PUTs under way, start no more
+    try:
+        with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
+            report = operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1), stop=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     click.echo(
         f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
         f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}"
     )
     for path, error in sorted(report.failed.items()):
         click.echo(f"  failed: {path}: {error}", err=True)
+    if report.not_started:
+        click.echo(
+            f"stopped: {len(report.not_started)} files not uploaded; run the same command again to finish",
+            err=True,
+        )
+        ctx.exit(130)
     if report.failed:
         ctx.exit(1)
 

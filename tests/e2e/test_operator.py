@@ -216,3 +216,45 @@ def test_local_status_and_down_find_the_stack_local_up_started(tmp_path):
     finally:
         if launched.process.poll() is None:
             launched.process.kill()
+
+
+def test_ctrl_c_stops_an_upload_at_once_and_running_it_again_finishes_it(local_stack, tmp_path):
+    import signal
+    import time
+
+    event_id = "e2e-operator-ctrl-c"
+    folder = tmp_path / "card"
+    folder.mkdir()
+    data, _ = race_photo(next_seed(), [Runner("831")])
+    for n in range(40):
+        (folder / f"IMG_{n:03d}.jpg").write_bytes(data + n.to_bytes(2, "big"))  # 40 distinct files
+    (folder / "IMG_0001.CR3").write_bytes(b"raw sensor data")  # a camera RAW file
+    (folder / "clip.mp4").write_bytes(b"video")
+    command = [
+        sys.executable,
+        "-m",
+        "snaprace",
+        "--endpoint-url",
+        local_stack.endpoint,
+        "upload",
+        str(folder),
+    ]
+    command += ["--org", ORG, "--event", event_id, "--concurrency", "1"]
+    uploading = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    s3, bucket = local_stack.client("s3"), local_stack.stack.bucket
+    while not s3.list_objects_v2(Bucket=bucket, Prefix=f"{ORG}/{event_id}/raw/").get("KeyCount"):
+        time.sleep(0.05)
+    interrupted = time.monotonic()
+    uploading.send_signal(signal.SIGINT)
+    out, err = uploading.communicate(timeout=30)
+    assert time.monotonic() - interrupted < 2  # within a second or so, not after the whole card
+    assert uploading.returncode == 130 and "files not uploaded; run the same command again" in err, err
+    assert "2 files left out" in err and "IMG_0001.CR3" in err  # RAW and video are not sent
+    sent = s3.list_objects_v2(Bucket=bucket, Prefix=f"{ORG}/{event_id}/raw/")["KeyCount"]
+    assert 0 < sent < 40
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)  # noqa: S603
+    assert again.returncode == 0 and f"{40 - sent} uploaded, {sent} already there" in again.stdout, (
+        again.stderr
+    )
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"{ORG}/{event_id}/raw/")["KeyCount"] == 40
+    local_stack.wait(ORG, event_id, timeout=300)
