@@ -14,6 +14,8 @@ on demand: whoever holds a photo of a person (a crop from the gallery will do) f
 photos. An organiser who wants it open says so (`--selfie-search open`).
 """
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -73,6 +75,12 @@ class EventSettings:
             item.get("retentionFrom"),
             OPEN if item.get("selfieSearch") == OPEN else VERIFIED,
         )
+
+    def reads_fingerprint(self) -> str:
+        """What the bib reads depend on (range, participant list): DetectText records it with its
+        reads, so an identical re-upload can keep them while these settings stay the same."""
+        shape = json.dumps([self.bib_range, sorted(self.participants or ())], separators=(",", ":"))
+        return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
         parts = []
@@ -141,3 +149,8 @@ class Cached:
             entry = (now, self._load(org_id, event_id))
             self._entries[(org_id, event_id)] = entry
         return entry[1]
+
+
+def result_fingerprint(reads_fingerprint: str | None, faces: bool) -> str | None:
+    """What a stored result was made under: the reads' settings and whether faces were on."""
+    return f"{reads_fingerprint}.{'faces' if faces else 'nofaces'}" if reads_fingerprint else None

@@ -258,3 +258,49 @@ def test_ctrl_c_stops_an_upload_at_once_and_running_it_again_finishes_it(local_s
     )
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"{ORG}/{event_id}/raw/")["KeyCount"] == 40
     local_stack.wait(ORG, event_id, timeout=300)
+
+
+def test_an_identical_reupload_keeps_its_result_until_the_settings_change(local_stack):
+    """A photographer re-syncing a card: the same content under the same key costs no execution
+    and no Rekognition call; once the event's bib settings change, the same upload is read again."""
+    import time
+    import urllib.request
+
+    event_id = "e2e-operator-resync"
+    photo_id = keys.photo_id_for(f"{ORG}/{event_id}/raw/IMG_0.jpg")
+    data, _ = race_photo(next_seed(), [Runner("841")])
+
+    def meter() -> tuple[int, int]:
+        with urllib.request.urlopen(f"{local_stack.endpoint}/_snaprace/meter", timeout=5) as answer:  # noqa: S310
+            functions = json.loads(answer.read())["lambda"]
+        starts = sum(used["invocations"] for name, used in functions.items() if "StartProcessing" in name)
+        calls = local_stack.health()["rekognition"]["calls"]
+        return starts, calls.get("DetectText", 0) + calls.get("IndexFaces", 0)
+
+    def runs() -> int:
+        sfn = local_stack.client("stepfunctions")
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=local_stack.stack.state_machine_arn
+        )
+        return sum(e["name"].startswith(photo_id) for page in pages for e in page["executions"])
+
+    def upload_again() -> None:
+        starts, _ = meter()
+        local_stack.put(ORG, event_id, "IMG_0.jpg", data)  # a new object version: a new S3 event
+        deadline = time.monotonic() + 30
+        while meter()[0] == starts:  # until the starter has handled it
+            assert time.monotonic() < deadline, "the upload event never reached StartProcessing"
+            time.sleep(0.2)
+        local_stack.settle(ORG, event_id)
+        local_stack.wait(ORG, event_id)
+
+    local_stack.put(ORG, event_id, "IMG_0.jpg", data)
+    local_stack.wait(ORG, event_id)
+    _, calls = meter()
+    upload_again()
+    assert (runs(), meter()[1]) == (1, calls)  # kept: no execution, no Rekognition call
+    settings = ("event-settings", "--org", ORG, "--event", event_id, "--bibs", "1-5000")
+    assert snaprace(local_stack, *settings).exit_code == 0
+    upload_again()
+    assert runs() == 2 and meter()[1] == calls + 2  # read again under the new range
+    assert local_stack.stack.photo_table.get_photo(ORG, event_id, photo_id)["bibs"] == ["841"]

@@ -46,4 +46,8 @@ def lambda_handler(event: StepState, context) -> dict:
     logger.info(
         "Text detected", extra={"words": len(detections), "bibs": len(found), "doubtful": len(doubtful)}
     )
-    return {"bibs": [bib.as_dict() for bib in found], "doubtful": doubtful}
+    return {
+        "bibs": [bib.as_dict() for bib in found],
+        "doubtful": doubtful,
+        "settings": settings.reads_fingerprint(),  # kept with the result (an identical re-upload)
+    }

@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline import corrections, erasure, links, results, review
+from pipeline.event_settings import result_fingerprint
 from pipeline.handlers import step_photo
 from pipeline.models import StepState
 
@@ -28,9 +29,13 @@ def lambda_handler(event: StepState, context) -> dict:
     # an erased runner's face in a photo indexed later is dropped with its link (pipeline.erasure)
     erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
-    if not store.table.faces_on(photo.org_id, photo.event_id):  # turned off while this run indexed
+    faces_on = store.table.faces_on(photo.org_id, photo.event_id)
+    if not faces_on:  # turned off while this run indexed
         bibs, faces = [{k: v for k, v in bib.items() if k != "faceId"} for bib in bibs], []
     attributes = {name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None}
+    fingerprint = result_fingerprint(detections.get("settings"), faces_on)
+    if fingerprint:  # an identical re-upload under the same settings keeps this result (StartProcessing)
+        attributes["settingsFingerprint"] = fingerprint
     if correction and correction.get("reviewed"):
         attributes["reviewed"] = correction["reviewed"]  # a person looked at this content
     else:

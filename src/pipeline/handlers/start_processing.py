@@ -18,6 +18,9 @@ from botocore.exceptions import ClientError
 from pipeline import clients, keys, pacing, uploads
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey
+from pipeline.event_settings import EventSettings, result_fingerprint
+from pipeline.models import INDEXED
+from pipeline.table import PhotoTable
 
 logger = Logger()
 metrics = Metrics()
@@ -83,12 +86,34 @@ def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRec
                 defer(record, pacer().delay())
             raise NoTurnInTime("left for the next batch: the Rekognition quota's pace")
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
+    if request.input["action"] == "process" and already_processed(request.input["photo"]):
+        logger.info("Same content already processed under the same settings: result kept", extra=log_keys)
+        metrics.add_metric(name="UploadsCarriedOver", unit=MetricUnit.Count, value=1)
+        return
     if not uploads.start_execution(clients.stepfunctions(), config.state_machine_arn, request):
         logger.info("Duplicate event: the execution exists already", extra=log_keys)
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
         return
     logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+
+
+def already_processed(photo: dict) -> bool:
+    """Whether the photo's result is for this very content, made under the event's current
+    settings: a photographer re-syncing a card then costs two reads, not two Rekognition calls.
+    `snaprace reprocess` starts its executions itself, so it always reads again."""
+    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
+    item = table.get_photo(photo["orgId"], photo["eventId"], photo["photoId"]) or {}
+    if (
+        item.get("status") != INDEXED
+        or item.get("etag") != photo["etag"]
+        or not item.get("settingsFingerprint")
+    ):
+        return False
+    settings = EventSettings.from_item(
+        table.event_settings(photo["orgId"], photo["eventId"], consistent=True)
+    )
+    return item["settingsFingerprint"] == result_fingerprint(settings.reads_fingerprint(), settings.faces)
 
 
 def defer(record: SQSRecord, seconds: float) -> None:
