@@ -45,7 +45,9 @@ def test_status_reports_the_stack_and_fails_on_a_dlq_message_until_redriven(loca
     }
     assert any(c["event"] == event_id and c["faces"] == 1 for c in report["collections"])
 
-    # an upload event that reached the DLQ during an outage
+    # an upload event that reached the DLQ during an outage, for content to be read again (new bib
+    # settings: unchanged, the starter would keep the photo's result and start nothing)
+    snaprace(local_stack, "event-settings", "--org", ORG, "--event", event_id, "--bibs", "1-5000")
     s3 = local_stack.client("s3")
     etag = keys.normalise_etag(s3.head_object(Bucket=local_stack.stack.bucket, Key=raw_key)["ETag"])
     body = s3_eventbridge_event(local_stack.stack.bucket, raw_key, etag=etag, sequencer="00000000000000BEEF")
