@@ -17,9 +17,35 @@ BUSY = {"ThrottlingException", "ProvisionedThroughputExceededException", "Servic
         "InternalServerError", "InternalFailure", "RequestLimitExceeded", "SlowDown"}  # fmt: skip
 
 
+GLOBAL_OPTIONS = ("--endpoint-url", "--stack", "--region", "--profile")
+
+
+def hoisted(args: list[str]) -> list[str]:
+    """The global options moved to the front wherever they were typed (`snaprace audit --org a
+    --event b --endpoint-url URL`, as aws and sam take them); everything after `--` stays."""
+    front, rest, index = [], [], 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            taken = 1 if "=" in arg else 2
+            front += args[index : index + taken]
+            index += taken
+            continue
+        rest.append(arg)
+        index += 1
+    return front + rest
+
+
 class Commands(click.Group):
-    """Every command's StackError (a problem the operator can fix) and every AWS or connection
-    error becomes one line that says what to do; never a traceback."""
+    """Global options anywhere on the line; every command's StackError (a problem the operator
+    can fix) and every AWS or connection error becomes one line that says what to do, never a
+    traceback."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, hoisted(list(args)))
 
     def invoke(self, ctx):
         try:

@@ -11,7 +11,7 @@ import click
 
 from pipeline.event_settings import VERIFIED
 from snaprace import operations
-from snaprace.commands.common import stack_of
+from snaprace.commands.common import say, stack_of
 
 
 @click.group("org-key")
@@ -147,10 +147,11 @@ def web_url(ctx, org_id, event_id) -> None:
 
 
 @click.command("api-key")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def api_key(ctx) -> None:
+def api_key(ctx, as_json) -> None:
     """Print the search API's URL and key (from the stack's secret), for curl and front ends."""
     stack = stack_of(ctx)
     name = stack.output("ApiKeySecretName")
     key = stack.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-    click.echo(f"{stack.output('ApiUrl')}\n{key}")
+    say(as_json, {"url": stack.output("ApiUrl"), "key": key}, f"{stack.output('ApiUrl')}\n{key}")

@@ -1,5 +1,7 @@
 """What every command shares: the error type that prints its fix, the stack, the event options."""
 
+import json
+
 import click
 
 from snaprace.stack import Stack
@@ -7,6 +9,11 @@ from snaprace.stack import Stack
 
 class Failure(click.ClickException):
     """An error with its fix, printed without a traceback."""
+
+
+def say(as_json: bool, data: dict, text: str) -> None:
+    """A command's report: one JSON object with --json, else the sentence."""
+    click.echo(json.dumps(data, default=str) if as_json else text)
 
 
 def stack_of(ctx: click.Context) -> Stack:

@@ -4,14 +4,15 @@ import sys
 
 import click
 
-from snaprace.commands.common import Failure, event_options, stack_of
+from snaprace.commands.common import Failure, event_options, say, stack_of
 
 
 @click.command("purge-event")
 @event_options
 @click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def purge_event(ctx, org_id, event_id, yes) -> None:
+def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
     """Delete an event everywhere: every photo version, derived object, table item and the face
     collection (an organiser's erasure request). Safe to run twice."""
     from snaprace import erasure
@@ -20,20 +21,26 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
     plan = erasure.purge_plan(stack, org_id, event_id)
     summary = plan.summary()
     if plan.empty:
-        click.echo(f"nothing stored for {org_id}/{event_id}")
+        say(as_json, {**summary, "deleted": False}, f"nothing stored for {org_id}/{event_id}")
         return
-    click.echo(
+    found = (
         f"{org_id}/{event_id}: {summary['objectVersions']} object versions in {stack.bucket}, "
         f"{summary['tableItems']} table items, collection {summary['collection'] or '(none)'} "
         f"with {summary['faces']} faces"
     )
     if not yes:
-        click.echo("nothing deleted (a preview): run again with --yes to delete all of it")
+        say(
+            as_json,
+            {**summary, "deleted": False},
+            f"{found}\nnothing deleted (a preview): run again with --yes",
+        )
         return
+    if not as_json:
+        click.echo(found)
     total = len(plan.objects) + len(plan.items)
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
         erasure.purge(stack, plan, on_progress=bar.update)
-    click.echo(f"deleted {org_id}/{event_id}")
+    say(as_json, {**summary, "deleted": True}, f"deleted {org_id}/{event_id}")
 
 
 @click.command("delete-runner")
@@ -41,8 +48,9 @@ def purge_event(ctx, org_id, event_id, yes) -> None:
 @click.option("--bib", help="The runner's bib number.")
 @click.option("--selfie", type=click.File("rb"), help="A selfie of the runner (JPEG or PNG).")
 @click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
+def delete_runner(ctx, org_id, event_id, bib, selfie, yes, as_json) -> None:
     """Erase one runner's face data from the event: their faces in the collection and the links
     to their bib. Other runners' photos and faces stay."""
     from snaprace import erasure
@@ -53,12 +61,17 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes) -> None:
     image = selfie.read() if selfie is not None else None
     plan = erasure.runner_plan(stack, org_id, event_id, bib, image)
     who = f"bib {bib}" if bib else "the selfie"
+    counts = {"faces": len(plan.face_ids), "photos": len(plan.photo_ids)}
     if not plan.face_ids:
-        click.echo(f"no face data found for {who} in {org_id}/{event_id}")
+        say(as_json, {**counts, "deleted": False}, f"no face data found for {who} in {org_id}/{event_id}")
         return
-    click.echo(f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}")
+    found = f"{who}: {len(plan.face_ids)} faces on {len(plan.photo_ids)} photos in {org_id}/{event_id}"
     if not yes:
-        click.echo("nothing deleted (a preview): run again with --yes to delete these faces")
+        say(
+            as_json,
+            {**counts, "deleted": False},
+            f"{found}\nnothing deleted (a preview): run again with --yes",
+        )
         return
     erasure.delete_runner(stack, org_id, event_id, plan)
-    click.echo(f"deleted {len(plan.face_ids)} faces and their links")
+    say(as_json, {**counts, "deleted": True}, f"{found}\ndeleted {len(plan.face_ids)} faces and their links")

@@ -11,7 +11,7 @@ import click
 from pipeline.bibs import searched_bib
 from pipeline.event_settings import OPEN, VERIFIED
 from snaprace import operations
-from snaprace.commands.common import Failure, event_options, stack_of
+from snaprace.commands.common import Failure, event_options, say, stack_of
 
 
 @click.command()
@@ -20,8 +20,9 @@ from snaprace.commands.common import Failure, event_options, stack_of
 @click.option("--photographer", help="Photographer id; photos go under raw/{photographer}/")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--force", is_flag=True, help="Send files the pipeline cannot read too (it rejects them).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: every list in full.")
 @click.pass_context
-def upload(ctx, paths, org_id, event_id, photographer, concurrency, force) -> None:
+def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_json) -> None:
     """Upload photos (files or folders) to an event. Safe to run again: files already uploaded
     with the same content are skipped. Ctrl-C stops at once: files not started are listed, and
     running the same command again finishes the job."""
@@ -42,9 +43,17 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force) -> No
             report = operations.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1), stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous)
-    click.echo(
+    say(
+        as_json,
+        {
+            "uploaded": report.uploaded,
+            "skipped": report.skipped,
+            "failed": report.failed,
+            "notStarted": report.not_started,
+            "leftOut": [str(path) for path in unsupported],
+        },
         f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
-        f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}"
+        f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}",
     )
     for path, error in sorted(report.failed.items()):
         click.echo(f"  failed: {path}: {error}", err=True)
@@ -92,6 +101,7 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force) -> No
     help="Who may search the published event by selfie without a key: verified (the default) only "
     "runners with their link (`snaprace runner-links`); open anyone, within the per-client limits.",
 )
+@click.option("--json", "as_json", is_flag=True, help="The settings as one JSON object.")
 @click.pass_context
 def event_settings(
     ctx,
@@ -105,6 +115,7 @@ def event_settings(
     face_retention_days,
     retention_from,
     selfie_mode,
+    as_json,
 ) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
@@ -123,10 +134,12 @@ def event_settings(
         retention_from,
         selfie_mode,
     )
-    click.echo(f"{org_id}/{event_id}: {settings.describe()}")
-    if face_search is False:
-        removed = operations.delete_event_faces(stack, org_id, event_id)
-        click.echo(f"deleted the event's collection ({removed} faces) and its face links")
+    removed = operations.delete_event_faces(stack, org_id, event_id) if face_search is False else None
+    deleted = (
+        "" if removed is None else f"\ndeleted the event's collection ({removed} faces) and its face links"
+    )
+    answer = settings.summary() | ({} if removed is None else {"facesDeleted": removed})
+    say(as_json, answer, f"{org_id}/{event_id}: {settings.describe()}{deleted}")
 
 
 def _print_audit(result: operations.Audit, as_json: bool, rejected: bool = False) -> None:

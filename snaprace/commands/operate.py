@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from snaprace import operations
-from snaprace.commands.common import Failure, event_options, stack_of
+from snaprace.commands.common import Failure, event_options, say, stack_of
 from snaprace.template import find_function, load_template
 
 
@@ -101,18 +101,27 @@ def failures(ctx, since, as_json) -> None:
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only count what would move.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def redrive(ctx, dry_run) -> None:
+def redrive(ctx, dry_run, as_json) -> None:
     """Move the DLQ's messages back to the upload queue (after fixing what sent them there)."""
     from snaprace import runbook
 
     stack = stack_of(ctx)
     if dry_run:
         count = runbook.redrive(stack, dry_run=True)
-        click.echo(f"{count} messages would move from the DLQ to the upload queue")
+        say(
+            as_json,
+            {"dryRun": True, "messages": count},
+            f"{count} messages would move from the DLQ to the upload queue",
+        )
         return
     moved = runbook.redrive(stack, on_moved=lambda n: click.echo(f"  moved {n}", err=True))
-    click.echo(f"{moved} messages moved from the DLQ to the upload queue")
+    say(
+        as_json,
+        {"dryRun": False, "messages": moved},
+        f"{moved} messages moved from the DLQ to the upload queue",
+    )
 
 
 @click.command()
@@ -129,8 +138,9 @@ def redrive(ctx, dry_run) -> None:
     help="Executions started per second.",
 )
 @click.option("--yes", is_flag=True, help="Start them (without it, only say what would run).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes) -> None:
+def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes, as_json) -> None:
     """Run photos of an event through the pipeline again (after a fix), at a bounded rate: each
     execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota. Without
     --yes, only says what would run (like purge-event and delete-runner)."""
@@ -143,31 +153,37 @@ def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes) -> None:
     photo_id = operations.photo_id_of(org_id, event_id, photo) if photo else None
     plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status and wanted_status.upper())
     if not plan:
-        click.echo(f"nothing to reprocess{f' (no photo {photo} in {org_id}/{event_id})' if photo else ''}")
+        missing = f" (no photo {photo} in {org_id}/{event_id})" if photo else ""
+        say(as_json, {"preview": not yes, "executions": 0}, f"nothing to reprocess{missing}")
         if photo:
             ctx.exit(1)
         return
     if not yes:
-        click.echo(
+        say(
+            as_json,
+            {"preview": True, "executions": len(plan)},
             f"would start {len(plan)} executions ({2 * len(plan)} Rekognition calls) at {rate:g} per second: "
-            "run again with --yes"
+            "run again with --yes",
         )
         return
     with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
         started = runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1))
-    click.echo(
-        f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}"
+    say(
+        as_json,
+        {"preview": False, "executions": started},
+        f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}",
     )
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def backup(ctx) -> None:
+def backup(ctx, as_json) -> None:
     """An on-demand backup of the table with a dated name (before any deletion)."""
     from snaprace import runbook
 
     made = runbook.backup(stack_of(ctx))
-    click.echo(f"backup {made['name']} ({made['status']})\n{made['arn']}")
+    say(as_json, made, f"backup {made['name']} ({made['status']})\n{made['arn']}")
 
 
 @click.command()

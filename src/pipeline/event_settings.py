@@ -76,6 +76,18 @@ class EventSettings:
             OPEN if item.get("selfieSearch") == OPEN else VERIFIED,
         )
 
+    def summary(self) -> dict:
+        """The settings as the organiser API and `event-settings --json` show them."""
+        return {
+            "published": self.published,
+            "faces": self.faces,
+            "selfieSearch": self.selfie_mode,
+            "bibRange": "-".join(map(str, self.bib_range)) if self.bib_range else None,
+            "participants": len(self.participants or ()),
+            "faceRetentionDays": self.face_retention_days,
+            "retentionFrom": self.retention_from,
+        }
+
     def reads_fingerprint(self) -> str:
         """What the bib reads depend on (range, participant list): DetectText records it with its
         reads, so an identical re-upload can keep them while these settings stay the same."""

@@ -304,3 +304,32 @@ def test_an_identical_reupload_keeps_its_result_until_the_settings_change(local_
     upload_again()
     assert runs() == 2 and meter()[1] == calls + 2  # read again under the new range
     assert local_stack.stack.photo_table.get_photo(ORG, event_id, photo_id)["bibs"] == ["841"]
+
+
+def test_global_options_anywhere_and_json_on_every_command_that_reports(local_stack, event, tmp_path):
+    late = CliRunner().invoke(
+        main, ["events", "--org", ORG, "--endpoint-url", local_stack.endpoint, "--json"]
+    )
+    assert late.exit_code == 0 and event in json.loads(late.stdout)["events"]  # as aws and sam take them
+    photo = tmp_path / "IMG_0.jpg"
+    photo.write_bytes(race_photo(next_seed(), [Runner("801")])[0])
+    commands = [
+        ("upload", str(photo), "--org", ORG, "--event", event + "-json"),
+        ("event-settings", "--org", ORG, "--event", event),
+        ("reprocess", "--org", ORG, "--event", event),
+        ("purge-event", "--org", ORG, "--event", event),
+        ("delete-runner", "--org", ORG, "--event", event, "--bib", "801"),
+        ("redrive", "--dry-run"),
+        ("backup",),
+        ("api-key",),
+        ("audit", "--org", ORG, "--event", event),
+        ("review", "--org", ORG, "--event", event),
+    ]
+    for command in commands:
+        result = snaprace(local_stack, *command, "--json")
+        assert result.exit_code == 0, (command, result.output)
+        assert isinstance(json.loads(result.stdout), dict), command
+    previews = [json.loads(snaprace(local_stack, *c, "--json").stdout) for c in commands[2:5]]
+    assert previews[0] == {"preview": True, "executions": 2}
+    assert previews[1]["deleted"] is False and previews[2] == {"faces": 1, "photos": 1, "deleted": False}
+    local_stack.wait(ORG, event + "-json")

@@ -103,14 +103,7 @@ def change_settings(org_id: str, event_id: str) -> dict:
 
 
 def settings_answer(settings: EventSettings) -> dict:
-    return {
-        "published": settings.published,
-        "faces": settings.faces,
-        "selfieSearch": settings.selfie_mode,
-        "bibRange": "-".join(map(str, settings.bib_range)) if settings.bib_range else None,
-        "participants": len(settings.participants or ()),
-        "faceRetentionDays": settings.face_retention_days,
-    }
+    return settings.summary()
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/review")
