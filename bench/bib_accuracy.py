@@ -165,6 +165,18 @@ class Reader:
         self.stack.stop()
 
 
+def vision_reader(folders: list[Path], as_json: bool) -> "Reader | int":
+    """The Reader, or the exit code: 0 when there is nothing to measure, 2 without the vision engine."""
+    if not folders:
+        print(json.dumps({"skipped": "no dataset folder found"}) if as_json else "nothing to measure")
+        return 0
+    try:
+        return Reader()
+    except Exception as exc:  # noqa: BLE001 - e.g. the vision extra is missing: say why, no traceback
+        print(f"cannot start the vision engine: {exc}", file=sys.stderr)
+        return 2
+
+
 def measure(reader: Reader, folder: Path, show, detections: dict) -> tuple[dict, dict, float]:
     labels = read_labels(folder)
     reads: dict[str, set[str]] = {}
@@ -195,14 +207,9 @@ def main() -> int:
     folders = [folder for folder in args.dataset if (folder / "list.txt").is_file()]
     for folder in sorted(set(args.dataset) - set(folders)):
         print(f"skipped {folder}: no list.txt there (the RBNR sets live in ../shared/datasets)")
-    if not folders:
-        print(json.dumps({"skipped": "no dataset folder found"}) if args.json else "nothing to measure")
-        return 0
-    try:
-        reader = Reader()
-    except Exception as exc:  # noqa: BLE001 - e.g. the vision extra is missing: say why, no traceback
-        print(f"cannot start the vision engine: {exc}", file=sys.stderr)
-        return 2
+    reader = vision_reader(folders, args.json)
+    if isinstance(reader, int):
+        return reader
     labels, reads, unlabelled, detections, seconds = {}, {}, {}, {}, 0.0
     show = print if args.show else (lambda _line: None)
     try:

@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from bib_accuracy import Reader, event_id_for, read_labels, read_unlabelled
+from bib_accuracy import Reader, event_id_for, read_labels, read_unlabelled, vision_reader
 
 from pipeline import links, review
 from pipeline.event_settings import EventSettings
@@ -90,14 +90,9 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="list the photos with errors the queue misses")
     args = parser.parse_args()
     folders = [folder for folder in args.dataset if (folder / "list.txt").is_file()]
-    if not folders:
-        print(json.dumps({"skipped": "no dataset folder found"}) if args.json else "nothing to measure")
-        return 0
-    try:
-        reader = Reader()
-    except Exception as exc:  # noqa: BLE001 - e.g. the vision extra is missing: say why, no traceback
-        print(f"cannot start the vision engine: {exc}", file=sys.stderr)
-        return 2
+    reader = vision_reader(folders, args.json)
+    if isinstance(reader, int):
+        return reader
     results = {}
     try:
         for folder in folders:
