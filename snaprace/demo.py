@@ -14,7 +14,7 @@ With `scripted`, the emulator reports what each photo declares, faces included.
 import time
 from collections import Counter
 
-from snaprace import operations
+from snaprace import operations, uploads
 from snaprace.local.launch import DidNotStart, launch
 from snaprace.samples import selfie, write_demo_set
 from snaprace.stack import Stack
@@ -61,9 +61,9 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"$ snaprace --endpoint-url {local.endpoint} upload {folder.relative_to(ROOT)} "
             f"--org {ORG} --event {EVENT}"
         )
-        plans, _ = operations.plan_uploads([folder], ORG, EVENT, None, force=True)  # rejects on purpose
+        plans, _ = uploads.plan_uploads([folder], ORG, EVENT, None, force=True)  # rejects on purpose
         uploading = time.monotonic()
-        report = operations.upload(stack, plans)
+        report = uploads.upload(stack, plans)
         say(
             f"  {len(report.uploaded)} uploaded, {len(report.skipped)} already there, "
             f"{len(report.failed)} failed"
@@ -134,10 +134,10 @@ def summarise(stack, samples, audit, finished, took, engine: str = "scripted") -
         say("             rightly does not take for faces (bench/face_similarity.py: real faces)")
     else:
         say(f"Faces        {faces} indexed; the photos show {drawn}")
-    rejected = operations.status_items(stack, ORG, EVENT, "REJECTED")
+    rejected = operations.photos_with_status(stack, ORG, EVENT, "REJECTED")  # sorted by key
     say("Rejected")
-    for item in sorted(rejected, key=lambda i: i["rawKey"]):
-        say(f"  {item['rawKey'].rsplit('/', 1)[-1]:<28} {item.get('reason', '')}")
+    for item in rejected:
+        say(f"  {item['rawKey'].rsplit('/', 1)[-1]:<28} {item['reason'] or ''}")
     in_all, processing = took
     say(f"Time         {processing:.1f} s from the first upload to every photo final ({in_all:.1f} s in all)")
     ok = finished and not audit.missing and found_bibs == expected_bibs
