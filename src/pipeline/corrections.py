@@ -190,37 +190,49 @@ class Corrector:
         return result
 
     def _correct(self, org_id, event_id, photo_id, add, remove, confirm, face, who, source, box) -> TagResult:
+        """Record the change once, then write the photo's items from it; when a run wrote the photo
+        in between (the transaction's condition), read the photo again and write again."""
+        item = self._indexed_photo(org_id, event_id, photo_id)
+        reads = self.table.photo_bibs(org_id, event_id, photo_id, item.get("bibs", []))
+        if len(add) == 1 and box is None:
+            box = self._face_box(faces_of(item), [r for r in reads if r["bib"] not in remove], face)
+        boxes = {add[0]: box} if len(add) == 1 and box is not None else {}
+        record, dropped = updated(
+            self.table.correction(org_id, event_id, photo_id),
+            item["etag"],
+            add=add,
+            remove=remove,
+            confirm=confirm,
+            who=who,
+            at=self.now(),
+            source=source,
+            boxes=boxes,
+        )
+        self.table.put_correction(org_id, event_id, photo_id, record)
+        reviewed = record.get("reviewed") if source == "person" else None
         for _ in range(self.ATTEMPTS):
-            item = self.table.get_photo(org_id, event_id, photo_id)
-            if not item:
-                raise CorrectionError(f"no photo {photo_id} in {org_id}/{event_id} (see `snaprace photos`)")
-            if item.get("status") != INDEXED:
-                raise CorrectionError(
-                    f"photo {photo_id} is {item.get('status')} ({item.get('reason', 'not indexed')}): "
-                    "only an indexed photo has reads to correct"
-                )
-            faces = faces_of(item)
-            reads = self.table.photo_bibs(org_id, event_id, photo_id, item.get("bibs", []))
-            if len(add) == 1 and box is None:
-                box = self._face_box(faces, [r for r in reads if r["bib"] not in remove], face)
-            boxes = {add[0]: box} if len(add) == 1 and box is not None else {}
-            record, dropped = updated(
-                self.table.correction(org_id, event_id, photo_id),
-                item["etag"],
-                add=add,
-                remove=remove,
-                confirm=confirm,
-                who=who,
-                at=self.now(),
-                source=source,
-                boxes=boxes,
-            )
-            self.table.put_correction(org_id, event_id, photo_id, record)
-            bibs = apply([{k: v for k, v in r.items() if k != "corrected"} for r in reads], faces, record)
-            if self.table.write_corrected(item, bibs, record.get("reviewed") if source == "person" else None):
+            machine_reads = [{k: v for k, v in r.items() if k != "corrected"} for r in reads]
+            bibs = apply(machine_reads, faces_of(item), record)
+            if self.table.write_corrected(item, bibs, reviewed):
                 linked = next((b["bib"] for b in bibs if b["bib"] in boxes and b.get("faceId")), None)
                 return TagResult(photo_id, [b["bib"] for b in bibs], linked, dropped)
-        raise CorrectionError(f"photo {photo_id} is being processed again right now: try in a minute")
+            item = self._indexed_photo(org_id, event_id, photo_id)
+            reads = self.table.photo_bibs(org_id, event_id, photo_id, item.get("bibs", []))
+        raise CorrectionError(
+            f"photo {photo_id} is being processed again right now: the correction is recorded and its "
+            "next run applies it; try again in a minute to see it"
+        )
+
+    def _indexed_photo(self, org_id: str, event_id: str, photo_id: str) -> dict:
+        item = self.table.get_photo(org_id, event_id, photo_id)
+        if not item:
+            raise CorrectionError(f"no photo {photo_id} in {org_id}/{event_id} (see `snaprace photos`)")
+        if item.get("status") != INDEXED:
+            raise CorrectionError(
+                f"photo {photo_id} is {item.get('status')} ({item.get('reason', 'not indexed')}): "
+                "only an indexed photo has reads to correct"
+            )
+        return item
 
     def _face_box(self, faces: list[dict], reads: list[dict], face: int | None) -> dict | None:
         """The box of the face an added bib belongs to: `face` (1 = leftmost), else the photo's one

@@ -64,7 +64,7 @@ def event_progress(org_id: str, event_id: str) -> dict:
 @app.get("/orgs/<org_id>/events/<event_id>/settings")
 def event_settings(org_id: str, event_id: str) -> dict:
     caller_of(org_id, event_id)
-    return settings_answer(EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True)))
+    return EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True)).summary()
 
 
 @app.put("/orgs/<org_id>/events/<event_id>/settings")
@@ -75,11 +75,11 @@ def change_settings(org_id: str, event_id: str) -> dict:
     change = json_body({"published", "faces", "bibRange", "selfieSearch"})
     current = EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True))
     updates = {}
-    for name, field in (("published", "published"), ("faces", "faces")):
+    for name in ("published", "faces"):
         if name in change:
             if not isinstance(change[name], bool):
                 raise BadRequestError(f"{name} is true or false")
-            updates[field] = change[name]
+            updates[name] = change[name]
     if "selfieSearch" in change:
         if change["selfieSearch"] not in (OPEN, VERIFIED):
             raise BadRequestError("selfieSearch is open or verified")
@@ -93,17 +93,13 @@ def change_settings(org_id: str, event_id: str) -> dict:
             raise BadRequestError(str(exc)) from None
     settings = replace(current, **updates)
     table().put_event_settings(org_id, event_id, settings.to_item())
-    answer = settings_answer(settings)
+    answer = settings.summary()
     if current.faces and not settings.faces:
         faces, _ = retention.delete_event_faces(
             table(), clients.rekognition(), get_config().collection_prefix, org_id, event_id
         )
         answer["facesDeleted"] = faces
     return answer
-
-
-def settings_answer(settings: EventSettings) -> dict:
-    return settings.summary()
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/review")
