@@ -101,7 +101,7 @@ async function byBib(text) {
     const found = await call(`/bibs/${encodeURIComponent(bib.replace("#", ""))}/photos`);
     show(found.photos, true);
     $("results-title").textContent = `Photos of bib ${found.bib}`;
-    $("results-title").hidden = false;
+    $("results-title").hidden = !found.photos.length; // an empty list says so in the status line
     if (!found.photos.length) say(`No photos of bib ${found.bib} yet. Photos appear minutes after the photographers upload.`);
     else say(`${found.count} photo${found.count === 1 ? "" : "s"} of bib ${found.bib}.` +
       (found.faceMatchesComplete ? "" : " Some photos found by face may be missing: search again in a minute."));
@@ -141,7 +141,7 @@ async function bySelfie(file) {
     });
     show(found.photos, true);
     $("results-title").textContent = "Photos of you";
-    $("results-title").hidden = false;
+    $("results-title").hidden = !found.photos.length;
     say(found.photos.length ? `${found.count} photo${found.count === 1 ? "" : "s"} with your face.`
       : "No photos with your face yet. Try a bib search, or a selfie facing the camera in good light.");
   } catch (error) {
