@@ -157,12 +157,21 @@ class PhotoSearch:
         matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
         return _ranked(matches), complete
 
-    def by_selfie(self, org_id: str, event_id: str, selfie: bytes, runner: str | None = None) -> list[Match]:
+    def by_selfie(
+        self,
+        org_id: str,
+        event_id: str,
+        selfie: bytes,
+        runner: str | None = None,
+        faces_on: bool | None = None,
+    ) -> list[Match]:
         """Photos with the selfie's face. With `runner` (the bib of a runner's link), the selfie
         must be that runner's: when faces are linked to the bib, one of them must be among the
-        matches, so a link cannot be used to look for someone else (no extra Rekognition call)."""
+        matches, so a link cannot be used to look for someone else (no extra Rekognition call).
+        `faces_on`: whether face search is on, when the caller has just read the event's settings
+        consistently (the public route); otherwise read here."""
         check_selfie(selfie)
-        if not self.table.faces_on(org_id, event_id):
+        if not (self.table.faces_on(org_id, event_id) if faces_on is None else faces_on):
             raise FaceSearchOff("face search is off for this event: search by bib number")
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:  # a runner is waiting: one attempt, a throttle answers 503 (handlers.api)

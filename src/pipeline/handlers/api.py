@@ -136,8 +136,8 @@ def public_by_selfie(org_id: str, event_id: str) -> dict:
             app.current_event.headers.get("x-runner-token"), signing_key(), org_id, event_id
         )
         within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
-        return selfie_search_of(org_id, event_id, selfie, runner)
-    return selfie_search_of(org_id, event_id, selfie)
+        return selfie_search_of(org_id, event_id, selfie, runner, settings.faces)
+    return selfie_search_of(org_id, event_id, selfie, faces_on=settings.faces)  # read consistently just now
 
 
 def public_event(org_id: str, event_id: str, kind: str) -> EventSettings | None:
@@ -199,8 +199,10 @@ def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
     return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
 
 
-def selfie_search_of(org_id: str, event_id: str, selfie: bytes, runner: str | None = None) -> dict:
-    matches = photo_search().by_selfie(org_id, event_id, selfie, runner)
+def selfie_search_of(
+    org_id: str, event_id: str, selfie: bytes, runner: str | None = None, faces_on: bool | None = None
+) -> dict:
+    matches = photo_search().by_selfie(org_id, event_id, selfie, runner, faces_on)
     metrics.add_metric(name="SelfieSearches", unit=MetricUnit.Count, value=1)
     return answer(matches)
 

@@ -10,6 +10,7 @@ revalidated; the assets are cached 5 minutes. A serverless team could move the s
 CloudFront unchanged (docs/pages.md says when).
 """
 
+from functools import cache
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
@@ -37,6 +38,12 @@ SECURITY_HEADERS = {
 }
 
 
+@cache
+def read(name: str) -> str:
+    """A page file, read once per container (the package never changes under it)."""
+    return (PAGES / name).read_text(encoding="utf-8")
+
+
 def page(name: str, org_id: str, event_id: str) -> Response:
     try:
         keys.validate_event_ids(org_id, event_id)
@@ -45,7 +52,7 @@ def page(name: str, org_id: str, event_id: str) -> Response:
     return Response(
         200,
         "text/html; charset=utf-8",
-        (PAGES / name).read_text(encoding="utf-8"),
+        read(name),
         {**SECURITY_HEADERS, "Cache-Control": "no-cache"},
     )
 
@@ -65,7 +72,7 @@ def asset(name: str) -> Response:
     if name not in ASSETS:
         return Response(404, "text/plain; charset=utf-8", "not found", SECURITY_HEADERS)
     headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}  # a deploy shows within 5 min
-    return Response(200, ASSETS[name], (PAGES / name).read_text(encoding="utf-8"), headers)
+    return Response(200, ASSETS[name], read(name), headers)
 
 
 @logger.inject_lambda_context(clear_state=True)
