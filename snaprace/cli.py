@@ -9,7 +9,7 @@ no credentials; without it, to the CloudFormation stack in the region.
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from snaprace.commands import access, erase, events, local, operate, review
+from snaprace.commands import access, erase, events, local, operate, review, timing
 from snaprace.commands.common import Failure
 from snaprace.stack import DEFAULT_STACK, Stack, StackError
 
@@ -109,6 +109,8 @@ COMMANDS = (  # the order of --help
     events.wait,
     events.photos,
     events.events,
+    timing.timing_group,
+    timing.checkpoint_group,
     review.review,
     review.tag,
     access.api_key,

@@ -18,6 +18,7 @@ from pipeline.errors import InvalidKey
 from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.results import FAILED, INDEXED, REJECTED
 from pipeline.search import MAX_PAGE, BadRequest, FaceSearchOff, PhotoSearch, photo_urls
+from pipeline.timing import InvalidTiming, event_zone
 from snaprace.stack import Stack, StackError
 
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
@@ -137,6 +138,8 @@ def event_settings(
     face_retention_days: int | None = None,
     retention_from: str | None = None,
     selfie_mode: str | None = None,
+    event_date: str | None = None,
+    timezone: str | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
@@ -164,6 +167,16 @@ def event_settings(
             changes["retention_from"] = date.fromisoformat(retention_from).isoformat()
         except ValueError:
             raise StackError(f"--retention-from {retention_from!r}: give a date as YYYY-MM-DD") from None
+    if event_date is not None:
+        try:
+            changes["date"] = date.fromisoformat(event_date).isoformat()
+        except ValueError:
+            raise StackError(f"--date {event_date!r}: give the event's date as YYYY-MM-DD") from None
+    if timezone is not None:
+        try:
+            changes["timezone"] = event_zone(timezone).key
+        except InvalidTiming as exc:
+            raise StackError(str(exc)) from None
     changes = {name: value for name, value in changes.items() if value is not None}
     settings = replace(current, **changes)
     if clear or changes:
@@ -334,6 +347,7 @@ def photos(
             "faces": len(match.item.get("faceIds", [])),
             "matchedBy": match.matched_by,
             "similarity": None if match.similarity is None else round(match.similarity, 2),
+            "secondsFromPassing": None if match.seconds is None else round(match.seconds, 1),
             "url": photo_urls(s3, stack.bucket, match.item)["photoUrl"],
         }
         for match in matches

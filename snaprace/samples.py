@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ExifTags, Image, ImageDraw, ImageFont
 
 from snaprace.local.engines import embed_script
 
@@ -61,11 +61,13 @@ def race_photo(
     fmt: str = "JPEG",
     orientation: int | None = None,
     fail: dict | None = None,
+    taken_at: str | None = None,
 ) -> tuple[bytes, dict]:
     """Draw the runners left to right; return the encoded photo (script embedded) and the script.
 
     With `orientation`, the pixels are stored rotated and the EXIF tag says how to turn them
     upright; the script describes the upright photo, as a viewer (and the pipeline) sees it.
+    `taken_at`: the camera's EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS".
     """
     rng = random.Random(seed)
     image = _background(rng, width, height)
@@ -115,6 +117,8 @@ def race_photo(
     if orientation:
         exif[0x0112] = orientation
         image = image.transpose(_STORE_ROTATED[orientation])
+    if taken_at:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken_at
     save = {"exif": exif.tobytes()} if fmt == "JPEG" else {}
     return embed_script(image, script, fmt, **save), script
 

@@ -10,7 +10,7 @@ import click
 
 from pipeline.bibs import searched_bib
 from pipeline.event_settings import OPEN, VERIFIED
-from snaprace import operations, uploads
+from snaprace import operations, timing, uploads
 from snaprace.commands.common import Failure, event_options, say, stack_of
 
 
@@ -101,6 +101,13 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
     help="Who may search the published event by selfie without a key: verified (the default) only "
     "runners with their link (`snaprace runner-links`); open anyone, within the per-client limits.",
 )
+@click.option(
+    "--date",
+    "event_date",
+    metavar="YYYY-MM-DD",
+    help="The event's date: timing results' times of day are on it.",
+)
+@click.option("--timezone", metavar="ZONE", help="The event's time zone (IANA), e.g. Asia/Seoul.")
 @click.option("--json", "as_json", is_flag=True, help="The settings as one JSON object.")
 @click.pass_context
 def event_settings(
@@ -115,6 +122,8 @@ def event_settings(
     face_retention_days,
     retention_from,
     selfie_mode,
+    event_date,
+    timezone,
     as_json,
 ) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
@@ -133,6 +142,8 @@ def event_settings(
         face_retention_days,
         retention_from,
         selfie_mode,
+        event_date,
+        timezone,
     )
     removed = operations.delete_event_faces(stack, org_id, event_id) if face_search is False else None
     deleted = (
@@ -219,17 +230,35 @@ def wait(ctx, org_id, event_id, timeout, as_json) -> None:
 @click.option("--bib", help="A runner's photos: where the bib was read, or their linked face seen.")
 @click.option("--selfie", type=click.File("rb"), help="A runner's photos by a selfie (JPEG or PNG).")
 @click.option(
+    "--name", help="A runner's photos by their name in the timing results (several runners: listed)."
+)
+@click.option(
     "--status",
     type=click.Choice(["REJECTED", "FAILED"], case_sensitive=False),
     help="The photos that were not indexed, with their keys and reasons.",
 )
 @click.option("--json", "as_json", is_flag=True, help='{"photos": [...]} with presigned URLs.')
 @click.pass_context
-def photos(ctx, org_id, event_id, bib, selfie, status, as_json) -> None:
-    """The event's indexed photos, newest first, or a runner's by bib or selfie; or with --status
-    the rejected or failed ones and why."""
-    if sum(x is not None for x in (bib, selfie, status)) > 1:
-        raise Failure("give one of --bib, --selfie, --status")
+def photos(ctx, org_id, event_id, bib, selfie, name, status, as_json) -> None:
+    """The event's indexed photos, newest first, or a runner's by bib, name or selfie; or with
+    --status the rejected or failed ones and why."""
+    if sum(x is not None for x in (bib, selfie, name, status)) > 1:
+        raise Failure("give one of --bib, --selfie, --name, --status")
+    if name is not None:
+        operations.known_event(stack_of(ctx), org_id, event_id)
+        runners = timing.runners_named(stack_of(ctx), org_id, event_id, name)
+        if len(runners) != 1:
+            if as_json:
+                click.echo(json.dumps({"runners": runners, "photos": []}))
+                return
+            for runner in runners:
+                click.echo(f"{runner['bib']:>8}  {runner['name']}")
+            click.echo(
+                f"{len(runners)} runners named {name!r}" + (": choose one with --bib" if runners else "")
+            )
+            return
+        bib = runners[0]["bib"]
+        click.echo(f"bib {bib}: {runners[0]['name']}", err=True)
     if status is not None:
         operations.known_event(stack_of(ctx), org_id, event_id)
         listed = operations.photos_with_status(stack_of(ctx), org_id, event_id, status.upper())
@@ -260,6 +289,8 @@ def photos(ctx, org_id, event_id, bib, selfie, status, as_json) -> None:
         matched = photo["matchedBy"] or "-"
         if photo["similarity"] is not None:
             matched += f" {photo['similarity']:.0f}%"
+        if photo["secondsFromPassing"] is not None:
+            matched += f" {photo['secondsFromPassing']:+.0f}s"
         bibs = ",".join(photo["bibs"]) or "-"
         click.echo(f"{photo['photoId']:<24}  {matched:<12}  {bibs:<14.14}  {photo['rawKey']}")
     click.echo(f"{len(found)} photos{what}")

@@ -42,6 +42,8 @@ class EventSettings:
     face_retention_days: int = DEFAULT_FACE_RETENTION_DAYS  # face data kept this long (pipeline.retention)
     retention_from: str | None = None  # ISO date the retention counts from; default: the last upload
     selfie_mode: str = VERIFIED  # who may search by selfie without a key: OPEN or VERIFIED
+    date: str | None = None  # ISO date: a timing file's times of day are on it (pipeline.timing)
+    timezone: str | None = None  # IANA zone of the event's clocks, e.g. Asia/Seoul
 
     def to_item(self) -> dict:
         item: dict = {} if self.faces else {"faceSearch": "off"}
@@ -55,6 +57,10 @@ class EventSettings:
             item["selfieSearch"] = self.selfie_mode
         if self.bib_range:
             item["bibFirst"], item["bibLast"] = self.bib_range
+        if self.date:
+            item["eventDate"] = self.date
+        if self.timezone:
+            item["timeZone"] = self.timezone
         if self.participants:
             item["participants"] = set(self.participants)
         return item
@@ -74,6 +80,8 @@ class EventSettings:
             int(item.get("faceRetentionDays", DEFAULT_FACE_RETENTION_DAYS)),
             item.get("retentionFrom"),
             OPEN if item.get("selfieSearch") == OPEN else VERIFIED,
+            item.get("eventDate"),
+            item.get("timeZone"),
         )
 
     def summary(self) -> dict:
@@ -86,6 +94,8 @@ class EventSettings:
             "participants": len(self.participants or ()),
             "faceRetentionDays": self.face_retention_days,
             "retentionFrom": self.retention_from,
+            "date": self.date,
+            "timezone": self.timezone,
         }
 
     def reads_fingerprint(self) -> str:
@@ -106,7 +116,9 @@ class EventSettings:
         custom = self.face_retention_days != DEFAULT_FACE_RETENTION_DAYS or self.retention_from
         retention = f"; faces kept {self.face_retention_days} days {since}" if self.faces and custom else ""
         faces = f"on, selfie search {self.selfie_mode}" if self.faces else "off"
-        return f"{bibs}; face search {faces}{published}{retention}"
+        day = f"; on {self.date}" if self.date else ""
+        zone = f" ({self.timezone})" if self.timezone else ""
+        return f"{bibs}; face search {faces}{published}{retention}{day}{zone}"
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -46,6 +46,13 @@ class RawPhoto:
         return "." + name.rpartition(".")[2].lower() if "." in name else ""
 
     @property
+    def folder(self) -> str | None:
+        """The upload's first sub-folder: `snaprace upload --photographer NAME` puts a
+        photographer's files under NAME/."""
+        head, slash, _ = self.file_name.partition("/")
+        return head if slash else None
+
+    @property
     def is_supported_type(self) -> bool:
         return self.suffix in PHOTO_SUFFIXES
 

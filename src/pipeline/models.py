@@ -67,3 +67,6 @@ class PhotoItem(TypedDict, total=False):
     createdAt: str
     updatedAt: str
     galleryKey: str  # INDEXED photos only (GalleryIndex is sparse)
+    camera: str  # the photographer metadata, else the upload's first folder (pipeline.timing)
+    cameraKey: str  # CameraIndex (sparse): INDEXED photos with a camera and an EXIF time
+    cameraTime: str  # the camera's own clock, YYYY-MM-DDTHH:MM:SS

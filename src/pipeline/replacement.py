@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from pipeline.keys import RawPhoto, normalise_etag, started_after
 from pipeline.models import INDEXED, SUPERSEDED, BibRead, PhotoItem, PhotoState
-from pipeline.table import gallery_key
+from pipeline.table import camera_key, gallery_key
+from pipeline.timing import camera_time
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ def plan_save(
     }
     if indexed:  # only indexed photos are in the gallery (a sparse index)
         item["galleryKey"] = gallery_key(item["createdAt"], photo.photo_id)
+    # where and when by the camera's clock: a runner's photos by time (pipeline.timing, CameraIndex)
+    camera, taken = outcome.attributes.get("photographer") or photo.folder, camera_time(item.get("takenAt"))
+    if indexed and camera and taken:
+        item.update(
+            camera=camera, cameraKey=camera_key(photo.org_id, photo.event_id, camera), cameraTime=taken
+        )
     return Plan(
         status=outcome.status,
         note_faces=frozenset(doomed),

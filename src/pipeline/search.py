@@ -12,13 +12,14 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from pipeline import rekognition
+from pipeline import rekognition, timing
 from pipeline.bibs import searched_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
 from pipeline.models import INDEXED
 from pipeline.runner_links import InvalidRunnerLink
 from pipeline.table import PhotoTable, event_pk
+from pipeline.timing_table import TimingTable
 
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, API Gateway's event included
 # Rekognition reads up to 5 MB of image bytes, but API Gateway hands a binary body to Lambda in
@@ -28,6 +29,9 @@ LINKED_FACE_THRESHOLD = 95.0  # a bib's runner seen elsewhere: only near-certain
 SELFIE_THRESHOLD = 90.0
 MAX_LINKED_FACES = 10  # face ids searched per bib (one per photo the bib was read on, at most)
 MAX_PAGE = 100
+MAX_CAMERA_QUERIES = 20  # CameraIndex queries per bib search: (camera at a checkpoint) x passing
+MAX_RUNNERS_NAMED = 10
+MIN_NAME_LETTERS = 2
 URL_SECONDS = 900
 _CURSOR_KEYS = {"PK", "SK", "galleryKey"}
 
@@ -44,9 +48,10 @@ class BadRequest(ValueError):
 class Match:
     item: dict
     # "bib", "corrected" (a person added it, pipeline.corrections), "face" (the bib's linked face
-    # elsewhere), "selfie"
+    # elsewhere), "time" (taken at the runner's checkpoint as they passed, pipeline.timing), "selfie"
     matched_by: str | None = None
     similarity: float | None = None
+    seconds: float | None = None  # "time": the photo's corrected time minus the runner's passing
 
 
 def _b64(data: bytes) -> str:
@@ -152,10 +157,59 @@ class PhotoSearch:
             for photo_id, similarity in found.items():
                 if photo_id not in read_on:
                     seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
-        photos = self._indexed(org_id, event_id, read_on | set(seen_in))
+        timed = self._by_time(org_id, event_id, bib, read_on | set(seen_in))
+        photos = self._indexed(org_id, event_id, read_on | set(seen_in) | set(timed))
         matches = [Match(photos[p], "corrected" if p in corrected else "bib") for p in read_on if p in photos]
         matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
+        matches += [Match(photos[p], "time", seconds=timed[p]) for p in timed if p in photos]
         return _ranked(matches), complete
+
+    def _by_time(self, org_id: str, event_id: str, bib: str, known: set[str]) -> dict[str, float]:
+        """Photo id -> seconds from the runner's passing: photos a camera at one of the runner's
+        checkpoints took within timing.WINDOW_SECONDS of it (the camera's offset applied), other
+        than `known`, and not safely someone else's moment. Queries: the current import, the
+        runner, the cameras, one CameraIndex range per camera and passing, the others' passings."""
+        timing_table = TimingTable(self.table.table)
+        current = timing_table.current(org_id, event_id)
+        runner = current and timing_table.runner(org_id, event_id, current["importId"], bib)
+        if not runner:
+            return {}
+        passings = timing.group_passings(runner)
+        ranges = [
+            (camera, passing, offset)
+            for camera in timing_table.cameras(org_id, event_id)
+            if (offset := timing.camera_offset(camera)) is not None
+            for passing in passings.get(camera["checkpoint"], ())
+        ][:MAX_CAMERA_QUERIES]
+        candidates = []  # (photo, its checkpoint, its corrected time, seconds from the passing)
+        for camera, passing, offset in ranges:
+            first, last = timing.camera_window(passing, offset)
+            for photo in timing_table.camera_photos(org_id, event_id, camera["camera"], first, last):
+                corrected = timing.seconds_of(photo["cameraTime"]) + offset
+                if photo["photoId"] not in known and abs(corrected - passing) <= timing.WINDOW_SECONDS:
+                    candidates.append((photo, camera["checkpoint"], corrected, corrected - passing))
+        others = {b for photo, *_ in candidates for b in photo.get("bibs") or ()} - {bib}
+        runners = timing_table.runners(org_id, event_id, current["importId"], others) if others else {}
+        found: dict[str, float] = {}
+        for photo, checkpoint, corrected, delta in candidates:
+            theirs = {b: timing.group_passings(r).get(checkpoint, []) for b, r in runners.items()}
+            if timing.someone_elses_moment(photo, bib, delta, theirs, corrected):
+                continue
+            if photo["photoId"] not in found or abs(delta) < abs(found[photo["photoId"]]):
+                found[photo["photoId"]] = delta
+        return found
+
+    def runners_named(self, org_id: str, event_id: str, text: str) -> list[dict]:
+        """Runners of the event's timing results whose name matches `text` ({bib, name}), accent-
+        and case-insensitively, each word typed starting a word of the name."""
+        words = timing.name_tokens(text[: timing.MAX_NAME])
+        if not words or len(max(words, key=len)) < MIN_NAME_LETTERS:
+            raise BadRequest(f"give at least {MIN_NAME_LETTERS} letters of the runner's name")
+        timing_table = TimingTable(self.table.table)
+        current = timing_table.current(org_id, event_id)
+        if not current:
+            return []
+        return timing_table.named(org_id, event_id, current["importId"], words, MAX_RUNNERS_NAMED)
 
     def by_selfie(
         self,
@@ -228,12 +282,16 @@ def _best_by_photo(response: dict) -> dict[str, float]:
     return best
 
 
+_RANK = {"bib": 0, "corrected": 0, "face": 1, "selfie": 1, "time": 2}
+
+
 def _ranked(matches) -> list[Match]:
-    """Bib reads (a machine's or a person's) first, then face matches by similarity; newest first
-    among equals."""
+    """Bib reads (a machine's or a person's) first, then face matches by similarity, then time
+    matches by closeness; newest first among equals."""
     newest_first = sorted(matches, key=lambda m: m.item.get("galleryKey", ""), reverse=True)
     return sorted(
-        newest_first, key=lambda m: (m.matched_by not in ("bib", "corrected"), -(m.similarity or 0.0))
+        newest_first,
+        key=lambda m: (_RANK.get(m.matched_by, 1), -(m.similarity or 0.0), abs(m.seconds or 0.0)),
     )
 
 
@@ -278,6 +336,7 @@ def describe(match: Match, urls: dict) -> dict:
         "bibs": list(item.get("bibs", [])),
         "matchedBy": match.matched_by,
         "similarity": None if match.similarity is None else round(match.similarity, 2),
+        "secondsFromPassing": None if match.seconds is None else round(match.seconds, 1),
         "takenAt": item.get("takenAt"),
         "width": int(item["width"]) if item.get("width") is not None else None,
         "height": int(item["height"]) if item.get("height") is not None else None,

@@ -7,12 +7,18 @@
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                       |  bibFirst, bibLast, participants
 | erasure   | ORG#{orgId}#EVT#{eventId}   | ERASURE#{erasedAt}#{id}        |  pipeline.erasure
 | correction| ORG#{orgId}#EVT#{eventId}   | CORRECTION#{photoId}           |  pipeline.corrections
+| timing    | ORG#{orgId}#EVT#{eventId}   | TIMING                         |  current import (timing_table)
+| runner    | ORG#{orgId}#EVT#{eventId}   | TIMING#{import}#BIB#{bib}      |  name, passings
+| name      | ORG#{orgId}#EVT#{eventId}   | TIMING#{import}#NAME#{w}#{bib} |  name search
+| camera    | ORG#{orgId}#EVT#{eventId}   | CAMERA#{camera}                |  checkpoint, clock offset
 | org key   | ORG#{orgId}                 | KEY#{keyId}                    |  pipeline.access
 | rate      | RATE#{client}               | {org}#{event}#{kind}#{window}  |  pipeline.ratelimit (TTL)
 | registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}      |  pipeline.retention
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 ReviewIndex (sparse): PK, reviewKey = {rank}#{createdAt}#{photoId} on photos a person should look
 at (pipeline.review), removed when one has.
+CameraIndex (sparse): cameraKey = ORG#{orgId}#EVT#{eventId}#CAM#{camera}, cameraTime = the camera's
+own time, on INDEXED photos with a camera and an EXIF time (pipeline.timing).
 
 The org is part of every partition key, so no query of one organiser can reach another's items.
 """
@@ -39,6 +45,10 @@ CORRECTION_PREFIX = "CORRECTION#"
 REVIEW_INDEX = "ReviewIndex"
 ORG_KEY_PREFIX = "KEY#"
 REGISTRY_PK = "EVENTS"
+CAMERA_INDEX = "CameraIndex"
+TIMING_SK = "TIMING"
+TIMING_PREFIX = "TIMING#"
+CAMERA_PREFIX = "CAMERA#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -52,6 +62,19 @@ def photo_sk(photo_id: str) -> str:
 def gallery_key(created_at: str, photo_id: str) -> str:
     """GalleryIndex sort key: newest first when read backwards; the photo id keeps it unique."""
     return f"{created_at}#{photo_id}"
+
+
+def camera_key(org_id: str, event_id: str, camera: str) -> str:
+    """CameraIndex partition: one camera's photos of one event, by the camera's own time."""
+    return f"{event_pk(org_id, event_id)}#CAM#{camera}"
+
+
+def timing_runner_sk(import_id: str, bib: str) -> str:
+    return f"{TIMING_PREFIX}{import_id}#BIB#{bib}"
+
+
+def timing_name_sk(import_id: str, word: str, bib: str = "") -> str:
+    return f"{TIMING_PREFIX}{import_id}#NAME#{word}" + (f"#{bib}" if bib else "")
 
 
 def run_faces_sk(photo_id: str, execution_name: str) -> str:

@@ -1,10 +1,11 @@
 """SearchApiFunction: the search API behind API Gateway (HTTP API, payload 2.0).
 
     GET  /orgs/{orgId}/events/{eventId}/photos?limit=&cursor=    the gallery, newest first
-    GET  /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos        by bib, and by the bib's linked face
+    GET  /orgs/{orgId}/events/{eventId}/bibs/{bib}/photos        by bib, the bib's linked face, and time
+    GET  /orgs/{orgId}/events/{eventId}/runners?name=            runners by name (timing results)
     POST /orgs/{orgId}/events/{eventId}/selfie-search            {"consent": true, "image": base64}
                                                                  or the image itself with ?consent=true
-The key is checked by ApiAuthorizerFunction before a request gets here. The same three under
+The key is checked by ApiAuthorizerFunction before a request gets here. The same under
 /public/ answer anyone about a published event, within per-client limits; a public selfie search
 on an event in `verified` selfie mode needs a runner's link (`x-runner-token`, pipeline.runner_links).
 The selfie is never stored or logged.
@@ -97,6 +98,12 @@ def by_selfie(org_id: str, event_id: str) -> dict:
     return selfie_search_of(org_id, event_id, selfie_from_request())
 
 
+@app.get("/orgs/<org_id>/events/<event_id>/runners")
+def runners(org_id: str, event_id: str) -> dict:
+    checked_ids(org_id, event_id)
+    return runners_named(org_id, event_id)
+
+
 # Runners: a published event without a key, each client within its limits (pipeline.ratelimit).
 # An event that is not published answers as an empty one: guessing ids reveals nothing.
 
@@ -123,6 +130,13 @@ def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
     if public_event(org_id, event_id, ratelimit.SEARCH) is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
     return bib_search_of(org_id, event_id, bib)
+
+
+@app.get("/public/orgs/<org_id>/events/<event_id>/runners")
+def public_runners(org_id: str, event_id: str) -> dict:
+    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
+        return {"runners": [], "count": 0}
+    return runners_named(org_id, event_id)
 
 
 @app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
@@ -197,6 +211,15 @@ def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
     if not faces_complete:  # the bib reads answer; the runner may search again for face matches
         metrics.add_metric(name="BibSearchesWithoutFaces", unit=MetricUnit.Count, value=1)
     return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
+
+
+def runners_named(org_id: str, event_id: str) -> dict:
+    """{bib, name} of the runners whose name matches ?name= (at most search.MAX_RUNNERS_NAMED)."""
+    found = photo_search().runners_named(
+        org_id, event_id, app.current_event.get_query_string_value("name", "")
+    )
+    metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
+    return {"runners": found, "count": len(found)}
 
 
 def selfie_search_of(
