@@ -185,7 +185,7 @@ class PhotoSearch:
         for camera, passing, offset in ranges:
             first, last = timing.camera_window(passing, offset)
             for photo in timing_table.camera_photos(org_id, event_id, camera["camera"], first, last):
-                corrected = timing.seconds_of(photo["cameraTime"]) + offset
+                corrected = timing.shot_seconds(photo["cameraTime"]) + offset
                 if photo["photoId"] not in known and abs(corrected - passing) <= timing.WINDOW_SECONDS:
                     candidates.append((photo, camera["checkpoint"], corrected, corrected - passing))
         others = {b for photo, *_ in candidates for b in photo.get("bibs") or ()} - {bib}
@@ -193,7 +193,7 @@ class PhotoSearch:
         found: dict[str, float] = {}
         for photo, checkpoint, corrected, delta in candidates:
             theirs = {b: timing.group_passings(r).get(checkpoint, []) for b, r in runners.items()}
-            if timing.someone_elses_moment(photo, bib, delta, theirs, corrected):
+            if timing.someone_elses_moment(photo, bib, corrected - delta, theirs, corrected):
                 continue
             if photo["photoId"] not in found or abs(delta) < abs(found[photo["photoId"]]):
                 found[photo["photoId"]] = delta

@@ -35,8 +35,10 @@ SAME_PASSING_SECONDS = 60.0
 # MIN_PHOTOS agreeing photos make an estimate.
 CLUSTER_SECONDS = 10.0
 MIN_PHOTOS = 3
-# A photo shows another runner's moment when that runner passed within FRAME_SECONDS of it.
-FRAME_SECONDS = 1.5
+# Runners who passed a mat closer together than this may share a frame.
+SAME_FRAME_SECONDS = 1.0
+# EXIF writes whole seconds: a photo stamped 09:41:07 was taken in [07, 08), on average at 07.5.
+CAMERA_SECOND_MIDDLE = 0.5
 MAX_NAME = 100
 MAX_CHECKPOINT = 40
 MAX_ERRORS_SHOWN = 10
@@ -127,6 +129,11 @@ def seconds_of(clock: str) -> float:
     return seconds(datetime.datetime.fromisoformat(clock))
 
 
+def shot_seconds(camera_clock: str) -> float:
+    """When a photo stamped with this camera time (whole seconds) was taken, on average."""
+    return seconds_of(camera_clock) + CAMERA_SECOND_MIDDLE
+
+
 def clock_text(value: float) -> str:
     """Seconds on the naive scale back to 'YYYY-MM-DDTHH:MM:SS' (a CameraIndex bound)."""
     return (_EPOCH + datetime.timedelta(seconds=value)).isoformat(timespec="seconds")
@@ -134,7 +141,7 @@ def clock_text(value: float) -> str:
 
 def camera_window(passing: float, offset: float) -> tuple[str, str]:
     """The camera times (whole seconds, as EXIF writes them) within WINDOW_SECONDS of a passing."""
-    shot = passing - offset
+    shot = passing - offset - CAMERA_SECOND_MIDDLE
     return clock_text(math.floor(shot - WINDOW_SECONDS)), clock_text(math.ceil(shot + WINDOW_SECONDS))
 
 
@@ -306,24 +313,32 @@ def offset_differences(photos: list[dict], passings_of: dict[str, list[float]]) 
     passed its checkpoint. `photos`: {photoId, cameraTime, bibs}; `passings_of`: bib -> seconds."""
     pairs = []
     for photo in photos:
-        taken = seconds_of(photo["cameraTime"])
+        taken = shot_seconds(photo["cameraTime"])
         for bib in photo.get("bibs") or ():
             pairs.extend((photo["photoId"], passing - taken) for passing in passings_of.get(bib, ()))
     return pairs
 
 
 def someone_elses_moment(
-    photo: dict, bib: str, delta: float, others: dict[str, list[float]], corrected: float
+    photo: dict, bib: str, passing: float, others: dict[str, list[float]], corrected: float
 ) -> bool:
-    """Whether a photo in a runner's window is safely another runner's moment, so left out: its
-    bibs were read, none is the runner's, it shows no more faces than bibs (nobody unidentified
-    in view), every bib read passed within FRAME_SECONDS of the photo, and the runner did not.
-    `delta`: the runner's passing to the photo; `others`: the photo's bibs -> their passings at
-    this checkpoint (seconds); `corrected`: the photo's time on the timing system's clock."""
+    """Whether a photo in a runner's window is safely someone else's moment, so left out: bibs
+    were read on it, none is the runner's, it shows no more faces than bibs (nobody unidentified
+    in view), each bib read belongs to a runner who passed this checkpoint near the photo (so the
+    read is trusted), and none of them passed within SAME_FRAME_SECONDS of the runner (who would
+    then have been beside them, perhaps hidden). `passing`: the runner's, in seconds; `others`:
+    the photo's bibs -> their passings at this checkpoint; `corrected`: the photo's time on the
+    timing system's clock."""
     bibs = list(photo.get("bibs") or ())
-    if not bibs or bib in bibs or len(photo.get("faceIds") or ()) > len(bibs) or abs(delta) <= FRAME_SECONDS:
+    if not bibs or bib in bibs or len(photo.get("faceIds") or ()) > len(bibs):
         return False
-    return all(any(abs(p - corrected) <= FRAME_SECONDS for p in others.get(b, ())) for b in bibs)
+    for other in bibs:
+        theirs = others.get(other, ())
+        if not any(abs(p - corrected) <= WINDOW_SECONDS + SAME_FRAME_SECONDS for p in theirs):
+            return False  # not there by their time: perhaps a wrong read
+        if any(abs(p - passing) <= SAME_FRAME_SECONDS for p in theirs):
+            return False
+    return True
 
 
 def group_passings(runner: Runner) -> dict[str, list[float]]:

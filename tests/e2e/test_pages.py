@@ -37,7 +37,15 @@ def event(local_stack) -> dict:
         data, _ = race_photo(next_seed(), runners)
         local_stack.put(ORG, EVENT, f"IMG_{index:02d}.jpg", data)
     local_stack.wait(ORG, EVENT, timeout=180)
-    assert snaprace(local_stack, "event-settings", "--org", ORG, "--event", EVENT, "--publish").exit_code == 0
+    dated = ("--date", "2026-04-12", "--timezone", "Asia/Seoul", "--publish")
+    assert snaprace(local_stack, "event-settings", "--org", ORG, "--event", EVENT, *dated).exit_code == 0
+    results = local_stack.log_file.parent / "pages-results.csv"
+    results.write_text(
+        "bib,checkpoint,time,name\n6101,FINISH,10:02:03,Ana Lima\n6102,FINISH,10:02:05,Ana Souza\n"
+    )
+    assert (
+        snaprace(local_stack, "timing", "import", "--org", ORG, "--event", EVENT, str(results)).exit_code == 0
+    )
     bibs = local_stack.log_file.parent / "pages-bibs.txt"
     bibs.write_text("6101\n")
     links = snaprace(local_stack, "runner-links", "--org", ORG, "--event", EVENT, "--bibs", str(bibs))
@@ -110,6 +118,28 @@ def test_a_bib_search_a_deep_link_and_the_photo_view_with_its_download(phone, ev
     phone.goto(event["url"] + "?bib=6102")  # a shared link opens straight onto that bib
     phone.get_by_text("1 photo of bib 6102").wait_for()
     assert phone.get_by_label("Your bib number").input_value() == "6102"
+
+
+def test_a_runner_finds_their_photos_by_name(phone, event):
+    phone.goto(event["url"])
+    phone.get_by_label("Your bib number or name").fill("ana")
+    phone.keyboard.press("Enter")
+    phone.get_by_text("Which one is you?").wait_for()
+    assert phone.locator("#runners button").all_inner_texts() == [
+        "Ana Lima · bib 6101",
+        "Ana Souza · bib 6102",
+    ]
+    shot(phone, "runner-name-360")
+    phone.get_by_role("button", name="Ana Lima · bib 6101").click()
+    phone.get_by_text("3 photos of bib 6101").wait_for()
+    assert phone.locator("#runners").is_hidden()
+
+    phone.get_by_label("Your bib number or name").fill("SOUZA")  # one runner: straight to their photos
+    phone.keyboard.press("Enter")
+    phone.get_by_text("1 photo of bib 6102").wait_for()
+    phone.get_by_label("Your bib number or name").fill("Nobody Here")
+    phone.keyboard.press("Enter")
+    phone.get_by_text('No runner named "Nobody Here" in the results yet').wait_for()
 
 
 def test_empty_and_error_states_say_what_to_do(phone, event, local_stack):

@@ -9,7 +9,7 @@ import copy
 import json
 
 import pytest
-from conftest import ROOT, SIGNING_KEY
+from conftest import ROOT, SIGNING_KEY, TABLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 ORG, EVENT = "acme", "seoul-marathon-2026"
 FIXTURES = {
     name: json.loads((ROOT / "events" / f"{name}.json").read_text())
-    for name in ("api_gallery", "api_bib", "api_selfie")
+    for name in ("api_gallery", "api_bib", "api_runners", "api_selfie")
 }
 CALLERS = [
     {"role": "operator", "org": ""},
@@ -135,6 +135,7 @@ def requests(draw) -> dict:
         ("limit", query_value),
         ("cursor", cursors()),
         ("consent", query_value),
+        ("name", query_value),
         ("x", query_value),
     ):
         if draw(st.booleans()):
@@ -221,6 +222,61 @@ def test_no_selfie_body_makes_a_500(emulated_rekognition, context, body, content
         body = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
     event["body"] = body
     answered_without_a_500(event, context)
+
+
+RUNNERS = {"1001": "Jörg Müller", "1002": "김민준", "1003": "Ana Lima", "1004": "O'Brien-Smith Seán"}
+
+
+@pytest.fixture
+def timed(aws):
+    """The fixtures' event with timing results: runners with accented, Korean and hyphenated names."""
+    import datetime
+
+    from pipeline import clients, timing
+    from pipeline.timing_table import TimingTable
+
+    rows = ["bib,checkpoint,time,name"] + [
+        f"{bib},FINISH,10:00:0{i},{name}" for i, (bib, name) in enumerate(RUNNERS.items())
+    ]
+    results = timing.parse_results(
+        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    )
+    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
+
+
+@STRANGER
+@given(
+    name=st.one_of(
+        st.sampled_from(["muller", "MÜLLER jö", "김민", "o'brien", "sean smith", "a", "", "%", "lima ana x"]),
+        st.text(max_size=120),
+    ),
+    public=st.booleans(),
+)
+def test_no_name_query_makes_a_500_and_only_matching_runners_answer(
+    published, timed, monkeypatch, context, name, public
+):
+    from pipeline import timing
+    from pipeline.config import get_config
+
+    monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # limits: test_api_handler's
+    get_config.cache_clear()
+    event = copy.deepcopy(FIXTURES["api_runners"])
+    if public:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"
+        event["requestContext"].pop("authorizer")
+    event["queryStringParameters"] = {"name": name}
+    answer = answered_without_a_500(event, context)
+    if answer["statusCode"] == 200:
+        found = json.loads(answer["body"])["runners"]
+        words = timing.name_tokens(name)
+        assert found == [r for r in found if RUNNERS[r["bib"]] == r["name"]]
+        assert all(timing.name_matches(words, timing.name_tokens(r["name"])) for r in found)
+        expected = {
+            bib for bib, full in RUNNERS.items() if timing.name_matches(words, timing.name_tokens(full))
+        }
+        assert {r["bib"] for r in found} == expected
+    else:
+        assert answer["statusCode"] == 400
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ const [, base, org, event] = location.pathname.match(/^(.*)\/e\/([^/]+)\/([^/]+)
 const api = `${base}/public/orgs/${encodeURIComponent(org)}/events/${encodeURIComponent(event)}`;
 const runnerToken = new URLSearchParams(location.hash.slice(1)).get("runner");
 const BIB = /^#?[A-Za-z]?[0-9]{1,6}$/;
+const NAME = /\p{L}.*\p{L}/u; // two letters or more: a name, searched in the timing results
 const MAX_SELFIE_BYTES = 4 * 1024 * 1024;
 const $ = (id) => document.getElementById(id);
 let cursor = null;
@@ -49,7 +50,8 @@ function show(photos, replace) {
     image.loading = "lazy";
     const tag = document.createElement("span");
     tag.className = "tag";
-    tag.textContent = photo.matchedBy === "selfie" || photo.matchedBy === "face" ? "found by face" : photo.bibs.join(", ");
+    tag.textContent = photo.matchedBy === "selfie" || photo.matchedBy === "face" ? "found by face"
+      : photo.matchedBy === "time" ? "found by time" : photo.bibs.join(", ");
     open.append(image, tag);
     open.addEventListener("click", () => view(photo));
     item.append(open);
@@ -88,10 +90,47 @@ function gallery() {
   loadMore();
 }
 
+async function byName(text) {
+  galleryOn = false;
+  say("Looking for your name…");
+  try {
+    const found = await call(`/runners?name=${encodeURIComponent(text.trim())}`);
+    if (found.count === 1) {
+      $("bib").value = found.runners[0].bib;
+      return byBib(found.runners[0].bib);
+    }
+    $("photos").replaceChildren();
+    $("results-title").hidden = true;
+    const list = $("runners");
+    list.replaceChildren(...found.runners.map((runner) => {
+      const item = document.createElement("li");
+      const choose = document.createElement("button");
+      choose.type = "button";
+      choose.textContent = `${runner.name} · bib ${runner.bib}`;
+      choose.addEventListener("click", () => {
+        $("bib").value = runner.bib;
+        byBib(runner.bib);
+      });
+      item.append(choose);
+      return item;
+    }));
+    list.hidden = !found.count;
+    say(found.count ? "Which one is you?" : `No runner named "${text.trim()}" in the results yet: search by your bib number.`);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function search(text) {
+  if (!BIB.test(text.trim()) && NAME.test(text)) return byName(text);
+  return byBib(text);
+}
+
 async function byBib(text) {
+  $("runners").hidden = true;
   const bib = text.trim();
   if (!BIB.test(bib)) {
-    say(`"${bib}" is not a bib number: type the number printed on your bib, e.g. 1234.`, true);
+    say(`"${bib}" is not a bib number: type the number printed on your bib, e.g. 1234, or your name.`, true);
     return;
   }
   galleryOn = false;
@@ -191,7 +230,7 @@ async function start() {
   $("selfie").addEventListener("change", () => $("selfie").files[0] && bySelfie($("selfie").files[0]));
   $("bib-form").addEventListener("submit", (submitted) => {
     submitted.preventDefault();
-    byBib($("bib").value);
+    search($("bib").value);
   });
   $("close").addEventListener("click", () => $("viewer").close());
   $("share").addEventListener("click", share);
