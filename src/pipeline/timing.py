@@ -27,7 +27,7 @@ from pipeline.event_settings import ANY_BIB
 # A photo within this many seconds of a runner's corrected passing is theirs by time. Chosen on
 # bench/timing_accuracy.py (docs/timing.md): wide enough for a runner's distance to the mat and
 # the offset's error, narrow enough that a crowd a few seconds behind is not taken for them.
-WINDOW_SECONDS = 3.0
+WINDOW_SECONDS = 1.5
 # Reads of one chip at one mat closer than this are one passing; further apart (an out-and-back
 # course crossing the same mat twice) they are two.
 SAME_PASSING_SECONDS = 60.0

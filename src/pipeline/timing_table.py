@@ -29,6 +29,7 @@ from pipeline.table import (
 from pipeline.timing import OffsetEstimate, Results, Runner, name_matches, name_tokens
 
 NAME_PAGE = 100  # name-search items read per query page
+MAX_NAME_PAGES = 3  # a stranger's "a b" must not read every name of a 30,000-runner event
 
 
 class ImportRaced(RuntimeError):
@@ -133,14 +134,14 @@ class TimingTable(PhotoTable):
 
     def named(self, org_id: str, event_id: str, import_id: str, words: list[str], limit: int) -> list[dict]:
         """Runners whose name has a word starting with each of `words` ({bib, name}, by name): one
-        Query on the longest word's prefix, read until `limit` are found."""
+        Query on the longest word's prefix, read until `limit` are found or MAX_NAME_PAGES read."""
         longest = max(words, key=len)
         condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(
             timing_name_sk(import_id, longest)
         )
         found: dict[str, str] = {}
         start = None
-        while len(found) < limit:
+        for _ in range(MAX_NAME_PAGES):
             page = self.table.query(
                 KeyConditionExpression=condition,
                 Limit=NAME_PAGE,
@@ -150,7 +151,7 @@ class TimingTable(PhotoTable):
                 if name_matches_all(words, item["name"]):
                     found.setdefault(item["bib"], item["name"])
             start = page.get("LastEvaluatedKey")
-            if not start:
+            if not start or len(found) >= limit:
                 break
         ranked = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
         return [{"bib": bib, "name": name} for bib, name in ranked[:limit]]

@@ -21,9 +21,10 @@ ORG = "acme"
 START = datetime.datetime(2026, 4, 12, 9, 40, 0)
 CLOCK_BEHIND = 3607.0  # the north camera's clock: an hour and 7 s behind the timing system
 BIBS = [str(bib) for bib in range(301, 313)]
-# 20 s apart (no crowd), but for 320, 2.5 s behind 310: in 310's window, not in 310's photo
+# 20 s apart (no crowd), but for 320, 1.3 s behind 310: near enough for 310's window, too far
+# to share 310's frame
 PASSINGS = {bib: START + datetime.timedelta(seconds=20 * index) for index, bib in enumerate(BIBS)}
-PASSINGS["320"] = PASSINGS["310"] + datetime.timedelta(seconds=2.5)
+PASSINGS["320"] = PASSINGS["310"] + datetime.timedelta(seconds=1.3)
 
 
 def snaprace(running, *args: str):
@@ -75,11 +76,11 @@ def event(local_stack, tmp_path_factory) -> dict:
     photos["north/later.jpg"] = shot(
         [Runner("999", show_bib=False, show_face=False)], passing("312") + datetime.timedelta(seconds=30)
     )
-    # 310 seen again a second later from behind, and two seconds later face on with the bib hidden;
-    # 320, who passed 2.5 s after 310, in a photo of their own
-    photos["north/310-back.jpg"] = shot([Runner("310", show_bib=False, show_face=False)], passing("310", 1))
+    # 310 seen again from behind, and two seconds later face on with the bib hidden; 320 alone
+    # as they came into focus, in 310's window
+    photos["north/310-back.jpg"] = shot([Runner("310", show_bib=False, show_face=False)], passing("310", 0.6))
     photos["north/310-face.jpg"] = shot([Runner("310", show_bib=False)], passing("310", 2))
-    photos["north/320.jpg"] = shot([Runner("320")], passing("320"))
+    photos["north/320.jpg"] = shot([Runner("320")], passing("310", 0.8))
     for name, data in photos.items():
         local_stack.put(ORG, event_id, name, data)
     local_stack.wait(ORG, event_id)
