@@ -166,7 +166,7 @@ class PhotoSearch:
 
     def _by_time(self, org_id: str, event_id: str, bib: str, known: set[str]) -> dict[str, float]:
         """Photo id -> seconds from the runner's passing: photos a camera at one of the runner's
-        checkpoints took within timing.WINDOW_SECONDS of it (the camera's offset applied), other
+        checkpoints took within the camera's window of it (the camera's offset applied), other
         than `known`, and not safely someone else's moment. Queries: the current import, the
         runner, the cameras, one CameraIndex range per camera and passing, the others' passings."""
         timing_table = TimingTable(self.table.table)
@@ -181,19 +181,21 @@ class PhotoSearch:
             if (offset := timing.camera_offset(camera)) is not None
             for passing in passings.get(camera["checkpoint"], ())
         ][:MAX_CAMERA_QUERIES]
-        candidates = []  # (photo, its checkpoint, its corrected time, seconds from the passing)
+        candidates = []  # (photo, its camera, its corrected time, seconds from the passing)
         for camera, passing, offset in ranges:
-            first, last = timing.camera_window(passing, offset)
+            window = timing.camera_window_seconds(camera)
+            first, last = timing.camera_window(passing, offset, window)
             for photo in timing_table.camera_photos(org_id, event_id, camera["camera"], first, last):
                 corrected = timing.shot_seconds(photo["cameraTime"]) + offset
-                if photo["photoId"] not in known and abs(corrected - passing) <= timing.WINDOW_SECONDS:
-                    candidates.append((photo, camera["checkpoint"], corrected, corrected - passing))
+                if photo["photoId"] not in known and abs(corrected - passing) <= window:
+                    candidates.append((photo, camera, corrected, corrected - passing))
         others = {b for photo, *_ in candidates for b in photo.get("bibs") or ()} - {bib}
         runners = timing_table.runners(org_id, event_id, current["importId"], others) if others else {}
         found: dict[str, float] = {}
-        for photo, checkpoint, corrected, delta in candidates:
-            theirs = {b: timing.group_passings(r).get(checkpoint, []) for b, r in runners.items()}
-            if timing.someone_elses_moment(photo, bib, corrected - delta, theirs, corrected):
+        for photo, camera, corrected, delta in candidates:
+            theirs = {b: timing.group_passings(r).get(camera["checkpoint"], []) for b, r in runners.items()}
+            window = timing.camera_window_seconds(camera)
+            if timing.someone_elses_moment(photo, bib, corrected - delta, theirs, corrected, window):
                 continue
             if photo["photoId"] not in found or abs(delta) < abs(found[photo["photoId"]]):
                 found[photo["photoId"]] = delta

@@ -28,6 +28,9 @@ from pipeline.event_settings import ANY_BIB
 # bench/timing_accuracy.py (docs/timing.md): wide enough for a runner's distance to the mat and
 # the offset's error, narrow enough that a crowd a few seconds behind is not taken for them.
 WINDOW_SECONDS = 1.5
+# A camera whose photos scatter more around its offset (a photographer who moves along the course)
+# gets twice its estimate's spread, up to this.
+MAX_WINDOW_SECONDS = 5.0
 # Reads of one chip at one mat closer than this are one passing; further apart (an out-and-back
 # course crossing the same mat twice) they are two.
 SAME_PASSING_SECONDS = 60.0
@@ -139,10 +142,20 @@ def clock_text(value: float) -> str:
     return (_EPOCH + datetime.timedelta(seconds=value)).isoformat(timespec="seconds")
 
 
-def camera_window(passing: float, offset: float) -> tuple[str, str]:
-    """The camera times (whole seconds, as EXIF writes them) within WINDOW_SECONDS of a passing."""
+def camera_window(passing: float, offset: float, window: float) -> tuple[str, str]:
+    """The camera times (whole seconds, as EXIF writes them) within `window` s of a passing."""
     shot = passing - offset - CAMERA_SECOND_MIDDLE
-    return clock_text(math.floor(shot - WINDOW_SECONDS)), clock_text(math.ceil(shot + WINDOW_SECONDS))
+    return clock_text(math.floor(shot - window)), clock_text(math.ceil(shot + window))
+
+
+def camera_window_seconds(camera: dict) -> float:
+    """How far from a passing a camera's photo may be: WINDOW_SECONDS, or twice the spread of
+    its offset estimate when that is wider (at most MAX_WINDOW_SECONDS). A hand-set offset comes
+    with no spread: WINDOW_SECONDS."""
+    if camera.get("clockOffset") is not None:
+        return WINDOW_SECONDS
+    spread = float((camera.get("estimate") or {}).get("spread") or 0.0)
+    return min(max(WINDOW_SECONDS, 2 * spread), MAX_WINDOW_SECONDS)
 
 
 def camera_offset(camera: dict) -> float | None:
@@ -184,7 +197,8 @@ def parse_results(text: str, columns: Columns, day: datetime.date, zone: ZoneInf
     """A timing export (CSV with a header; comma, semicolon or tab) as runners and passings. Every
     bad row is an error naming its line; nothing is returned half-read."""
     reader = csv.reader(io.StringIO(text), _dialect(text))
-    header = next(reader, None)
+    lines = _read(reader)
+    header = next(lines, None)
     if not header:
         raise InvalidTiming("the file is empty: it needs a header row naming bib, checkpoint and time")
     where = _column_positions(header, columns)
@@ -192,7 +206,7 @@ def parse_results(text: str, columns: Columns, day: datetime.date, zone: ZoneInf
     names: dict[str, tuple[str, int]] = {}
     errors: list[str] = []
     rows = 0
-    for row in reader:
+    for row in lines:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -221,6 +235,15 @@ def parse_results(text: str, columns: Columns, day: datetime.date, zone: ZoneInf
     if not runners:
         raise InvalidTiming("the file has a header but no results")
     return Results(runners, rows)
+
+
+def _read(reader):
+    """The reader's rows; a line CSV cannot read (a NUL byte, a field over the size limit) refuses
+    the file, by its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InvalidTiming(f"line {reader.line_num}: not readable as CSV ({exc})") from None
 
 
 def _dialect(text: str):
@@ -320,7 +343,12 @@ def offset_differences(photos: list[dict], passings_of: dict[str, list[float]]) 
 
 
 def someone_elses_moment(
-    photo: dict, bib: str, passing: float, others: dict[str, list[float]], corrected: float
+    photo: dict,
+    bib: str,
+    passing: float,
+    others: dict[str, list[float]],
+    corrected: float,
+    window: float | None = None,
 ) -> bool:
     """Whether a photo in a runner's window is safely someone else's moment, so left out: bibs
     were read on it, none is the runner's, it shows no more faces than bibs (nobody unidentified
@@ -328,13 +356,14 @@ def someone_elses_moment(
     read is trusted), and none of them passed within SAME_FRAME_SECONDS of the runner (who would
     then have been beside them, perhaps hidden). `passing`: the runner's, in seconds; `others`:
     the photo's bibs -> their passings at this checkpoint; `corrected`: the photo's time on the
-    timing system's clock."""
+    timing system's clock; `window`: the camera's (camera_window_seconds)."""
+    window = WINDOW_SECONDS if window is None else window
     bibs = list(photo.get("bibs") or ())
     if not bibs or bib in bibs or len(photo.get("faceIds") or ()) > len(bibs):
         return False
     for other in bibs:
         theirs = others.get(other, ())
-        if not any(abs(p - corrected) <= WINDOW_SECONDS + SAME_FRAME_SECONDS for p in theirs):
+        if not any(abs(p - corrected) <= window + SAME_FRAME_SECONDS for p in theirs):
             return False  # not there by their time: perhaps a wrong read
         if any(abs(p - passing) <= SAME_FRAME_SECONDS for p in theirs):
             return False

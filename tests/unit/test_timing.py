@@ -59,6 +59,11 @@ def test_every_bad_row_is_refused_with_its_line_and_nothing_is_returned():
     assert "line 2:" not in message
 
 
+def test_a_line_csv_cannot_read_refuses_the_file_by_its_line():
+    with pytest.raises(InvalidTiming, match="line 3: not readable as CSV"):
+        parse("bib,checkpoint,time\n1,10K,09:00:00\n2,10K," + "x" * 200_000 + "\n")
+
+
 def test_a_missing_column_names_the_header_and_the_option():
     with pytest.raises(InvalidTiming, match=r"line 1: no column for time.*--time-column.*'Chip Time'"):
         parse("bib,checkpoint,Chip Time\n1,10K,00:41:00\n")
@@ -98,9 +103,20 @@ def test_too_few_agreeing_photos_make_no_estimate():
 
 def test_a_cameras_window_covers_whole_seconds_around_the_passing():
     passing = timing.seconds_of("2026-04-12T09:41:07")
-    first, last = timing.camera_window(passing + 0.4, offset=3600.0)
+    first, last = timing.camera_window(passing + 0.4, offset=3600.0, window=1.5)
     # stamped whole seconds are taken, on average, half a second after the stamp
     assert (first, last) == ("2026-04-12T08:41:05", "2026-04-12T08:41:09")
+
+
+def test_a_camera_whose_photos_scatter_gets_a_wider_window_within_bounds():
+    assert timing.camera_window_seconds({"estimate": {"offset": 9, "spread": 0.6}}) == timing.WINDOW_SECONDS
+    assert timing.camera_window_seconds({"estimate": {"offset": 9, "spread": 1.6}}) == 3.2
+    assert (
+        timing.camera_window_seconds({"estimate": {"offset": 9, "spread": 40}}) == timing.MAX_WINDOW_SECONDS
+    )
+    assert (
+        timing.camera_window_seconds({"clockOffset": 5, "estimate": {"spread": 2}}) == timing.WINDOW_SECONDS
+    )
 
 
 def test_the_camera_offset_set_by_hand_wins_over_the_estimate():
