@@ -181,21 +181,23 @@ class PhotoSearch:
             if (offset := timing.camera_offset(camera)) is not None
             for passing in passings.get(camera["checkpoint"], ())
         ][:MAX_CAMERA_QUERIES]
-        candidates = []  # (photo, its camera, its corrected time, seconds from the passing)
+        candidates = []  # (photo, its checkpoint, its camera's window, the passing, seconds from it)
         for camera, passing, offset in ranges:
             window = timing.camera_window_seconds(camera)
             first, last = timing.camera_window(passing, offset, window)
             for photo in timing_table.camera_photos(org_id, event_id, camera["camera"], first, last):
-                corrected = timing.shot_seconds(photo["cameraTime"]) + offset
-                if photo["photoId"] not in known and abs(corrected - passing) <= window:
-                    candidates.append((photo, camera, corrected, corrected - passing))
+                delta = timing.shot_seconds(photo["cameraTime"]) + offset - passing
+                if photo["photoId"] not in known and abs(delta) <= window:
+                    candidates.append((photo, camera["checkpoint"], window, passing, delta))
         others = {b for photo, *_ in candidates for b in photo.get("bibs") or ()} - {bib}
         runners = timing_table.runners(org_id, event_id, current["importId"], others) if others else {}
+        their_passings = {other: timing.group_passings(runner) for other, runner in runners.items()}
         found: dict[str, float] = {}
-        for photo, camera, corrected, delta in candidates:
-            theirs = {b: timing.group_passings(r).get(camera["checkpoint"], []) for b, r in runners.items()}
-            window = timing.camera_window_seconds(camera)
-            if timing.someone_elses_moment(photo, bib, corrected - delta, theirs, corrected, window):
+        for photo, checkpoint, window, passing, delta in candidates:
+            theirs = {
+                other: by_checkpoint.get(checkpoint, []) for other, by_checkpoint in their_passings.items()
+            }
+            if timing.someone_elses_moment(photo, bib, passing, theirs, passing + delta, window):
                 continue
             if photo["photoId"] not in found or abs(delta) < abs(found[photo["photoId"]]):
                 found[photo["photoId"]] = delta
