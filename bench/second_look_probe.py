@@ -9,8 +9,10 @@ from 0.3 to 5 face heights under its chin) is cut from the upload, enlarged up t
 (to at least 600 px high), and the photo's crops are laid side by side in one image: one extra
 DetectText call per photo that has such a face. The words read there are mapped back to the
 photo's coordinates and pass the same bib rules (pipeline.bibs); bibs not read the first time
-are added. Reported: the first pass and first + second look with bench/bib_accuracy.py's scores,
-and the extra DetectText calls per 1,000 photos. A probe: the pipeline does not run it yet.
+are added. Reported: the first pass, first + second look, and first + second look without the
+second look's reads that are the start or end of a bib read (by either look) anywhere in the event
+(the partial-number rule of issue #20, on event reads), with bench/bib_accuracy.py's scores; and
+the extra DetectText calls per 1,000 photos. A probe: the pipeline does not run it yet.
 """
 
 import argparse
@@ -98,7 +100,7 @@ def main() -> int:
     if isinstance(reader, int):
         return reader
     labels, unlabelled = read_labels(folder), read_unlabelled(folder)
-    first, both, calls = {}, {}, 0
+    first, both, added, calls = {}, {}, {}, 0
     try:
         for name in sorted(labels):
             data = (folder / name).read_bytes()
@@ -126,16 +128,33 @@ def main() -> int:
             if again - set(found):
                 print(f"  {name}: second look adds {sorted(again - set(found))} (labelled {labels[name]})")
             both[name] |= again
+            added[name] = again - set(found)
     finally:
         reader.stop()
+    event_reads = set().union(*both.values())
+    kept = {
+        name: first[name]
+        | {
+            b
+            for b in added.get(name, ())
+            if not any(o != b and (o.startswith(b) or o.endswith(b)) for o in event_reads)
+        }
+        for name in first
+    }
     before, after = score(first, labels, unlabelled), score(both, labels, unlabelled)
+    partial = score(kept, labels, unlabelled)
     report = {
         "first": before,
         "with_second_look": after,
+        "with_second_look_partials_dropped": partial,
         "extra_calls_per_1000": round(1000 * calls / len(labels)),
         "scale": args.scale,
     }
-    for label, r in (("first pass", before), ("with a second look", after)):
+    for label, r in (
+        ("first pass", before),
+        ("with a second look", after),
+        ("... partials dropped", partial),
+    ):
         print(
             f"{label:<20} reads {r['reads']:>4}  precision {r['precision']:.3f} "
             f"(fair {r['fair_precision']:.3f})  recall {r['recall']:.3f}"
