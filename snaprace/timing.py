@@ -100,14 +100,12 @@ def estimate_offsets(stack: Stack, org_id: str, event_id: str) -> list[dict]:
                 "agreeingPhotos": 0 if estimate is None else estimate.photos,
                 "comparedReads": len(pairs),
                 "photos": len(photos),
-                "windowSeconds": timing.camera_window_seconds({**camera, "estimate": _as_item(estimate)}),
+                "windowSeconds": timing.camera_window_seconds(
+                    {**camera, "estimate": {"spread": estimate.spread} if estimate else None}
+                ),
             }
         )
     return report
-
-
-def _as_item(estimate: timing.OffsetEstimate | None) -> dict | None:
-    return None if estimate is None else {"offset": estimate.offset, "spread": estimate.spread}
 
 
 def runners_named(stack: Stack, org_id: str, event_id: str, text: str) -> list[dict]:

@@ -343,10 +343,13 @@ class PhotoTable:
         faces |= {item["faceId"] for item in items if item.get("faceId")}
         return self.forget_faces(org_id, event_id, faces, items) if faces else 0
 
-    def _query_prefix(self, pk: str, sk_prefix: str, consistent: bool = False) -> list[dict]:
+    def _query_prefix(
+        self, pk: str, sk_prefix: str, consistent: bool = False, keys_only: bool = False
+    ) -> list[dict]:
         """Every item under pk whose SK starts with sk_prefix. `consistent`: a strongly consistent
         read, for what a run just wrote (a retried IndexFaces's note of faces it must not leave
-        behind); the default eventually consistent read costs half as much."""
+        behind); the default eventually consistent read costs half as much. `keys_only`: PK and
+        SK alone (what a delete needs)."""
         items, start = [], None
         while True:
             condition = Key("PK").eq(pk)
@@ -355,6 +358,7 @@ class PhotoTable:
                 if sk_prefix
                 else condition,
                 ConsistentRead=consistent,
+                **({"ProjectionExpression": "PK, SK"} if keys_only else {}),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             items.extend(page.get("Items", []))
@@ -400,12 +404,18 @@ class PhotoTable:
 
     def get_photos(self, org_id: str, event_id: str, photo_ids) -> dict[str, dict]:
         """Photo items by id (BatchGetItem in 100s); ids with no item are left out."""
-        pk, name, found = event_pk(org_id, event_id), self.table.name, {}
+        pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": photo_sk(photo_id)} for photo_id in sorted(set(photo_ids))]
+        return {item["photoId"]: item for item in self._batch_get(keys)}
+
+    def _batch_get(self, keys: list[dict]) -> list[dict]:
+        """The items with these keys (BatchGetItem in 100s, unprocessed keys resent); missing ones
+        are left out."""
+        name, found = self.table.name, []
 
         def send(pending: list[dict]) -> list[dict]:
             response = self.table.meta.client.batch_get_item(RequestItems={name: {"Keys": pending}})
-            found.update({item["photoId"]: item for item in response.get("Responses", {}).get(name, [])})
+            found.extend(response.get("Responses", {}).get(name, []))
             return response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
 
         for start in range(0, len(keys), GET_BATCH_SIZE):

@@ -16,7 +16,6 @@ from boto3.dynamodb.conditions import Key
 from pipeline.table import (
     CAMERA_INDEX,
     CAMERA_PREFIX,
-    GET_BATCH_SIZE,
     TIMING_PREFIX,
     TIMING_SK,
     PhotoTable,
@@ -92,22 +91,8 @@ class TimingTable(PhotoTable):
     def _delete_imports(self, pk: str, keep: str | None, only: str | None = None) -> None:
         """Delete the runner and name items of every import but `keep` (or of `only`)."""
         prefix = f"{TIMING_PREFIX}{only}#" if only else TIMING_PREFIX
-        stale, start = [], None
-        while True:
-            page = self.table.query(
-                KeyConditionExpression=Key("PK").eq(pk) & Key("SK").begins_with(prefix),
-                ProjectionExpression="PK, SK",
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
-            stale += [
-                i
-                for i in page.get("Items", [])
-                if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")
-            ]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        self.delete_items(stale)
+        items = self._query_prefix(pk, prefix, keys_only=True)
+        self.delete_items([i for i in items if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")])
 
     def runner(self, org_id: str, event_id: str, import_id: str, bib: str) -> Runner | None:
         key = {"PK": event_pk(org_id, event_id), "SK": timing_runner_sk(import_id, bib)}
@@ -115,18 +100,9 @@ class TimingTable(PhotoTable):
 
     def runners(self, org_id: str, event_id: str, import_id: str, bibs) -> dict[str, Runner]:
         """Runners by bib (BatchGetItem); bibs with no result are left out."""
-        pk, name, found = event_pk(org_id, event_id), self.table.name, {}
+        pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": timing_runner_sk(import_id, bib)} for bib in sorted(set(bibs))]
-
-        def send(pending: list[dict]) -> list[dict]:
-            response = self.table.meta.client.batch_get_item(RequestItems={name: {"Keys": pending}})
-            for item in response.get("Responses", {}).get(name, []):
-                found[item["bib"]] = _runner(item)
-            return response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
-
-        for start in range(0, len(keys), GET_BATCH_SIZE):
-            self._until_processed(send, keys[start : start + GET_BATCH_SIZE], "reads")
-        return found
+        return {item["bib"]: _runner(item) for item in self._batch_get(keys)}
 
     def all_runners(self, org_id: str, event_id: str, import_id: str) -> list[Runner]:
         items = self._query_prefix(event_pk(org_id, event_id), f"{TIMING_PREFIX}{import_id}#BIB#")
