@@ -20,6 +20,7 @@ responses. `--json` prints one object {"images", "bibs", "precision", "recall", 
 """
 
 import argparse
+import base64
 import contextlib
 import io
 import json
@@ -28,7 +29,7 @@ import re
 import sys
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.bibs import BibRules, read_bibs
@@ -43,6 +44,11 @@ ABLATION = {
     "years ignored": {"ignore_years": False},
     "partial reads dropped": {"drop_partials": False},
     "one number per bib": {"one_per_bib": False},
+}
+# The second look's own rules (pipeline.second_look), each switched off in turn.
+SECOND_LOOK_ABLATION = {
+    "a read over a first-look bib is that bib": {"not_first_look": False},
+    "placed where its face's bib can be": {"placed_under_face": False},
 }
 
 
@@ -119,6 +125,8 @@ class Reader:
         self.bucket = self.stack.resolver.physical_ids["ImageBucket"]
         self.preprocess = self.stack.specs["PreprocessFunction"]  # specs are keyed by logical id
         self.detect_text = self.stack.specs["DetectTextFunction"]
+        self.index_faces = self.stack.specs["IndexFacesFunction"]
+        self.second_look = self.stack.specs["SecondLookFunction"]
         from pipeline.handlers.detect_text import bib_rules
 
         self.rules = bib_rules()  # the rules the handler applies (the template's environment)
@@ -148,12 +156,51 @@ class Reader:
             state["image"] = self._invoke(self.preprocess, state)
             found = self._invoke(self.detect_text, state)
         took = time.perf_counter() - started
-        self.last = {"image": state["image"], "found": found}  # what SaveResults would get (review_queue.py)
+        self.last = {"state": state, "image": state["image"], "found": found}  # for review_queue.py
         detections = self.stack.rekognition.handle(  # the engine's cache: no second OCR run
             "DetectText",
             {"Image": {"S3Object": {"Bucket": self.bucket, "Name": state["image"]["processedKey"]}}},
         )["TextDetections"]
         return [bib["bib"] for bib in found["bibs"]], detections, took
+
+    def look_again(self) -> tuple[list[str], int, float]:
+        """The last photo's IndexFaces and, when it found faces, SecondLook, as the state machine
+        runs them: (its bibs after both looks, DetectText calls SecondLook made, seconds). The
+        sheet's words, in the photo's coordinates, go in self.last["mapped"] (the ablation)."""
+        state, found = self.last["state"], self.last["found"]
+        started = time.perf_counter()
+        calls_before = self.stack.meter.describe()["requests"].get("RekognitionService:DetectText", 0)
+        with contextlib.redirect_stdout(io.StringIO()):
+            faces = self._invoke(self.index_faces, state)
+            state["detections"] = {**found, **faces, "errors": []}
+            seen = faces["faces"] + faces["otherFaces"]
+            bibs = self._invoke(self.second_look, state) if seen else found["bibs"]
+        took = time.perf_counter() - started
+        calls = self.stack.meter.describe()["requests"].get("RekognitionService:DetectText", 0) - calls_before
+        self.last.update(
+            faces=faces, bibs=bibs, mapped=self._sheet_words(state["image"], found["bibs"], seen)
+        )
+        return [bib["bib"] for bib in bibs], calls, took
+
+    def _sheet_words(self, image: dict, first: list[dict], seen: list[dict]) -> list:
+        """The handler's sheet built again and read again (the engine remembers its text)."""
+        from PIL import Image
+
+        from pipeline import second_look
+
+        faces = second_look.faces_without_bib(first, seen, image["width"], image["height"])
+        if not faces:
+            return []
+        if image["originalWidth"] > image["width"]:
+            raise SystemExit(
+                "the ablation rebuilds sheets from processed copies: uploads over 2048 px are not"
+            )
+        data = self.s3.get_object(Bucket=self.bucket, Key=image["processedKey"])["Body"].read()
+        layout = second_look.sheet(Image.open(io.BytesIO(data)).convert("RGB"), faces)
+        request = {"Image": {"Bytes": base64.b64encode(layout.jpeg).decode()}}
+        return second_look.in_photo(
+            self.stack.rekognition.handle("DetectText", request)["TextDetections"], layout
+        )
 
     def _invoke(self, spec, state: dict) -> dict:
         invocation = self.stack.functions.invoke(spec, state)
@@ -177,23 +224,74 @@ def vision_reader(folders: list[Path], as_json: bool) -> "Reader | int":
         return 2
 
 
-def measure(reader: Reader, folder: Path, show, detections: dict) -> tuple[dict, dict, float]:
-    labels = read_labels(folder)
-    reads: dict[str, set[str]] = {}
-    seconds = 0.0
-    for name in sorted(labels):
-        found, raw, took = reader.read("bench", event_id_for(folder.name), name, (folder / name).read_bytes())
-        reads[name] = set(found)
+@dataclass
+class Measured:
+    """One folder's reads: after the first look, after both, and what the ablation re-reads."""
+
+    labels: dict = field(default_factory=dict)
+    first: dict = field(default_factory=dict)
+    both: dict = field(default_factory=dict)
+    second_inputs: dict = field(default_factory=dict)  # name -> (sheet words, first-look bibs, aspect)
+    calls: int = 0  # DetectText calls the second look made
+    seconds: float = 0.0
+
+    def add(self, other: "Measured", folder: Path) -> None:
+        for mine, theirs in (
+            (self.labels, other.labels),
+            (self.first, other.first),
+            (self.both, other.both),
+            (self.second_inputs, other.second_inputs),
+        ):
+            mine.update({f"{folder}/{name}": value for name, value in theirs.items()})
+        self.calls += other.calls
+        self.seconds += other.seconds
+
+
+def measure(reader: Reader, folder: Path, show, detections: dict) -> Measured:
+    measured = Measured(labels=read_labels(folder))
+    for name in sorted(measured.labels):
+        data = (folder / name).read_bytes()
+        found, raw, took = reader.read("bench", event_id_for(folder.name), name, data)
+        both, calls, again = reader.look_again()
+        image = reader.last["image"]
+        measured.first[name], measured.both[name] = set(found), set(both)
+        measured.second_inputs[name] = (
+            reader.last["mapped"],
+            reader.last["found"]["bibs"],
+            image["width"] / image["height"],
+        )
         detections[f"{folder}/{name}"] = raw
-        seconds += took
-        missed = sorted(set(labels[name]) - reads[name])
-        extra = sorted(reads[name] - set(labels[name]))
+        measured.calls += calls
+        measured.seconds += took + again
+        labelled = set(measured.labels[name])
+        missed, extra = sorted(labelled - set(both)), sorted(set(both) - labelled)
         if missed or extra:
+            added = sorted(set(both) - set(found))
             show(
-                f"  {name}: labelled {','.join(labels[name])}  missed {','.join(missed) or '-'}  "
-                f"unlabelled reads {','.join(extra) or '-'}"
+                f"  {name}: labelled {','.join(labelled)}  missed {','.join(missed) or '-'}  "
+                f"unlabelled reads {','.join(extra) or '-'}  second look added {','.join(added) or '-'}"
             )
-    return labels, reads, seconds
+    return measured
+
+
+def second_look_ablation(measured: Measured, rules, unlabelled: dict) -> list[tuple[str, dict]]:
+    """The second look's rules, each switched off in turn, on the same sheet words."""
+    from pipeline.second_look import SecondLookRules, reads
+
+    def with_rules(extra) -> dict:
+        out = {}
+        for name, first in measured.first.items():
+            words, first_bibs, aspect = measured.second_inputs[name]
+            out[name] = first | {bib["bib"] for bib in reads(words, first_bibs, rules, aspect, extra)}
+        return out
+
+    variants = [
+        ("first look only", dict(measured.first)),
+        ("second look (the pipeline's)", with_rules(SecondLookRules())),
+    ]
+    for label, switch in SECOND_LOOK_ABLATION.items():
+        variants.append((f"without: {label}", with_rules(SecondLookRules(**switch))))
+    return [(label, score(found, measured.labels, unlabelled)) for label, found in variants]
 
 
 def main() -> int:
@@ -210,44 +308,58 @@ def main() -> int:
     reader = vision_reader(folders, args.json)
     if isinstance(reader, int):
         return reader
-    labels, reads, unlabelled, detections, seconds = {}, {}, {}, {}, 0.0
+    total, unlabelled, detections = Measured(), {}, {}
     show = print if args.show else (lambda _line: None)
     try:
         for folder in folders:
-            found_labels, found_reads, took = measure(reader, folder, show, detections)
+            measured = measure(reader, folder, show, detections)
             found_unlabelled = read_unlabelled(folder)
-            result = score(found_reads, found_labels, found_unlabelled)
-            r = result
-            print(
-                f"{folder}: {r['images']} photos, {r['bibs']} labelled bibs, {r['reads']} reads, "
-                f"{r['correct']} correct: precision {r['precision']:.3f} (fair {r['fair_precision']:.3f}), "
-                f"recall {r['recall']:.3f}, F1 {r['f1']:.3f}; {took / max(r['images'], 1):.3f} s per photo"
-            )
-            labels.update({f"{folder}/{name}": bibs for name, bibs in found_labels.items()})
-            reads.update({f"{folder}/{name}": found for name, found in found_reads.items()})
+            for label, found in (("first look", measured.first), ("both looks", measured.both)):
+                r = score(found, measured.labels, found_unlabelled)
+                print(
+                    f"{folder} {label}: {r['images']} photos, {r['bibs']} labelled bibs, {r['reads']} reads, "
+                    f"{r['correct']} correct: precision {r['precision']:.3f} "
+                    f"(fair {r['fair_precision']:.3f}), recall {r['recall']:.3f}, F1 {r['f1']:.3f}"
+                )
+            total.add(measured, folder)
             unlabelled.update({f"{folder}/{name}": b for name, b in found_unlabelled.items()})
-            seconds += took
     finally:
         reader.stop()
+    photos = max(len(total.labels), 1)
+    extra_calls = round(1000 * total.calls / photos)
+    print(
+        f"second look: {total.calls} extra DetectText calls ({extra_calls} per 1,000 photos); "
+        f"{total.seconds / photos:.3f} s per photo in the four handlers"
+    )
     if args.detections:
         args.detections.write_text(json.dumps(detections))
     if args.ablation:
         rules = reader.rules
         variants = {"all rules (the pipeline's)": rules, "shape, confidence, size only": rules.lenient()}
         variants.update({f"without: {name}": replace(rules, **switch) for name, switch in ABLATION.items()})
-        print(f"{'rules':<40} {'reads':>5} {'P':>6} {'fair P':>6} {'R':>6} {'F1':>6}")
-        for name, variant in variants.items():
-            r = score(reread(detections, variant), labels, unlabelled)
-            print(
-                f"{name:<40} {r['reads']:>5} {r['precision']:>6.3f} {r['fair_precision']:>6.3f} "
-                f"{r['recall']:>6.3f} {r['f1']:>6.3f}"
-            )
-    total = score(reads, labels)
-    summary = {key: total[key] for key in ("images", "bibs", "precision", "recall", "f1")}
-    summary["sec_per_photo"] = round(seconds / max(total["images"], 1), 3)
+        rows = [
+            (name, score(reread(detections, variant), total.labels, unlabelled))
+            for name, variant in variants.items()
+        ]
+        print_rows("first look's rules", rows)
+        print_rows("second look's rules", second_look_ablation(total, reader.rules, unlabelled))
+    both, first = score(total.both, total.labels, unlabelled), score(total.first, total.labels, unlabelled)
+    summary = {key: both[key] for key in ("images", "bibs", "precision", "recall", "f1", "fair_precision")}
+    summary["sec_per_photo"] = round(total.seconds / photos, 3)
+    summary["extra_calls_per_1000"] = extra_calls
+    summary["first_look"] = {key: first[key] for key in ("precision", "recall", "f1", "fair_precision")}
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def print_rows(title: str, rows: list[tuple[str, dict]]) -> None:
+    print(f"{title:<44} {'reads':>5} {'P':>6} {'fair P':>6} {'R':>6} {'F1':>6}")
+    for name, r in rows:
+        print(
+            f"{name:<44} {r['reads']:>5} {r['precision']:>6.3f} {r['fair_precision']:>6.3f} "
+            f"{r['recall']:>6.3f} {r['f1']:>6.3f}"
+        )
 
 
 if __name__ == "__main__":

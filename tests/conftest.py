@@ -32,7 +32,7 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "image-rekognition",
         "POWERTOOLS_METRICS_NAMESPACE": "SnapRace",
         "POWERTOOLS_TRACE_DISABLED": "1",
-        # the starter's pacer spaces executions by StarterMaxConcurrency / (0.9 x this): ~5 ms here,
+        # the starter's pacer spaces executions by StarterMaxConcurrency x 1.6 / (0.9 x this): ~9 ms here,
         # so tests never sleep on it; the pacing tests give the starter a pacer of their own
         "REKOGNITION_TPS": "1000",
     }

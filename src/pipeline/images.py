@@ -101,6 +101,22 @@ def normalise(
     )
 
 
+def upright(data: bytes, long_side: int | None = None, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """An accepted image as upright RGB, at about `long_side` px on its long side when smaller
+    than the image (a JPEG is decoded at that size in draft mode); InvalidImage when it cannot be."""
+    image = _open(data, max_pixels)
+    if long_side and image.format in ("JPEG", "MPO"):
+        image.draft("RGB", _scaled(image.size, min(1.0, long_side / max(image.size))))
+    try:
+        image.load()
+    except _DECODE_ERRORS as exc:
+        raise InvalidImage("image data is truncated or corrupt") from exc
+    image = _to_rgb(image)
+    if long_side and max(image.size) > long_side:
+        image = image.resize(_scaled(image.size, long_side / max(image.size)), RESAMPLING)
+    return ImageOps.exif_transpose(image)
+
+
 def check_upload_size(size: int, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
     """Reject empty and oversized uploads (called before the body is even read)."""
     if size == 0:

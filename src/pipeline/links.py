@@ -69,9 +69,16 @@ def link(faces: list[dict], bibs: list[dict], aspect: float = 1.0) -> list[Link]
 
 
 def attach_faces(bibs: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
-    """The bibs a photo's run found, each with the faceId of the runner wearing it when linked."""
-    found = link([face["box"] for face in faces], [bib["box"] for bib in bibs], width / height)
-    by_bib = {pair.bib: faces[pair.face]["faceId"] for pair in found}
+    """The bibs a photo's run found, each with the faceId of the runner wearing it when linked. A
+    bib that arrives with a faceId (the second look read it under that face) keeps it; the others
+    are linked to the remaining faces."""
+    taken = {bib["faceId"] for bib in bibs if "faceId" in bib}
+    free_faces = [face for face in faces if face["faceId"] not in taken]
+    free_bibs = [index for index, bib in enumerate(bibs) if "faceId" not in bib]
+    found = link(
+        [face["box"] for face in free_faces], [bibs[index]["box"] for index in free_bibs], width / height
+    )
+    by_bib = {free_bibs[pair.bib]: free_faces[pair.face]["faceId"] for pair in found}
     return [
         {**bib, "faceId": by_bib[index]} if index in by_bib else dict(bib) for index, bib in enumerate(bibs)
     ]

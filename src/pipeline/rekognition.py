@@ -105,13 +105,19 @@ def detect_text(client, bucket: str, key: str) -> list[dict]:
         return retried(client.detect_text, Image=s3_image(bucket, key)).get("TextDetections", [])
 
 
+def detect_text_bytes(client, jpeg: bytes) -> list[dict]:
+    """DetectText on an image built in memory (the second look's sheet, at most 5 MB)."""
+    with rekognition_errors("DetectText"):
+        return retried(client.detect_text, Image={"Bytes": jpeg}).get("TextDetections", [])
+
+
 def index_faces(
     client, collection_id: str, bucket: str, key: str, photo_id: str, max_faces: int = MAX_FACES
-) -> tuple[list[IndexedFace], int]:
+) -> tuple[list[IndexedFace], list[dict]]:
     """Index the photo's faces; create the event's collection on first use.
 
-    Returns the indexed faces and the number Rekognition left out (UnindexedFaces: too small,
-    blurred, over MaxFaces).
+    Returns the indexed faces and the boxes of those Rekognition left out (UnindexedFaces: too
+    small, blurred, over MaxFaces): where the runners are whose faces are not searchable.
     """
     request = {
         "CollectionId": collection_id,
@@ -135,7 +141,12 @@ def index_faces(
         )
         for record in response.get("FaceRecords", [])
     ]
-    return faces, len(response.get("UnindexedFaces", []))
+    others = [
+        {"box": {k.lower(): round(float(v), 4) for k, v in face["FaceDetail"]["BoundingBox"].items()}}
+        for face in response.get("UnindexedFaces", [])
+        if face.get("FaceDetail", {}).get("BoundingBox")
+    ]
+    return faces, others
 
 
 def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, tuple[str, dict]]:

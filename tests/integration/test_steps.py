@@ -423,8 +423,9 @@ def test_each_starter_container_keeps_its_own_pacer():
 def test_pacing_spreads_the_quota_over_the_starter_containers():
     from pipeline import pacing
 
-    # 5 containers at 10 TPS: each starts one execution every 5 / 9 s, 9 per second in all
-    assert pacing.interval_for(10, 5) == pytest.approx(5 / 9)
+    # 5 containers at 10 TPS: each starts one execution every 5 x 1.6 / 9 s, 9 / 1.6 per second in
+    # all, which make 9 DetectText calls per second when 60 % of the photos take a second look
+    assert pacing.interval_for(10, 5) == pytest.approx(5 * 1.6 / 9)
 
 
 def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkeypatch):

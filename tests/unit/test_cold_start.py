@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-USES_PILLOW = {"preprocess"}
-TRACED = {"preprocess", "detect_text", "index_faces", "api", "organiser_api"}
+USES_PILLOW = {"preprocess", "second_look"}
+TRACED = {"preprocess", "detect_text", "index_faces", "second_look", "api", "organiser_api"}
 HANDLERS = sorted(p.stem for p in (SRC / "pipeline" / "handlers").glob("*.py") if p.stem != "__init__")
 
 

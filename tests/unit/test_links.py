@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import links
 from pipeline.links import link
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +74,17 @@ def test_rbnr_set1_labelled_pairs_are_linked():
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert measured["pairs"] == 100
     assert measured["precision"] >= 0.97 and measured["recall"] >= 0.95
+
+
+def test_a_bib_the_second_look_read_under_a_face_keeps_that_face():
+    faces = [
+        {"faceId": "left", "box": {"left": 0.30, "top": 0.10, "width": 0.08, "height": 0.10}},
+        {"faceId": "right", "box": {"left": 0.42, "top": 0.10, "width": 0.08, "height": 0.10}},
+    ]
+    between = {"left": 0.37, "top": 0.45, "width": 0.06, "height": 0.05}  # plausible under either
+    first_look = {"bib": "1234", "box": between}
+    second_look = {"bib": "311", "box": between, "faceId": "left"}
+    linked = links.attach_faces([first_look, second_look], faces, 1000, 1000)
+    assert [bib.get("faceId") for bib in linked] == ["right", "left"]
+    alone = links.attach_faces([first_look], faces, 1000, 1000)
+    assert alone[0]["faceId"] in {"left", "right"}

@@ -1,11 +1,12 @@
 """Lambda entry points, one module per function in template.yaml: parse the event, call the
 shared code, shape the response. Step handlers receive the execution state (see pipeline.uploads).
 
-Cold starts (bench/imports.py): only Preprocess imports Pillow. Powertools Tracer (the X-Ray SDK,
-~150 ms and ~20 MB per cold start here) is kept where a trace explains latency: the handlers that
-move image bytes or call Rekognition (preprocess, detect_text, index_faces, api). The bookkeeping
-handlers (start_processing, save_results, record_status, delete_photo, api_authorizer) go without;
-Lambda's active tracing still records their invocations."""
+Cold starts (bench/imports.py): only Preprocess and SecondLook import Pillow. Powertools Tracer
+(the X-Ray SDK, ~150 ms and ~20 MB per cold start here) is kept where a trace explains latency:
+the handlers that move image bytes or call Rekognition (preprocess, detect_text, index_faces,
+second_look, api). The bookkeeping handlers (start_processing, save_results, record_status,
+delete_photo, api_authorizer) go without; Lambda's active tracing still records their
+invocations."""
 
 from aws_lambda_powertools import Logger
 

@@ -24,9 +24,9 @@ def lambda_handler(event: StepState, context) -> dict:
     table = PhotoTable(clients.dynamodb_table(config.table_name))
     if not table.faces_on(photo.org_id, photo.event_id):  # the organiser turned face search off
         logger.info("Face search is off for this event: no faces indexed")
-        return {"faces": [], "unindexedFaces": 0}
+        return {"faces": [], "otherFaces": []}
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
-    faces, unindexed = rekognition.index_faces(
+    faces, others = rekognition.index_faces(
         clients.rekognition(),
         collection,
         config.bucket_name,
@@ -45,8 +45,15 @@ def lambda_handler(event: StepState, context) -> dict:
     if erased:
         rekognition.delete_faces(clients.rekognition(), collection, sorted(erased))
     kept = [face for face in found if face["faceId"] not in erased]
+    # the unindexed faces' boxes only (no face data): where the second look reads a bib; not
+    # where a runner was erased from this photo
+    others = [
+        face
+        for face in others
+        if not any(erasure.overlap(face["box"], box) >= erasure.MATCH_OVERLAP for box in boxes)
+    ]
     metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(kept))
     logger.info(
-        "Faces indexed", extra={"faces": len(kept), "unindexedFaces": unindexed, "erased": len(erased)}
+        "Faces indexed", extra={"faces": len(kept), "unindexedFaces": len(others), "erased": len(erased)}
     )
-    return {"faces": kept, "unindexedFaces": unindexed}
+    return {"faces": kept, "otherFaces": others}

@@ -1,0 +1,77 @@
+"""SecondLookFunction: the torsos of the runners the first look left without a bib, read again in
+one DetectText call (pipeline.second_look); returns the photo's bibs, first look and second."""
+
+from io import BytesIO
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from pipeline import clients, images, rekognition, second_look
+from pipeline.config import get_config
+from pipeline.handlers import step_photo
+from pipeline.handlers.detect_text import bib_rules, event_settings
+from pipeline.models import StepState
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: StepState, context) -> list[dict]:
+    photo = step_photo(event, logger)
+    image, found = event["image"], event["detections"]
+    first = found["bibs"]
+    faces = second_look.faces_without_bib(
+        first, found["faces"] + found.get("otherFaces", []), image["width"], image["height"]
+    )
+    if not faces:
+        logger.info("Every face has its bib: no second look")
+        return first
+    settings = event_settings(photo.org_id, photo.event_id)
+    rules = bib_rules().for_event(settings.bib_range, settings.participants)
+    layout = second_look.sheet(best_image(event, faces), faces)
+    detections = rekognition.detect_text_bytes(clients.rekognition(), layout.jpeg)
+    added = second_look.reads(
+        second_look.in_photo(detections, layout), first, rules, image["width"] / image["height"]
+    )
+    metrics.add_metric(name="SecondLookBibs", unit=MetricUnit.Count, value=len(added))
+    logger.info(
+        "Second look",
+        extra={
+            "torsos": len(faces),
+            "words": len(detections),
+            "bibs": len(added),
+            "sheetBytes": len(layout.jpeg),
+        },
+    )
+    return first + added
+
+
+def best_image(event: StepState, faces: list[dict]) -> Image.Image:
+    """The upload, decoded as large as the smallest torso needs, when it is larger than the
+    processed copy and still the run's version; else the processed copy."""
+    config, s3, image = get_config(), clients.s3(), event["image"]
+    long_side = second_look.source_long_side(
+        faces,
+        image["width"],
+        image["height"],
+        (image.get("originalWidth", image["width"]), image.get("originalHeight", image["height"])),
+    )
+    if long_side:
+        try:
+            raw = s3.get_object(
+                Bucket=config.bucket_name, Key=event["photo"]["rawKey"], IfMatch=f'"{event["photo"]["etag"]}"'
+            )
+            return images.upright(raw["Body"].read(), long_side)
+        except ClientError as exc:  # gone or replaced: that upload's own run reads it
+            logger.info(
+                "Upload not readable, the processed copy is read",
+                extra={"code": exc.response["Error"]["Code"]},
+            )
+    processed = s3.get_object(Bucket=config.bucket_name, Key=image["processedKey"])["Body"].read()
+    return Image.open(BytesIO(processed)).convert("RGB")

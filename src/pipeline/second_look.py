@@ -1,0 +1,197 @@
+"""A second look at the runners the first one left without a bib (issue #20).
+
+DetectText reads the whole photo at once; a small or half-turned bib is lost among the scenery.
+From the faces the photo's run already found (pipeline.links: a bib sits on the torso, under its
+face), each face with no bib linked to it gets its torso cut out (1.5 face widths either side of
+the face's centre line, 0.3 to 5 face heights under the chin), enlarged to MIN_TILE_HEIGHT px
+(at most MAX_SCALE times) from the best image there is, and every torso of the photo goes into
+one sheet: one extra DetectText call per photo, whatever the number of runners.
+
+What the sheet shows is mapped back to the photo's coordinates and passes the photo's bib rules
+(pipeline.bibs, the event's range and participant list included). On top of those, a second-look
+read must:
+- not overlap a bib the first look read (the same bib read again: "21" of 621, "4847" of 847);
+- sit where its runner's bib can be (links.plausible against the face it came from);
+- not be only part of a participant's bib: the start or end of exactly one participant's bib is
+  that bib (a half-hidden "144" of 1442), of several it is dropped (no evidence which).
+bench/bib_accuracy.py measures each rule (`--ablation`).
+"""
+
+import io
+from dataclasses import dataclass, replace
+
+from PIL import Image
+
+from pipeline import bibs, links
+
+MIN_TILE_HEIGHT = 1000  # px: RapidOCR and Rekognition read digits of ~30 px and up (bench)
+MAX_SCALE = 6.0  # more only enlarges the JPEG noise
+MAX_TILES = 8  # torsos per sheet: DetectText returns at most 100 words
+MAX_SHEET_WIDTH = 4096
+GUTTER = 16  # px of white between two torsos: a word never spans two
+MIN_REGION = 0.01  # of the photo's side: a narrower torso (a face at the frame's edge) is skipped
+OVERLAP = 0.2  # of the smaller box: a read covering this much of a first-look bib is that bib
+SHEET_QUALITY = 90
+MAX_SHEET_BYTES = 5 * 1024 * 1024  # DetectText's Image.Bytes limit
+
+
+@dataclass(frozen=True, eq=False)  # one tile is one runner: compared by identity
+class Tile:
+    region: tuple[float, float, float, float]  # left, top, right, bottom: fractions of the photo
+    face: dict  # {"box", "faceId"?}: the face it is the torso of
+    x: int  # where it sits on the sheet, px
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Sheet:
+    jpeg: bytes
+    tiles: tuple[Tile, ...]
+    width: int
+    height: int
+
+
+def torso(face_box: dict) -> tuple[float, float, float, float]:
+    """Where a runner's bib can be, from their face: (left, top, right, bottom) clipped to the photo."""
+    centre = face_box["left"] + face_box["width"] / 2
+    chin = face_box["top"] + face_box["height"]
+    return (
+        max(0.0, centre - 1.5 * face_box["width"]),
+        max(0.0, chin + 0.3 * face_box["height"]),
+        min(1.0, centre + 1.5 * face_box["width"]),
+        min(1.0, chin + 5.0 * face_box["height"]),
+    )
+
+
+def faces_without_bib(found: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
+    """The faces (indexed or not) no bib of the first look is linked to, largest first, at most
+    MAX_TILES, each with a torso region big enough to read."""
+    linked = {
+        pair.face for pair in links.link([f["box"] for f in faces], [b["box"] for b in found], width / height)
+    }
+    free = [face for index, face in enumerate(faces) if index not in linked]
+    free = [
+        face
+        for face in free
+        if (region := torso(face["box"]))[2] - region[0] >= MIN_REGION and region[3] - region[1] >= MIN_REGION
+    ]
+    return sorted(free, key=lambda face: -face["box"]["width"] * face["box"]["height"])[:MAX_TILES]
+
+
+def source_long_side(faces: list[dict], width: int, height: int, original: tuple[int, int]) -> int | None:
+    """The long side to decode the upload at so that its smallest torso reaches MIN_TILE_HEIGHT
+    without enlarging (capped at the upload's own); None when the processed copy is enough."""
+    smallest = min(torso(face["box"])[3] - torso(face["box"])[1] for face in faces)
+    wanted = min(max(original), round(MIN_TILE_HEIGHT / smallest / height * max(width, height)))
+    return wanted if wanted > max(width, height) * 1.1 else None
+
+
+def sheet(image: Image.Image, faces: list[dict]) -> Sheet:
+    """The faces' torsos cut from `image` (upright RGB), enlarged, in rows of at most MAX_SHEET_WIDTH."""
+    width, height = image.size
+    crops, tiles, x, y, row_height = [], [], 0, 0, 0
+    for face in faces:
+        region = torso(face["box"])
+        sides = (width, height, width, height)
+        crop = image.crop(tuple(round(value * side) for value, side in zip(region, sides, strict=True)))
+        factor = min(MAX_SCALE, max(1.0, MIN_TILE_HEIGHT / max(crop.height, 1)))
+        size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
+        crop = crop.resize(size, Image.Resampling.LANCZOS) if factor > 1.0 else crop
+        if x and x + crop.width > MAX_SHEET_WIDTH:
+            x, y, row_height = 0, y + row_height + GUTTER, 0
+        crops.append((crop, x, y))
+        tiles.append(Tile(region, face, x, y, crop.width, crop.height))
+        x, row_height = x + crop.width + GUTTER, max(row_height, crop.height)
+    canvas = Image.new(
+        "RGB", (max(80, max(t.x + t.width for t in tiles)), max(80, y + row_height)), (255, 255, 255)
+    )
+    for crop, left, top in crops:
+        canvas.paste(crop, (left, top))
+    quality = SHEET_QUALITY
+    while True:
+        buffer = io.BytesIO()
+        canvas.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= MAX_SHEET_BYTES or quality <= 50:
+            return Sheet(buffer.getvalue(), tuple(tiles), canvas.width, canvas.height)
+        quality -= 10
+
+
+def in_photo(detections: list[dict], layout: Sheet) -> list[tuple[dict, Tile]]:
+    """The sheet's TextDetections with their boxes in the photo's coordinates, each with the tile
+    its centre is in (words on the gutter belong to no runner and are left out)."""
+    mapped = []
+    for detection in detections:
+        box = detection.get("Geometry", {}).get("BoundingBox", {})
+        left, top = box.get("Left", 0.0) * layout.width, box.get("Top", 0.0) * layout.height
+        w, h = box.get("Width", 0.0) * layout.width, box.get("Height", 0.0) * layout.height
+        centre = (left + w / 2, top + h / 2)
+        for tile in layout.tiles:
+            if tile.x <= centre[0] < tile.x + tile.width and tile.y <= centre[1] < tile.y + tile.height:
+                region_width, region_height = tile.region[2] - tile.region[0], tile.region[3] - tile.region[1]
+                moved = {
+                    "Left": tile.region[0] + (left - tile.x) / tile.width * region_width,
+                    "Top": tile.region[1] + (top - tile.y) / tile.height * region_height,
+                    "Width": w / tile.width * region_width,
+                    "Height": h / tile.height * region_height,
+                }
+                mapped.append(({**detection, "Geometry": {"BoundingBox": moved}}, tile))
+                break
+    return mapped
+
+
+@dataclass(frozen=True)
+class SecondLookRules:
+    """Each rule on top of the photo's bib rules, switchable for the ablation."""
+
+    not_first_look: bool = True
+    placed_under_face: bool = True
+    participant_partials: bool = True
+
+
+def reads(
+    mapped: list[tuple[dict, Tile]],
+    first: list[dict],
+    rules: bibs.BibRules,
+    aspect: float,
+    extra: SecondLookRules = SecondLookRules(),
+) -> list[dict]:
+    """The bibs the second look adds, each as the first look's dicts are, with `look: 2` and the
+    faceId of the face it came from when that face is indexed."""
+    participants = rules.participants
+    free_rules = replace(rules, participants=None) if extra.participant_partials and participants else rules
+    seen = {bib["bib"] for bib in first}
+    added: dict[str, dict] = {}
+    for tile in dict.fromkeys(tile for _, tile in mapped):  # one runner at a time, in sheet order
+        for bib in bibs.read_bibs([d for d, t in mapped if t is tile], free_rules):
+            value = _resolved(bib.bib, participants) if free_rules is not rules else bib.bib
+            if value is None or value in seen or value in added:
+                continue
+            if extra.not_first_look and any(_overlap(bib.box, other["box"]) > OVERLAP for other in first):
+                continue
+            if extra.placed_under_face and links.plausible(tile.face["box"], bib.box, aspect) is None:
+                continue
+            found = {**bib.as_dict(), "bib": value, "look": 2}
+            if value != bib.bib:
+                found["read"] = bib.bib
+            if "faceId" in tile.face:
+                found["faceId"] = tile.face["faceId"]
+            added[value] = found
+    return sorted(added.values(), key=lambda found: (-found["confidence"], found["bib"]))
+
+
+def _resolved(read: str, participants: frozenset[str]) -> str | None:
+    """A participant's bib the read is, or is the start or end of when only one; else None."""
+    if read in participants:
+        return read
+    longer = [p for p in participants if p != read and (p.startswith(read) or p.endswith(read))]
+    return longer[0] if len(longer) == 1 else None
+
+
+def _overlap(a: dict, b: dict) -> float:
+    """Intersection over the smaller box's area."""
+    across = min(a["left"] + a["width"], b["left"] + b["width"]) - max(a["left"], b["left"])
+    down = min(a["top"] + a["height"], b["top"] + b["height"]) - max(a["top"], b["top"])
+    smaller = min(a["width"] * a["height"], b["width"] * b["height"])
+    return max(0.0, across) * max(0.0, down) / smaller if smaller > 0 else 0.0
