@@ -1,22 +1,32 @@
 """Bib reading measured on RBNR-format folders: the real handlers, the vision engine, the dataset's metrics.
 
     python bench/bib_accuracy.py ../shared/datasets/rbnr-set1 [MORE_DIRS...] [--json] [--show]
+        [--ablation] [--start-list] [--detections FILE]
 
 Each folder holds photos and a `list.txt` ("IMAGE NUMBER" lines, one per labelled bib). Every
 listed photo is uploaded to an in-process local stack whose pipeline is paused, then goes through
-the Preprocess and DetectText handlers exactly as the state machine would call them, with the
-template's environment and the `vision` engine behind the Rekognition emulator.
+the Preprocess, DetectText, IndexFaces and (when faces were found) SecondLook handlers as the
+state machine calls them, one photo after the other, with the template's environment and the
+`vision` engine behind the Rekognition emulator. "First look" is what DetectText returned; "both
+looks" what SecondLook handed on to SaveResults.
 
 Metrics as the dataset defines them: precision = correct reads / all reads (each bib once per
 photo), recall = correct reads / labelled bibs, F1 = 2PR / (P + R). `list.txt` labels only some
 runners, so a read of a readable but unlabelled bib counts against precision; `--show` lists every
 such read for a look; bench/data/rbnr_readable_unlabelled.txt lists those checked by eye to be
 fully readable bibs, and "fair precision" counts them as correct (recall stays against list.txt).
-sec_per_photo = wall time of the two handlers per photo on this machine (OCR included).
-`--ablation` re-reads the same DetectText responses with the rules before any bib-shaped reasoning
-and with each rule switched off in turn (pipeline.bibs.BibRules). `--detections FILE` saves the
-responses. `--json` prints one object {"images", "bibs", "precision", "recall", "f1",
-"sec_per_photo"} (all folders together) as the last line. A missing folder is skipped.
+Extra DetectText calls: the second look's, counted by the stack's meter. sec_per_photo = wall
+time of the four handlers per photo on this machine (OCR included).
+
+`--ablation`: the first look's DetectText responses re-read with the rules before any bib-shaped
+reasoning and with each rule switched off (pipeline.bibs.BibRules); the second look's sheets
+re-read with each of its rules switched off (pipeline.second_look.SecondLookRules), and colour-only
+sheets read for the darkest-channel view's worth. `--start-list` gives the event its labelled and
+readable unlabelled bibs as the participant list (the partial-number rule needs one).
+`--detections FILE` saves the first look's responses. `--json` prints one object as the last
+line: {"images", "bibs", "precision", "recall", "f1", "fair_precision", "sec_per_photo",
+"extra_calls_per_1000", "first_look": {...}} (all folders together, both looks). A missing
+folder is skipped.
 """
 
 import argparse
@@ -47,8 +57,10 @@ ABLATION = {
 }
 # The second look's own rules (pipeline.second_look), each switched off in turn.
 SECOND_LOOK_ABLATION = {
+    "a number no one wears is dropped": {"worn": False},
     "a read over a first-look bib is that bib": {"not_first_look": False},
     "placed where its face's bib can be": {"placed_under_face": False},
+    "a partial number is the one participant's": {"participant_partials": False},  # --start-list
 }
 
 
@@ -163,32 +175,42 @@ class Reader:
         )["TextDetections"]
         return [bib["bib"] for bib in found["bibs"]], detections, took
 
-    def look_again(self) -> tuple[list[str], int, float]:
+    def look_again(self, ablation: bool = False) -> tuple[list[str], int, float]:
         """The last photo's IndexFaces and, when it found faces, SecondLook, as the state machine
-        runs them: (its bibs after both looks, DetectText calls SecondLook made, seconds). The
-        sheet's words, in the photo's coordinates, go in self.last["mapped"] (the ablation)."""
+        runs them: (its bibs after both looks, DetectText calls SecondLook made, seconds). With
+        `ablation`, what the rules work on goes in self.last["second"]."""
         state, found = self.last["state"], self.last["found"]
         started = time.perf_counter()
         calls_before = self.stack.meter.describe()["requests"].get("RekognitionService:DetectText", 0)
         with contextlib.redirect_stdout(io.StringIO()):
             faces = self._invoke(self.index_faces, state)
             state["detections"] = {**found, **faces, "errors": []}
-            seen = faces["faces"] + faces["otherFaces"]
-            bibs = self._invoke(self.second_look, state) if seen else found["bibs"]
+            everyone = faces["faces"] + faces["otherFaces"]
+            bibs = self._invoke(self.second_look, state) if everyone else found["bibs"]
         took = time.perf_counter() - started
         calls = self.stack.meter.describe()["requests"].get("RekognitionService:DetectText", 0) - calls_before
-        self.last.update(
-            faces=faces, bibs=bibs, mapped=self._sheet_words(state["image"], found["bibs"], seen)
-        )
+        image = state["image"]
+        self.last.update(bibs=bibs, faces=faces)
+        if ablation:
+            self.last["second"] = {
+                "first": found["bibs"],
+                "faces": everyone,
+                "aspect": image["width"] / image["height"],
+                "words": self._sheet_words(image, found["bibs"], everyone, ("colour", "darkest")),
+                "colour_words": self._sheet_words(image, found["bibs"], everyone, ("colour",)),
+            }
         return [bib["bib"] for bib in bibs], calls, took
 
-    def _sheet_words(self, image: dict, first: list[dict], seen: list[dict]) -> list:
-        """The handler's sheet built again and read again (the engine remembers its text)."""
+    def _sheet_words(self, image: dict, first: list[dict], everyone: list[dict], views) -> list:
+        """The handler's sheet built again (with these views) and read (the engine remembers the
+        text of a sheet it has read)."""
         from PIL import Image
 
         from pipeline import second_look
 
-        faces = second_look.faces_without_bib(first, seen, image["width"], image["height"])
+        aspect = image["width"] / image["height"]
+        kept = second_look.worn(first, everyone, aspect)
+        faces = second_look.faces_without_bib(kept, everyone, image["width"], image["height"])
         if not faces:
             return []
         if image["originalWidth"] > image["width"]:
@@ -196,7 +218,7 @@ class Reader:
                 "the ablation rebuilds sheets from processed copies: uploads over 2048 px are not"
             )
         data = self.s3.get_object(Bucket=self.bucket, Key=image["processedKey"])["Body"].read()
-        layout = second_look.sheet(Image.open(io.BytesIO(data)).convert("RGB"), faces)
+        layout = second_look.sheet(Image.open(io.BytesIO(data)).convert("RGB"), faces, views)
         request = {"Image": {"Bytes": base64.b64encode(layout.jpeg).decode()}}
         return second_look.in_photo(
             self.stack.rekognition.handle("DetectText", request)["TextDetections"], layout
@@ -231,7 +253,8 @@ class Measured:
     labels: dict = field(default_factory=dict)
     first: dict = field(default_factory=dict)
     both: dict = field(default_factory=dict)
-    second_inputs: dict = field(default_factory=dict)  # name -> (sheet words, first-look bibs, aspect)
+    second_inputs: dict = field(default_factory=dict)  # name -> what the second look's rules read
+    participants: frozenset | None = None  # --start-list
     calls: int = 0  # DetectText calls the second look made
     seconds: float = 0.0
 
@@ -245,21 +268,32 @@ class Measured:
             mine.update({f"{folder}/{name}": value for name, value in theirs.items()})
         self.calls += other.calls
         self.seconds += other.seconds
+        if other.participants:
+            self.participants = (self.participants or frozenset()) | other.participants
 
 
-def measure(reader: Reader, folder: Path, show, detections: dict) -> Measured:
+def measure(
+    reader: Reader, folder: Path, show, detections: dict, ablation: bool, start_list: bool
+) -> Measured:
     measured = Measured(labels=read_labels(folder))
-    for name in sorted(measured.labels):
-        data = (folder / name).read_bytes()
-        found, raw, took = reader.read("bench", event_id_for(folder.name), name, data)
-        both, calls, again = reader.look_again()
-        image = reader.last["image"]
-        measured.first[name], measured.both[name] = set(found), set(both)
-        measured.second_inputs[name] = (
-            reader.last["mapped"],
-            reader.last["found"]["bibs"],
-            image["width"] / image["height"],
+    event = event_id_for(folder.name)
+    if start_list:  # the labelled and the readable unlabelled bibs, as the organiser's start list
+        from pipeline.event_settings import EventSettings
+        from snaprace.stack import Stack
+
+        event = f"{event[:50]}-listed"
+        participants = {bib for bibs in measured.labels.values() for bib in bibs}
+        participants |= {bib for bibs in read_unlabelled(folder).values() for bib in bibs}
+        Stack(endpoint_url=reader.stack.endpoint_url).photo_table.put_event_settings(
+            "bench", event, EventSettings(participants=frozenset(participants)).to_item()
         )
+        measured.participants = frozenset(participants)
+    for name in sorted(measured.labels):
+        found, raw, took = reader.read("bench", event, name, (folder / name).read_bytes())
+        both, calls, again = reader.look_again(ablation)
+        measured.first[name], measured.both[name] = set(found), set(both)
+        if ablation:
+            measured.second_inputs[name] = reader.last["second"]
         detections[f"{folder}/{name}"] = raw
         measured.calls += calls
         measured.seconds += took + again
@@ -275,22 +309,29 @@ def measure(reader: Reader, folder: Path, show, detections: dict) -> Measured:
 
 
 def second_look_ablation(measured: Measured, rules, unlabelled: dict) -> list[tuple[str, dict]]:
-    """The second look's rules, each switched off in turn, on the same sheet words."""
-    from pipeline.second_look import SecondLookRules, reads
+    """The second look's rules, each switched off in turn, on the same sheets' words (the
+    darkest-channel view: on colour-only sheets, read for this)."""
+    from pipeline.second_look import SecondLookRules, reads, worn
 
-    def with_rules(extra) -> dict:
+    rules = rules.for_event(participants=measured.participants)
+
+    def with_rules(extra, words: str = "words") -> dict:
         out = {}
-        for name, first in measured.first.items():
-            words, first_bibs, aspect = measured.second_inputs[name]
-            out[name] = first | {bib["bib"] for bib in reads(words, first_bibs, rules, aspect, extra)}
+        for name in measured.first:
+            second = measured.second_inputs[name]
+            kept = worn(second["first"], second["faces"], second["aspect"], extra)
+            added = reads(second[words], kept, rules, second["aspect"], extra)
+            out[name] = {bib["bib"] for bib in kept + added}
         return out
 
     variants = [
-        ("first look only", dict(measured.first)),
+        ("first look only", {name: set(found) for name, found in measured.first.items()}),
         ("second look (the pipeline's)", with_rules(SecondLookRules())),
+        ("without: the darkest-channel view", with_rules(SecondLookRules(), "colour_words")),
     ]
     for label, switch in SECOND_LOOK_ABLATION.items():
-        variants.append((f"without: {label}", with_rules(SecondLookRules(**switch))))
+        if switch != {"participant_partials": False} or measured.participants:
+            variants.append((f"without: {label}", with_rules(SecondLookRules(**switch))))
     return [(label, score(found, measured.labels, unlabelled)) for label, found in variants]
 
 
@@ -301,6 +342,11 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="list each photo's misses and unlabelled reads")
     parser.add_argument("--ablation", action="store_true", help="what each bib rule is worth")
     parser.add_argument("--detections", type=Path, help="save every DetectText response to this JSON file")
+    parser.add_argument(
+        "--start-list",
+        action="store_true",
+        help="give the event its labelled and readable bibs as participants",
+    )
     args = parser.parse_args()
     folders = [folder for folder in args.dataset if (folder / "list.txt").is_file()]
     for folder in sorted(set(args.dataset) - set(folders)):
@@ -312,7 +358,7 @@ def main() -> int:
     show = print if args.show else (lambda _line: None)
     try:
         for folder in folders:
-            measured = measure(reader, folder, show, detections)
+            measured = measure(reader, folder, show, detections, args.ablation, args.start_list)
             found_unlabelled = read_unlabelled(folder)
             for label, found in (("first look", measured.first), ("both looks", measured.both)):
                 r = score(found, measured.labels, found_unlabelled)
@@ -334,7 +380,7 @@ def main() -> int:
     if args.detections:
         args.detections.write_text(json.dumps(detections))
     if args.ablation:
-        rules = reader.rules
+        rules = reader.rules.for_event(participants=total.participants)
         variants = {"all rules (the pipeline's)": rules, "shape, confidence, size only": rules.lenient()}
         variants.update({f"without: {name}": replace(rules, **switch) for name, switch in ABLATION.items()})
         rows = [

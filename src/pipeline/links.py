@@ -26,7 +26,9 @@ class Link:
     score: float  # 0 = the typical placement; larger = less typical
 
 
-def _measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float] | None:
+def measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float] | None:
+    """(drop below the chin in face heights, offset from the centre line in face widths, bib
+    width in face widths); None for an empty face box."""
     face_width, face_height = face["width"] * aspect, face["height"]
     if face_width <= 0 or face_height <= 0:
         return None
@@ -38,7 +40,7 @@ def _measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float]
 
 def plausible(face: dict, bib: dict, aspect: float = 1.0) -> float | None:
     """The pair's score when the bib can be this face's runner's, else None."""
-    measured = _measure(face, bib, aspect)
+    measured = measure(face, bib, aspect)
     if measured is None:
         return None
     drop, offset, ratio = measured

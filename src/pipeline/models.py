@@ -40,6 +40,8 @@ class BibRead(TypedDict):
     confidence: float
     box: dict  # left, top, width, height: fractions of the photo
     faceId: NotRequired[str]
+    look: NotRequired[int]  # 2: read by the second look (pipeline.second_look)
+    read: NotRequired[str]  # what was read, when it is the start or end of the one participant's bib
 
 
 class PhotoItem(TypedDict, total=False):

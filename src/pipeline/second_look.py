@@ -1,15 +1,21 @@
-"""A second look at the runners the first one left without a bib (issue #20).
+"""A second look at a photo with the faces its run found (issue #20).
 
-DetectText reads the whole photo at once; a small or half-turned bib is lost among the scenery.
-From the faces the photo's run already found (pipeline.links: a bib sits on the torso, under its
-face), each face with no bib linked to it gets its torso cut out (1.5 face widths either side of
-the face's centre line, 0.3 to 5 face heights under the chin), enlarged to MIN_TILE_HEIGHT px
-(at most MAX_SCALE times) from the best image there is, and every torso of the photo goes into
-one sheet: one extra DetectText call per photo, whatever the number of runners.
+DetectText reads the whole photo at once; a small or half-turned bib is lost among the scenery,
+and scenery (a finish clock, a timer) is read as bibs. With the faces (pipeline.links: a bib sits
+on the torso, under its face) the pipeline corrects both:
 
-What the sheet shows is mapped back to the photo's coordinates and passes the photo's bib rules
-(pipeline.bibs, the event's range and participant list included). On top of those, a second-look
-read must:
+- A number no one wears is dropped: when the photo has faces and none is above the number (within
+  WORN_OFFSET face widths sideways, 0 to links.MAX_DROP face heights up), it is scenery.
+- Each face with no bib linked to it gets its torso cut out (1.5 face widths either side of the
+  face's centre line, 0.3 to 5 face heights under the chin), enlarged to MIN_TILE_HEIGHT px (at
+  most MAX_SCALE times) from the best image there is, twice: in colour and as its darkest channel
+  (coloured ink as dark as black ink: red digits on white are what the first look misses most).
+  Every torso of the photo goes into one sheet: one extra DetectText call per photo, whatever the
+  number of runners.
+
+What the sheet shows is mapped back to the photo's coordinates. A runner's two views are read
+together with the photo's bib rules (pipeline.bibs: the event's range and participant list, and
+"not part of a longer number" across both views). On top of those, a second-look read must:
 - not overlap a bib the first look read (the same bib read again: "21" of 621, "4847" of 847);
 - sit where its runner's bib can be (links.plausible against the face it came from);
 - not be only part of a participant's bib: the start or end of exactly one participant's bib is
@@ -20,13 +26,14 @@ bench/bib_accuracy.py measures each rule (`--ablation`).
 import io
 from dataclasses import dataclass, replace
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from pipeline import bibs, links
 
 MIN_TILE_HEIGHT = 1000  # px: RapidOCR and Rekognition read digits of ~30 px and up (bench)
 MAX_SCALE = 6.0  # more only enlarges the JPEG noise
-MAX_TILES = 8  # torsos per sheet: DetectText returns at most 100 words
+MAX_TILES = 8  # runners per sheet (two views each): DetectText returns at most 100 words
+WORN_OFFSET = 3.0  # face widths sideways a worn number can be from some face (links: 1.5 for its own)
 MAX_SHEET_WIDTH = 4096
 GUTTER = 16  # px of white between two torsos: a word never spans two
 MIN_REGION = 0.01  # of the photo's side: a narrower torso (a face at the frame's edge) is skipped
@@ -39,6 +46,7 @@ MAX_SHEET_BYTES = 5 * 1024 * 1024  # DetectText's Image.Bytes limit
 class Tile:
     region: tuple[float, float, float, float]  # left, top, right, bottom: fractions of the photo
     face: dict  # {"box", "faceId"?}: the face it is the torso of
+    view: str  # "colour" or "darkest"
     x: int  # where it sits on the sheet, px
     y: int
     width: int
@@ -88,22 +96,34 @@ def source_long_side(faces: list[dict], width: int, height: int, original: tuple
     return wanted if wanted > max(width, height) * 1.1 else None
 
 
-def sheet(image: Image.Image, faces: list[dict]) -> Sheet:
-    """The faces' torsos cut from `image` (upright RGB), enlarged, in rows of at most MAX_SHEET_WIDTH."""
+def darkest_channel(image: Image.Image) -> Image.Image:
+    """Each pixel's darkest channel, as grey: red, blue or black ink on a white bib all turn dark."""
+    red, green, blue = image.split()
+    return Image.merge("RGB", [ImageChops.darker(ImageChops.darker(red, green), blue)] * 3)
+
+
+VIEWS = ("colour", "darkest")
+
+
+def sheet(image: Image.Image, faces: list[dict], views: tuple[str, ...] = VIEWS) -> Sheet:
+    """The faces' torsos cut from `image` (upright RGB), enlarged, each in colour and as its
+    darkest channel (`views`), in rows of at most MAX_SHEET_WIDTH."""
     width, height = image.size
+    sides = (width, height, width, height)
     crops, tiles, x, y, row_height = [], [], 0, 0, 0
     for face in faces:
         region = torso(face["box"])
-        sides = (width, height, width, height)
         crop = image.crop(tuple(round(value * side) for value, side in zip(region, sides, strict=True)))
         factor = min(MAX_SCALE, max(1.0, MIN_TILE_HEIGHT / max(crop.height, 1)))
         size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
         crop = crop.resize(size, Image.Resampling.LANCZOS) if factor > 1.0 else crop
-        if x and x + crop.width > MAX_SHEET_WIDTH:
-            x, y, row_height = 0, y + row_height + GUTTER, 0
-        crops.append((crop, x, y))
-        tiles.append(Tile(region, face, x, y, crop.width, crop.height))
-        x, row_height = x + crop.width + GUTTER, max(row_height, crop.height)
+        for view in views:
+            shown = darkest_channel(crop) if view == "darkest" else crop
+            if x and x + shown.width > MAX_SHEET_WIDTH:
+                x, y, row_height = 0, y + row_height + GUTTER, 0
+            crops.append((shown, x, y))
+            tiles.append(Tile(region, face, view, x, y, shown.width, shown.height))
+            x, row_height = x + shown.width + GUTTER, max(row_height, shown.height)
     canvas = Image.new(
         "RGB", (max(80, max(t.x + t.width for t in tiles)), max(80, y + row_height)), (255, 255, 255)
     )
@@ -145,9 +165,20 @@ def in_photo(detections: list[dict], layout: Sheet) -> list[tuple[dict, Tile]]:
 class SecondLookRules:
     """Each rule on top of the photo's bib rules, switchable for the ablation."""
 
+    worn: bool = True
     not_first_look: bool = True
     placed_under_face: bool = True
     participant_partials: bool = True
+
+
+def worn(
+    found: list[dict], faces: list[dict], aspect: float, extra: SecondLookRules = SecondLookRules()
+) -> list[dict]:
+    """The first look's bibs someone can be wearing: all of them when the photo has no faces (no
+    way to tell), else those with a face above them (a finish clock or a timer has none)."""
+    if not extra.worn or not faces:
+        return list(found)
+    return [bib for bib in found if any(_under(face["box"], bib["box"], aspect) for face in faces)]
 
 
 def reads(
@@ -159,26 +190,54 @@ def reads(
 ) -> list[dict]:
     """The bibs the second look adds, each as the first look's dicts are, with `look: 2` and the
     faceId of the face it came from when that face is indexed."""
-    participants = rules.participants
-    free_rules = replace(rules, participants=None) if extra.participant_partials and participants else rules
     seen = {bib["bib"] for bib in first}
     added: dict[str, dict] = {}
-    for tile in dict.fromkeys(tile for _, tile in mapped):  # one runner at a time, in sheet order
-        for bib in bibs.read_bibs([d for d, t in mapped if t is tile], free_rules):
-            value = _resolved(bib.bib, participants) if free_rules is not rules else bib.bib
-            if value is None or value in seen or value in added:
+    for face in _runners(mapped):
+        for bib, value in _candidates([d for d, t in mapped if t.face is face], rules, extra):
+            if value in seen or value in added:
                 continue
             if extra.not_first_look and any(_overlap(bib.box, other["box"]) > OVERLAP for other in first):
                 continue
-            if extra.placed_under_face and links.plausible(tile.face["box"], bib.box, aspect) is None:
+            if extra.placed_under_face and links.plausible(face["box"], bib.box, aspect) is None:
                 continue
-            found = {**bib.as_dict(), "bib": value, "look": 2}
+            read = {**bib.as_dict(), "bib": value, "look": 2}
             if value != bib.bib:
-                found["read"] = bib.bib
-            if "faceId" in tile.face:
-                found["faceId"] = tile.face["faceId"]
-            added[value] = found
+                read["read"] = bib.bib
+            if "faceId" in face:
+                read["faceId"] = face["faceId"]
+            added[value] = read
     return sorted(added.values(), key=lambda found: (-found["confidence"], found["bib"]))
+
+
+def _candidates(
+    words: list[dict], rules: bibs.BibRules, extra: SecondLookRules
+) -> list[tuple[bibs.Bib, str]]:
+    """(read, the bib it is) for one runner: the reads the photo's rules accept, then, with a
+    participant list, the others that are the start or end of exactly one participant's bib."""
+    found = [(bib, bib.bib) for bib in bibs.read_bibs(words, rules)]
+    if extra.participant_partials and rules.participants:
+        known = {value for _, value in found}
+        free = replace(rules, participants=None, drop_partials=False)
+        for bib in bibs.read_bibs(words, free):
+            value = _resolved(bib.bib, rules.participants)
+            if value and value not in known:
+                found.append((bib, value))
+                known.add(value)
+    return found
+
+
+def _runners(mapped: list[tuple[dict, Tile]]) -> list[dict]:
+    """The faces the mapped words came from, each once, in sheet order."""
+    faces: list[dict] = []
+    for _, tile in mapped:
+        if not any(face is tile.face for face in faces):
+            faces.append(tile.face)
+    return faces
+
+
+def _under(face: dict, bib: dict, aspect: float) -> bool:
+    measured = links.measure(face, bib, aspect)
+    return measured is not None and 0.0 <= measured[0] <= links.MAX_DROP and abs(measured[1]) <= WORN_OFFSET
 
 
 def _resolved(read: str, participants: frozenset[str]) -> str | None:

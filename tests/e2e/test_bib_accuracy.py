@@ -1,5 +1,5 @@
-"""bench/bib_accuracy.py: its scoring, its run on RBNR set 1 (skipped without ../shared), and its
-clean skip when the dataset is absent."""
+"""bench/bib_accuracy.py and bench/selfie_search.py: the scoring, their runs on RBNR set 1 (skipped
+without ../shared), and their clean skip when the dataset is absent."""
 
 import json
 import subprocess
@@ -49,7 +49,11 @@ def test_rbnr_set1_bibs_are_read_through_the_real_handlers():
     pytest.importorskip("snaprace.local.vision", reason="the vision extra is not installed (make venv)")
     measured = json.loads(bench(str(RBNR), "--json").stdout.strip().splitlines()[-1])
     assert (measured["images"], measured["bibs"]) == (92, 100)
-    assert measured["recall"] >= 0.9 and measured["precision"] >= 0.84 and measured["f1"] >= 0.87
+    first = measured["first_look"]
+    assert first["recall"] >= 0.9 and first["precision"] >= 0.84 and first["f1"] >= 0.87
+    # the second look (issue #20): recall >= 0.95 at a fair precision >= 0.93, for its calls
+    assert measured["recall"] >= 0.95 and measured["fair_precision"] >= 0.93
+    assert 0 < measured["extra_calls_per_1000"] <= 1000  # at most one more DetectText call a photo
     assert measured["sec_per_photo"] > 0
 
 
@@ -61,3 +65,30 @@ def test_any_dataset_folder_name_becomes_a_valid_event_id(folder, event):
 
     assert event_id_for(folder) == event
     keys.validate_id("eventId", event_id_for(folder))
+
+
+def test_selfie_search_without_the_dataset_says_so_and_succeeds(tmp_path):
+    run = subprocess.run(  # noqa: S603 - the benchmark, as docs/accuracy.md runs it
+        [sys.executable, str(ROOT / "bench" / "selfie_search.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "skipped" in run.stdout
+
+
+@pytest.mark.skipif(not RBNR.is_dir(), reason="../shared/datasets/rbnr-set1 is not on this machine")
+def test_rbnr_set1_selfie_search_finds_the_runners_other_photos():
+    pytest.importorskip("snaprace.local.vision", reason="the vision extra is not installed (make venv)")
+    run = subprocess.run(  # noqa: S603 - the benchmark, as docs/accuracy.md runs it
+        [sys.executable, str(ROOT / "bench" / "selfie_search.py"), str(RBNR), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    assert (measured["runners"], measured["selfies"], measured["photos_to_find"]) == (8, 17, 20)
+    assert measured["90"]["recall"] >= 0.75 and measured["90"]["precision"] >= 0.9
+    assert measured["80"]["found"] >= measured["90"]["found"] >= measured["95"]["found"]

@@ -52,7 +52,7 @@ def test_the_upload_is_decoded_only_when_the_processed_copy_is_too_small():
 
 def photo_with_marks(width=900, height=600) -> tuple[Image.Image, list[tuple[dict, dict]]]:
     """A photo with a black square under each of three faces; (image, [(face, square box)])."""
-    image = Image.new("RGB", (width, height), (30, 120, 40))
+    image = Image.new("RGB", (width, height), (170, 210, 150))  # light enough in both views
     draw = ImageDraw.Draw(image)
     placed = []
     for index, left in enumerate((0.15, 0.45, 0.75)):
@@ -75,10 +75,12 @@ def test_a_box_on_the_sheet_maps_back_to_where_it_is_in_the_photo():
     image, placed = photo_with_marks()
     layout = second_look.sheet(image, [runner for runner, _ in placed])
     sheet = Image.open(io.BytesIO(layout.jpeg))
-    assert sheet.size == (layout.width, layout.height) and len(layout.tiles) == 3
+    assert sheet.size == (layout.width, layout.height) and len(layout.tiles) == 6  # two views each
+    assert [tile.view for tile in layout.tiles[:2]] == ["colour", "darkest"]
     assert all(tile.height >= second_look.MIN_TILE_HEIGHT - 1 for tile in layout.tiles)  # enlarged
     pixels = sheet.convert("L").load()
-    for tile, (_, square) in zip(layout.tiles, placed, strict=True):
+    for tile in layout.tiles:
+        square = next(square for runner, square in placed if runner is tile.face)
         # find the black square on the sheet, inside this tile
         dark = [
             (x, y)
@@ -101,6 +103,16 @@ def test_a_box_on_the_sheet_maps_back_to_where_it_is_in_the_photo():
         assert back["Width"] == pytest.approx(square["width"], abs=0.012)
 
 
+def test_the_darkest_channel_view_shows_red_ink_as_dark_as_black():
+    bib = Image.new("RGB", (60, 40), (250, 250, 250))
+    ImageDraw.Draw(bib).rectangle((10, 10, 25, 30), fill=(220, 20, 30))  # a red digit's stroke
+    ImageDraw.Draw(bib).rectangle((35, 10, 50, 30), fill=(20, 20, 20))
+    grey = second_look.darkest_channel(bib).convert("L")
+    assert grey.getpixel((17, 20)) < 40 and grey.getpixel((42, 20)) < 40
+    assert grey.getpixel((5, 5)) > 240
+    assert bib.convert("L").getpixel((17, 20)) > 70  # plain grey keeps red ink light
+
+
 def test_words_in_the_gutter_belong_to_no_runner():
     image, placed = photo_with_marks()
     layout = second_look.sheet(image, [runner for runner, _ in placed])
@@ -109,7 +121,7 @@ def test_words_in_the_gutter_belong_to_no_runner():
 
 
 def tiles_for(runner: dict) -> second_look.Tile:
-    return second_look.Tile(second_look.torso(runner["box"]), runner, 0, 0, 100, 200)
+    return second_look.Tile(second_look.torso(runner["box"]), runner, "colour", 0, 0, 100, 200)
 
 
 def read(text: str, box: dict, runner: dict, confidence: float = 99.0) -> tuple[dict, second_look.Tile]:
@@ -147,6 +159,27 @@ def test_reads_the_first_look_had_or_that_sit_on_its_bibs_or_away_from_the_face_
     assert sorted(found["bib"] for found in both) == ["21", "4847"]
 
 
+def test_a_runners_two_views_are_read_together():
+    runner = {"box": FACE}
+    colour, darkest = read("311", UNDER, runner, 90.4), read("11", UNDER, runner, 99.4)
+    darkest = (darkest[0], second_look.Tile(darkest[1].region, runner, "darkest", 0, 0, 100, 200))
+    found = second_look.reads([colour, darkest], [], BibRules(), 1.0)
+    assert [f["bib"] for f in found] == ["311"]  # "11" is part of the longer number
+
+
+def test_a_number_no_face_is_above_is_scenery_when_the_photo_has_faces():
+    clock = {"bib": "3304", "box": {"left": 0.82, "top": 0.35, "width": 0.15, "height": 0.05}}
+    worn = {"bib": "3719", "box": {"left": 0.43, "top": 0.50, "width": 0.11, "height": 0.04}}
+    runner = {"box": {"left": 0.45, "top": 0.34, "width": 0.06, "height": 0.06}}
+    assert second_look.worn([worn, clock], [runner], 480 / 720) == [worn]
+    assert second_look.worn([worn, clock], [], 480 / 720) == [worn, clock]  # no faces: no way to tell
+    off = second_look.SecondLookRules(worn=False)
+    assert second_look.worn([worn, clock], [runner], 480 / 720, off) == [worn, clock]
+    beside = {"bib": "2103", "box": {"left": 0.50, "top": 0.56, "width": 0.09, "height": 0.03}}
+    neighbour = {"box": {"left": 0.62, "top": 0.48, "width": 0.04, "height": 0.03}}  # 2.4 face widths
+    assert second_look.worn([beside], [neighbour], 480 / 720) == [beside]
+
+
 def test_the_bib_rules_still_apply():
     runner = {"box": FACE}
     assert second_look.reads([read("2008", UNDER, runner)], [], BibRules(), 1.0) == []  # a year
@@ -174,3 +207,12 @@ def test_a_partial_number_is_resolved_only_to_the_one_participant_it_can_be(part
         second_look.SecondLookRules(participant_partials=False),
     )
     assert [f["bib"] for f in without] == (["144"] if "144" in participants else [])
+
+
+def test_a_participants_bib_is_not_lost_to_a_longer_misread_around_it():
+    runner = {"box": FACE}
+    rules = BibRules().for_event(participants={"979", "3521"})
+    misread, right = read("1979", UNDER, runner, 86.6), read("979", UNDER, runner, 97.4)
+    assert [f["bib"] for f in second_look.reads([misread, right], [], rules, 1.0)] == ["979"]
+    # without a participant list "979" is part of the longer number, as in the first look
+    assert [f["bib"] for f in second_look.reads([misread, right], [], BibRules(), 1.0)] == ["1979"]

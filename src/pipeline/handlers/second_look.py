@@ -1,5 +1,6 @@
-"""SecondLookFunction: the torsos of the runners the first look left without a bib, read again in
-one DetectText call (pipeline.second_look); returns the photo's bibs, first look and second."""
+"""SecondLookFunction: the photo's bibs looked at again with its faces (pipeline.second_look):
+numbers no one wears dropped, the torsos of runners left without a bib read again in one
+DetectText call. Returns the photo's bibs, first look and second."""
 
 from io import BytesIO
 
@@ -25,24 +26,24 @@ metrics = Metrics()
 def lambda_handler(event: StepState, context) -> list[dict]:
     photo = step_photo(event, logger)
     image, found = event["image"], event["detections"]
-    first = found["bibs"]
-    faces = second_look.faces_without_bib(
-        first, found["faces"] + found.get("otherFaces", []), image["width"], image["height"]
-    )
+    everyone, aspect = found["faces"] + found.get("otherFaces", []), image["width"] / image["height"]
+    first = second_look.worn(found["bibs"], everyone, aspect)
+    faces = second_look.faces_without_bib(first, everyone, image["width"], image["height"])
     if not faces:
-        logger.info("Every face has its bib: no second look")
+        logger.info(
+            "Every face has its bib: no second look", extra={"notWorn": len(found["bibs"]) - len(first)}
+        )
         return first
     settings = event_settings(photo.org_id, photo.event_id)
     rules = bib_rules().for_event(settings.bib_range, settings.participants)
     layout = second_look.sheet(best_image(event, faces), faces)
     detections = rekognition.detect_text_bytes(clients.rekognition(), layout.jpeg)
-    added = second_look.reads(
-        second_look.in_photo(detections, layout), first, rules, image["width"] / image["height"]
-    )
+    added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)
     metrics.add_metric(name="SecondLookBibs", unit=MetricUnit.Count, value=len(added))
     logger.info(
         "Second look",
         extra={
+            "notWorn": len(found["bibs"]) - len(first),
             "torsos": len(faces),
             "words": len(detections),
             "bibs": len(added),
