@@ -47,7 +47,7 @@ def attempts(status: int, code: str) -> tuple[int, str]:
     client.meta.events.register("before-send.rekognition", answer)
     with mock.patch("time.sleep"):
         try:
-            rekognition.detect_text(client, "bucket", "acme/e1/processed/p.jpg")
+            rekognition.detect_text(client, rekognition.s3_image("bucket", "acme/e1/processed/p.jpg"))
         except Exception as exc:  # noqa: BLE001 - the error is what is reported
             return len(sent), type(exc).__name__
     return len(sent), "none"

@@ -96,19 +96,20 @@ def retried(call, *args, patient: bool = True, **kwargs):
                 raise
 
 
+def box(bounding_box: dict) -> dict:
+    """A Rekognition BoundingBox as the pipeline keeps boxes: {"left", "top", "width", "height"}."""
+    return {side.lower(): round(float(value), 4) for side, value in bounding_box.items()}
+
+
 def s3_image(bucket: str, key: str) -> dict:
     return {"S3Object": {"Bucket": bucket, "Name": key}}
 
 
-def detect_text(client, bucket: str, key: str) -> list[dict]:
+def detect_text(client, image: dict) -> list[dict]:
+    """DetectText on `image`: s3_image(...) for a stored photo, {"Bytes": ...} for one built in
+    memory (the second look's sheet, at most 5 MB)."""
     with rekognition_errors("DetectText"):
-        return retried(client.detect_text, Image=s3_image(bucket, key)).get("TextDetections", [])
-
-
-def detect_text_bytes(client, jpeg: bytes) -> list[dict]:
-    """DetectText on an image built in memory (the second look's sheet, at most 5 MB)."""
-    with rekognition_errors("DetectText"):
-        return retried(client.detect_text, Image={"Bytes": jpeg}).get("TextDetections", [])
+        return retried(client.detect_text, Image=image).get("TextDetections", [])
 
 
 def index_faces(
@@ -137,12 +138,12 @@ def index_faces(
         IndexedFace(
             face_id=record["Face"]["FaceId"],
             confidence=round(float(record["Face"].get("Confidence", 0.0)), 2),
-            box={k.lower(): round(float(v), 4) for k, v in record["Face"]["BoundingBox"].items()},
+            box=box(record["Face"]["BoundingBox"]),
         )
         for record in response.get("FaceRecords", [])
     ]
     others = [
-        {"box": {k.lower(): round(float(v), 4) for k, v in face["FaceDetail"]["BoundingBox"].items()}}
+        {"box": box(face["FaceDetail"]["BoundingBox"])}
         for face in response.get("UnindexedFaces", [])
         if face.get("FaceDetail", {}).get("BoundingBox")
     ]
@@ -158,8 +159,7 @@ def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, t
             while True:
                 page = retried(client.list_faces, MaxResults=4096, **request)
                 for face in page["Faces"]:
-                    box = {k.lower(): round(float(v), 4) for k, v in face["BoundingBox"].items()}
-                    boxes[face["FaceId"]] = (face.get("ExternalImageId", ""), box)
+                    boxes[face["FaceId"]] = (face.get("ExternalImageId", ""), box(face["BoundingBox"]))
                 if not page.get("NextToken"):
                     break
                 request["NextToken"] = page["NextToken"]

@@ -30,7 +30,7 @@ from PIL import Image, ImageChops
 
 from pipeline import bibs, links
 
-MIN_TILE_HEIGHT = 1000  # px: RapidOCR and Rekognition read digits of ~30 px and up (bench)
+MIN_TILE_HEIGHT = 1000  # px: on set 1 (colour view), 600 and 800 read one more wrong number, 1,200 the same
 MAX_SCALE = 6.0  # more only enlarges the JPEG noise
 MAX_TILES = 8  # runners per sheet (two views each): DetectText returns at most 100 words
 WORN_OFFSET = 3.0  # face widths sideways a worn number can be from some face (links: 1.5 for its own)
@@ -42,7 +42,7 @@ SHEET_QUALITY = 90
 MAX_SHEET_BYTES = 5 * 1024 * 1024  # DetectText's Image.Bytes limit
 
 
-@dataclass(frozen=True, eq=False)  # one tile is one runner: compared by identity
+@dataclass(frozen=True, eq=False)  # compared by identity: a runner has one tile per view
 class Tile:
     region: tuple[float, float, float, float]  # left, top, right, bottom: fractions of the photo
     face: dict  # {"box", "faceId"?}: the face it is the torso of

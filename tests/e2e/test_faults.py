@@ -8,9 +8,11 @@ import urllib.request
 import pytest
 from local_stack import start_local_stack
 
+from snaprace import operations
+from snaprace.samples import Runner, race_photo
 from snaprace.soak import soak
 
-STEPS = ("Preprocess", "DetectText", "IndexFaces", "SaveResults", "RecordStatus")
+STEPS = ("Preprocess", "DetectText", "IndexFaces", "SecondLook", "SaveResults", "RecordStatus")
 HARSH = {  # higher than the soak's rates, so that every kind fires in a small batch
     "rekognition_errors": 0.15,
     "rekognition_throttles": 0.15,
@@ -55,3 +57,18 @@ def test_faults_are_configured_by_name_only(faulty_stack):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
     assert refused.value.code == 400 and b"disk_full" in refused.value.read()
+
+
+def test_a_second_look_that_keeps_failing_saves_the_first_looks_bibs(faulty_stack):
+    quiet = {name: 0.0 for name in HARSH if name not in ("function_timeouts", "seed")}
+    faults(faulty_stack, {**quiet, "function_timeouts": {"SecondLookFunction-dev": 1.0}})
+    try:  # one runner with a readable bib, one whose bib is hidden: a second look is due
+        data, _ = race_photo(5, [Runner("4242"), Runner("4343", show_bib=False)])
+        faulty_stack.put("faults", "second-look", "pair.jpg", data)
+        audit = faulty_stack.wait("faults", "second-look", timeout=120)
+    finally:
+        injected = faults(faulty_stack, {"function_timeouts": {}})["injected"]
+    assert audit.as_dict()["indexed"] == 1 and not audit.as_dict()["failed"]
+    (photo,) = operations.photos(faulty_stack.stack, "faults", "second-look")
+    assert photo["bibs"] == ["4242"] and photo["faces"] == 2
+    assert injected["timeout:SecondLookFunction-dev"] == 3  # the first try and the state's 2 retries

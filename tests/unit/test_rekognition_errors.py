@@ -25,11 +25,14 @@ def slept(monkeypatch):
     return waits
 
 
+PROCESSED = {"S3Object": {"Bucket": "snaprace-images-dev", "Name": "acme/e1/processed/p.jpg"}}
+
+
 def test_a_throttled_call_is_tried_again_about_a_second_later(client, slept):
     client, stubber = client
     stubber.add_client_error("detect_text", "ProvisionedThroughputExceededException", http_status_code=400)
     stubber.add_response("detect_text", {"TextDetections": [{"DetectedText": "1234", "Type": "WORD"}]})
-    words = rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+    words = rekognition.detect_text(client, PROCESSED)
     assert [w["DetectedText"] for w in words] == ["1234"]
     assert len(slept) == 1 and 0.5 <= slept[0] <= 1.5
 
@@ -39,7 +42,7 @@ def test_throttling_that_outlasts_its_retries_goes_to_the_state_machine(client, 
     for _ in range(rekognition.QUOTA_ATTEMPTS):
         stubber.add_client_error("detect_text", "ThrottlingException", http_status_code=400)
     with pytest.raises(RekognitionThrottled, match="DetectText throttled"):
-        rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+        rekognition.detect_text(client, PROCESSED)
     assert len(slept) == rekognition.QUOTA_ATTEMPTS - 1
 
 
@@ -48,7 +51,7 @@ def test_a_server_error_is_tried_three_times_then_left_to_the_state_machine(clie
     for _ in range(rekognition.UNAVAILABLE_ATTEMPTS):
         stubber.add_client_error("detect_text", "InternalServerError", http_status_code=500)
     with pytest.raises(RekognitionUnavailable, match="DetectText unavailable"):
-        rekognition.detect_text(client, "snaprace-images-dev", "acme/e1/processed/p.jpg")
+        rekognition.detect_text(client, PROCESSED)
     assert len(slept) == 2 and all(0 <= wait <= 0.8 for wait in slept)  # short, jittered: not a quota window
 
 

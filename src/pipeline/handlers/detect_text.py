@@ -37,7 +37,7 @@ def lambda_handler(event: StepState, context) -> dict:
     photo = step_photo(event, logger)
     settings = event_settings(photo.org_id, photo.event_id)
     detections = rekognition.detect_text(
-        clients.rekognition(), config.bucket_name, event["image"]["processedKey"]
+        clients.rekognition(), rekognition.s3_image(config.bucket_name, event["image"]["processedKey"])
     )
     rules = bib_rules().for_event(settings.bib_range, settings.participants)
     found = bibs.read_bibs(detections, rules)

@@ -37,7 +37,7 @@ def lambda_handler(event: StepState, context) -> list[dict]:
     settings = event_settings(photo.org_id, photo.event_id)
     rules = bib_rules().for_event(settings.bib_range, settings.participants)
     layout = second_look.sheet(best_image(event, faces), faces)
-    detections = rekognition.detect_text_bytes(clients.rekognition(), layout.jpeg)
+    detections = rekognition.detect_text(clients.rekognition(), {"Bytes": layout.jpeg})
     added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)
     metrics.add_metric(name="SecondLookBibs", unit=MetricUnit.Count, value=len(added))
     logger.info(
