@@ -41,7 +41,7 @@ class BibRead(TypedDict):
     box: dict  # left, top, width, height: fractions of the photo
     faceId: NotRequired[str]
     look: NotRequired[int]  # 2: read by the second look (pipeline.second_look)
-    read: NotRequired[str]  # what was read, when it is the start or end of the one participant's bib
+    read: NotRequired[str]  # what was read, when part of the bib (pipeline.second_look)
 
 
 class PhotoItem(TypedDict, total=False):

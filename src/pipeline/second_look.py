@@ -20,10 +20,13 @@ together with the photo's bib rules (pipeline.bibs: the event's range and partic
 - sit where its runner's bib can be (links.plausible against the face it came from);
 - not be only part of a participant's bib: the start or end of exactly one participant's bib is
   that bib (a half-hidden "144" of 1442), of several it is dropped (no evidence which).
+Last, any read of the photo (either look) that is the start of a bib read elsewhere in the event
+under a face like its runner's is that bib (same_runners_bibs: the same runner, by face search).
 bench/bib_accuracy.py measures each rule (`--ablation`).
 """
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageChops
@@ -74,12 +77,12 @@ def torso(face_box: dict) -> tuple[float, float, float, float]:
 
 
 def faces_without_bib(found: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
-    """The faces (indexed or not) no bib of the first look is linked to, largest first, at most
-    MAX_TILES, each with a torso region big enough to read."""
+    """The faces (indexed or not; not an erased runner's) no bib of the first look is linked to,
+    largest first, at most MAX_TILES, each with a torso region big enough to read."""
     linked = {
         pair.face for pair in links.link([f["box"] for f in faces], [b["box"] for b in found], width / height)
     }
-    free = [face for index, face in enumerate(faces) if index not in linked]
+    free = [face for index, face in enumerate(faces) if index not in linked and not face.get("erased")]
     free = [
         face
         for face in free
@@ -166,6 +169,7 @@ class SecondLookRules:
     """Each rule on top of the photo's bib rules, switchable for the ablation."""
 
     worn: bool = True
+    same_runner_partials: bool = True
     not_first_look: bool = True
     placed_under_face: bool = True
     participant_partials: bool = True
@@ -175,7 +179,8 @@ def worn(
     found: list[dict], faces: list[dict], aspect: float, extra: SecondLookRules = SecondLookRules()
 ) -> list[dict]:
     """The first look's bibs someone can be wearing: all of them when the photo has no faces (no
-    way to tell), else those with a face above them (a finish clock or a timer has none)."""
+    way to tell), else those with a face above them (a finish clock or a timer has none). An
+    erased runner's face box counts: their bib is worn."""
     if not extra.worn or not faces:
         return list(found)
     return [bib for bib in found if any(_under(face["box"], bib["box"], aspect) for face in faces)]
@@ -207,6 +212,41 @@ def reads(
                 read["faceId"] = face["faceId"]
             added[value] = read
     return sorted(added.values(), key=lambda found: (-found["confidence"], found["bib"]))
+
+
+def same_runners_bibs(
+    found: list[dict],
+    faces: list[dict],
+    size: tuple[int, int],
+    longer_bibs: Callable[[str], list[dict]],
+    same_runner: Callable[[str], set[str]],
+    max_length: int,
+    extra: SecondLookRules = SecondLookRules(),
+) -> list[dict]:
+    """The photo's bibs, a partial read resolved by its runner's face: a read linked to an indexed
+    face that is the start of bibs read elsewhere in the event ("1026" of 10264, `longer_bibs`) is
+    that bib when the faces like its own (`same_runner`: face ids) wear exactly one of them. A
+    face search is made only for a read some longer bib starts with."""
+    if not extra.same_runner_partials or not faces:
+        return list(found)
+    linked = links.attach_faces(found, faces, *size)
+    values = {bib["bib"] for bib in found}
+    out = []
+    for bib, link in zip(found, linked, strict=True):
+        face_id = link.get("faceId")
+        longer = [item for item in longer_bibs(bib["bib"]) if item.get("faceId")] if face_id else []
+        if len(bib["bib"]) < max_length and longer:
+            matched = same_runner(face_id)
+            worn = {item["bib"] for item in longer if item["faceId"] in matched}
+            if len(worn) == 1:
+                (value,) = worn
+                if value in values:  # read in full in this photo too
+                    continue
+                out.append({**bib, "bib": value, "read": bib["bib"]})
+                values.add(value)
+                continue
+        out.append(bib)
+    return out
 
 
 def _candidates(

@@ -40,6 +40,7 @@ BACKOFF_CAP_SECONDS = 5.0
 PHOTO_PREFIX = "PHOTO#"
 SETTINGS_SK = "SETTINGS"
 RUN_FACES_PREFIX = "FACES#"
+LONGER_BIBS_READ = 100  # items a second look reads for the longer bibs a partial read can be
 ERASURE_PREFIX = "ERASURE#"
 CORRECTION_PREFIX = "CORRECTION#"
 REVIEW_INDEX = "ReviewIndex"
@@ -114,6 +115,17 @@ class PhotoTable:
     def photos_with_bib(self, org_id: str, event_id: str, bib: str) -> list[dict]:
         """All bib-index items of a bib in one event."""
         return self._query_prefix(event_pk(org_id, event_id), bib_prefix(bib))
+
+    def longer_bibs(self, org_id: str, event_id: str, bib: str, limit: int = LONGER_BIBS_READ) -> list[dict]:
+        """Bib-index items of the bibs that start with `bib` and go on with a digit ("10264" for
+        "1026"), at most `limit`: one page, bib, photoId and faceId only."""
+        page = self.table.query(
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id))
+            & Key("SK").between(f"BIB#{bib}0", f"BIB#{bib}9~"),
+            ProjectionExpression="bib, photoId, faceId",
+            Limit=limit,
+        )
+        return page.get("Items", [])
 
     def event_photos(self, org_id: str, event_id: str) -> list[dict]:
         """Every photo item of one event, whatever its status."""

@@ -216,3 +216,58 @@ def test_a_participants_bib_is_not_lost_to_a_longer_misread_around_it():
     assert [f["bib"] for f in second_look.reads([misread, right], [], rules, 1.0)] == ["979"]
     # without a participant list "979" is part of the longer number, as in the first look
     assert [f["bib"] for f in second_look.reads([misread, right], [], BibRules(), 1.0)] == ["1979"]
+
+
+def test_a_partial_read_is_the_longer_bib_its_runners_face_wears_elsewhere():
+    face_box = {"left": 0.40, "top": 0.10, "width": 0.08, "height": 0.10}
+    faces = [{"faceId": "here", "box": face_box}]
+    partial = {"bib": "1026", "confidence": 99.0, "box": UNDER}
+    elsewhere = {
+        "1026": [
+            {"bib": "10264", "photoId": "p2", "faceId": "there"},  # the same runner, another photo
+            {"bib": "10265", "photoId": "p3", "faceId": "someone"},
+            {"bib": "10266", "photoId": "p4"},  # no face linked there: no evidence
+        ]
+    }
+    searched = []
+
+    def same_runner(face_id):
+        searched.append(face_id)
+        return {"there"}
+
+    def resolve(found, runner=same_runner, **kwargs):
+        return second_look.same_runners_bibs(
+            found, faces, (1000, 1000), lambda bib: elsewhere.get(bib, []), runner, 6, **kwargs
+        )
+
+    assert resolve([partial]) == [{**partial, "bib": "10264", "read": "1026"}]
+    assert searched == ["here"]
+    # two of the runner's faces wear different longer bibs: no evidence which
+    assert resolve([partial], runner=lambda _: {"there", "someone"}) == [partial]
+    # not the same runner, or no longer bib: the read stands, and no face search is made
+    assert resolve([partial], runner=lambda _: set()) == [partial]
+    searched.clear()
+    other = {"bib": "311", "confidence": 99.0, "box": UNDER}
+    assert resolve([other]) == [other] and searched == []
+    # a read no face is linked to has no runner to ask about
+    away = {
+        "bib": "1026",
+        "confidence": 99.0,
+        "box": {"left": 0.9, "top": 0.9, "width": 0.05, "height": 0.05},
+    }
+    assert resolve([away]) == [away] and searched == []
+    # the full number read in the same photo: the partial goes
+    full = {
+        "bib": "10264",
+        "confidence": 98.0,
+        "box": {"left": 0.1, "top": 0.8, "width": 0.06, "height": 0.05},
+    }
+    assert resolve([partial, full]) == [full]
+    assert resolve([partial], extra=second_look.SecondLookRules(same_runner_partials=False)) == [partial]
+
+
+def test_an_erased_runners_place_keeps_their_bib_worn_but_is_not_looked_at_again():
+    erased = {"box": {"left": 0.40, "top": 0.10, "width": 0.08, "height": 0.10}, "erased": True}
+    bib = {"bib": "761", "box": UNDER}
+    assert second_look.worn([bib], [erased], 1.0) == [bib]
+    assert second_look.faces_without_bib([], [erased], 1000, 1000) == []

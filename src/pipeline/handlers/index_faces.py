@@ -45,15 +45,13 @@ def lambda_handler(event: StepState, context) -> dict:
     if erased:
         rekognition.delete_faces(clients.rekognition(), collection, sorted(erased))
     kept = [face for face in found if face["faceId"] not in erased]
-    # the unindexed faces' boxes only (no face data): where the second look reads a bib; not
-    # where a runner was erased from this photo
+    # boxes only (no face data), for the second look: where runners are whose faces are not
+    # searchable, and where an erased runner was (someone wears the bib there; it is not read again)
     others = [
         face
         for face in others
         if not any(erasure.overlap(face["box"], box) >= erasure.MATCH_OVERLAP for box in boxes)
-    ]
+    ] + [{"box": {side: float(value) for side, value in box.items()}, "erased": True} for box in boxes]
     metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(kept))
-    logger.info(
-        "Faces indexed", extra={"faces": len(kept), "unindexedFaces": len(others), "erased": len(erased)}
-    )
+    logger.info("Faces indexed", extra={"faces": len(kept), "otherFaces": len(others), "erased": len(erased)})
     return {"faces": kept, "otherFaces": others}

@@ -1,6 +1,6 @@
 """SecondLookFunction: the photo's bibs looked at again with its faces (pipeline.second_look):
 numbers no one wears dropped, the torsos of runners left without a bib read again in one
-DetectText call. Returns the photo's bibs, first look and second."""
+DetectText call, a partial read resolved by its runner's face. Returns the photo's bibs."""
 
 from io import BytesIO
 
@@ -13,7 +13,10 @@ from pipeline import clients, images, rekognition, second_look
 from pipeline.config import get_config
 from pipeline.handlers import step_photo
 from pipeline.handlers.detect_text import bib_rules, event_settings
+from pipeline.keys import collection_id
 from pipeline.models import StepState
+from pipeline.search import LINKED_FACE_THRESHOLD
+from pipeline.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
@@ -29,28 +32,48 @@ def lambda_handler(event: StepState, context) -> list[dict]:
     everyone, aspect = found["faces"] + found.get("otherFaces", []), image["width"] / image["height"]
     first = second_look.worn(found["bibs"], everyone, aspect)
     faces = second_look.faces_without_bib(first, everyone, image["width"], image["height"])
-    if not faces:
-        logger.info(
-            "Every face has its bib: no second look", extra={"notWorn": len(found["bibs"]) - len(first)}
-        )
-        return first
-    settings = event_settings(photo.org_id, photo.event_id)
-    rules = bib_rules().for_event(settings.bib_range, settings.participants)
-    layout = second_look.sheet(best_image(event, faces), faces)
-    detections = rekognition.detect_text(clients.rekognition(), {"Bytes": layout.jpeg})
-    added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)
+    rules, added, words = bib_rules(), [], 0
+    if faces:
+        settings = event_settings(photo.org_id, photo.event_id)
+        rules = rules.for_event(settings.bib_range, settings.participants)
+        layout = second_look.sheet(best_image(event, faces), faces)
+        detections = rekognition.detect_text(clients.rekognition(), {"Bytes": layout.jpeg})
+        added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)
+        words = len(detections)
+    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
+    bibs = second_look.same_runners_bibs(
+        first + added,
+        found["faces"],
+        (image["width"], image["height"]),
+        lambda bib: table.longer_bibs(photo.org_id, photo.event_id, bib),
+        lambda face_id: same_runner(photo, face_id),
+        rules.max_length,
+    )
     metrics.add_metric(name="SecondLookBibs", unit=MetricUnit.Count, value=len(added))
     logger.info(
         "Second look",
         extra={
             "notWorn": len(found["bibs"]) - len(first),
             "torsos": len(faces),
-            "words": len(detections),
+            "words": words,
             "bibs": len(added),
-            "sheetBytes": len(layout.jpeg),
+            "resolvedByFace": sum("read" in bib for bib in bibs)
+            - sum("read" in bib for bib in first + added),
         },
     )
-    return first + added
+    return bibs
+
+
+def same_runner(photo, face_id: str) -> set[str]:
+    """The event's faces like this one (the same runner), by SearchFaces at the linked faces'
+    threshold; none when the face or the collection is gone."""
+    config, client = get_config(), clients.rekognition()
+    collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
+    try:
+        response = rekognition.search_faces(client, collection, face_id, LINKED_FACE_THRESHOLD)
+    except (client.exceptions.ResourceNotFoundException, client.exceptions.InvalidParameterException):
+        return set()
+    return {match["Face"]["FaceId"] for match in response.get("FaceMatches", [])}
 
 
 def best_image(event: StepState, faces: list[dict]) -> Image.Image:
