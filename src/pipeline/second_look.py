@@ -220,13 +220,14 @@ def same_runners_bibs(
     size: tuple[int, int],
     longer_bibs: Callable[[str], list[dict]],
     same_runner: Callable[[str], set[str]],
+    photo_id: str,
     max_length: int,
     extra: SecondLookRules = SecondLookRules(),
 ) -> list[dict]:
     """The photo's bibs, a partial read resolved by its runner's face: a read linked to an indexed
-    face that is the start of bibs read elsewhere in the event ("1026" of 10264, `longer_bibs`) is
-    that bib when the faces like its own (`same_runner`: face ids) wear exactly one of them. A
-    face search is made only for a read some longer bib starts with."""
+    face that is the start of bibs read in other photos of the event ("1026" of 10264,
+    `longer_bibs`) is that bib when the faces like its own (`same_runner`: face ids) wear exactly
+    one of them. A face search is made only for a read some longer bib starts with."""
     if not extra.same_runner_partials or not faces:
         return list(found)
     linked = links.attach_faces(found, faces, *size)
@@ -234,12 +235,18 @@ def same_runners_bibs(
     out = []
     for bib, link in zip(found, linked, strict=True):
         face_id = link.get("faceId")
-        longer = [item for item in longer_bibs(bib["bib"]) if item.get("faceId")] if face_id else []
-        if len(bib["bib"]) < max_length and longer:
+        longer = []
+        if face_id and len(bib["bib"]) < max_length:
+            longer = [
+                item
+                for item in longer_bibs(bib["bib"])
+                if item.get("faceId") and item.get("photoId") != photo_id  # not this photo's last run
+            ]
+        if longer:
             matched = same_runner(face_id)
-            worn = {item["bib"] for item in longer if item["faceId"] in matched}
-            if len(worn) == 1:
-                (value,) = worn
+            wearing = {item["bib"] for item in longer if item["faceId"] in matched}
+            if len(wearing) == 1:
+                (value,) = wearing
                 if value in values:  # read in full in this photo too
                     continue
                 out.append({**bib, "bib": value, "read": bib["bib"]})

@@ -227,6 +227,7 @@ def test_a_partial_read_is_the_longer_bib_its_runners_face_wears_elsewhere():
             {"bib": "10264", "photoId": "p2", "faceId": "there"},  # the same runner, another photo
             {"bib": "10265", "photoId": "p3", "faceId": "someone"},
             {"bib": "10266", "photoId": "p4"},  # no face linked there: no evidence
+            {"bib": "10267", "photoId": "p1", "faceId": "there"},  # this photo's last run: no evidence
         ]
     }
     searched = []
@@ -237,7 +238,7 @@ def test_a_partial_read_is_the_longer_bib_its_runners_face_wears_elsewhere():
 
     def resolve(found, runner=same_runner, **kwargs):
         return second_look.same_runners_bibs(
-            found, faces, (1000, 1000), lambda bib: elsewhere.get(bib, []), runner, 6, **kwargs
+            found, faces, (1000, 1000), lambda bib: elsewhere.get(bib, []), runner, "p1", 6, **kwargs
         )
 
     assert resolve([partial]) == [{**partial, "bib": "10264", "read": "1026"}]

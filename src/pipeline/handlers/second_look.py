@@ -47,6 +47,7 @@ def lambda_handler(event: StepState, context) -> list[dict]:
         (image["width"], image["height"]),
         lambda bib: table.longer_bibs(photo.org_id, photo.event_id, bib),
         lambda face_id: same_runner(photo, face_id),
+        photo.photo_id,
         rules.max_length,
     )
     metrics.add_metric(name="SecondLookBibs", unit=MetricUnit.Count, value=len(added))
