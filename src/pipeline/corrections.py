@@ -18,8 +18,8 @@ from pipeline import rekognition
 from pipeline.bibs import searched_bib
 from pipeline.erasure import MATCH_OVERLAP, overlap
 from pipeline.keys import collection_id, normalise_etag
+from pipeline.links import LINKED_FACE_THRESHOLD
 from pipeline.models import INDEXED, BibRead
-from pipeline.search import LINKED_FACE_THRESHOLD
 
 PERSON_CONFIDENCE = 100.0  # what a corrected bib's read is worth
 MAX_BIBS_PER_CORRECTION = 20

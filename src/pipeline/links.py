@@ -17,6 +17,7 @@ MIN_DROP, MAX_DROP = 0.5, 6.0  # bib top below the face bottom, in face heights
 TYPICAL_DROP = 3.0
 MAX_OFFSET = 1.5  # bib centre from the face centre line, in face widths
 MIN_WIDTH_RATIO, MAX_WIDTH_RATIO = 0.4, 3.0  # bib width / face width
+LINKED_FACE_THRESHOLD = 95.0  # a linked face's runner seen elsewhere: only near-certain matches
 
 
 @dataclass(frozen=True)

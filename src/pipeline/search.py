@@ -16,6 +16,7 @@ from pipeline import rekognition, timing
 from pipeline.bibs import searched_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
 from pipeline.keys import collection_id
+from pipeline.links import LINKED_FACE_THRESHOLD
 from pipeline.models import INDEXED
 from pipeline.runner_links import InvalidRunnerLink
 from pipeline.table import PhotoTable, event_pk
@@ -25,7 +26,6 @@ LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, AP
 # Rekognition reads up to 5 MB of image bytes, but API Gateway hands a binary body to Lambda in
 # base64 (4/3 larger): 4 MiB becomes 5.3 MiB, leaving room for the rest of the event.
 MAX_SELFIE_BYTES = 4 * 1024 * 1024
-LINKED_FACE_THRESHOLD = 95.0  # a bib's runner seen elsewhere: only near-certain matches
 SELFIE_THRESHOLD = 90.0
 MAX_LINKED_FACES = 10  # face ids searched per bib (one per photo the bib was read on, at most)
 MAX_PAGE = 100

@@ -9,13 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from pipeline import clients, images, rekognition, second_look
+from pipeline import clients, images, links, rekognition, second_look
 from pipeline.config import get_config
 from pipeline.handlers import step_photo
 from pipeline.handlers.detect_text import bib_rules, event_settings
 from pipeline.keys import collection_id
 from pipeline.models import StepState
-from pipeline.search import LINKED_FACE_THRESHOLD
 from pipeline.table import PhotoTable
 
 logger = Logger()
@@ -71,7 +70,7 @@ def same_runner(photo, face_id: str) -> set[str]:
     config, client = get_config(), clients.rekognition()
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
     try:
-        response = rekognition.search_faces(client, collection, face_id, LINKED_FACE_THRESHOLD)
+        response = rekognition.search_faces(client, collection, face_id, links.LINKED_FACE_THRESHOLD)
     except (client.exceptions.ResourceNotFoundException, client.exceptions.InvalidParameterException):
         return set()
     return {match["Face"]["FaceId"] for match in response.get("FaceMatches", [])}
