@@ -224,13 +224,21 @@ class PhotoSearch:
         faces_on: bool | None = None,
     ) -> list[Match]:
         """Photos with the selfie's face. With `runner` (the bib of a runner's link), the selfie
-        must be that runner's: when faces are linked to the bib, one of them must be among the
-        matches, so a link cannot be used to look for someone else (no extra Rekognition call).
+        must be that runner's: one of the faces linked to the bib must be among the matches, so a
+        link cannot be used to look for someone else (no extra Rekognition call). A bib with no
+        linked face is refused before Rekognition is called: there is nothing to check the selfie
+        against, and the whole event is never the answer.
         `faces_on`: whether face search is on, when the caller has just read the event's settings
         consistently (the public route); otherwise read here."""
         check_selfie(selfie)
         if not (self.table.faces_on(org_id, event_id) if faces_on is None else faces_on):
             raise FaceSearchOff("face search is off for this event: search by bib number")
+        linked = self._linked_faces(org_id, event_id, runner) if runner is not None else set()
+        if runner is not None and not linked:  # nothing to check the selfie against: never the whole event
+            raise InvalidRunnerLink(
+                "no photo with your bib shows your face yet: search by your bib number, "
+                "and try a selfie again once more photos are in"
+            )
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:  # a runner is waiting: one attempt, a throttle answers 503 (handlers.api)
             response = rekognition.search_faces_by_image(
@@ -240,23 +248,19 @@ class PhotoSearch:
             return []  # no photo of this event has been indexed yet
         except InvalidImage as exc:
             raise BadRequest(selfie_problem(str(exc))) from None
-        if runner is not None:
-            self._check_runner(org_id, event_id, runner, response)
+        matched = {match["Face"].get("FaceId") for match in response.get("FaceMatches", [])}
+        if runner is not None and not linked & matched:
+            raise InvalidRunnerLink(
+                "this selfie does not look like the runner this link was made for: search by your bib number"
+            )
         similarity = _best_by_photo(response)
         photos = self._indexed(org_id, event_id, set(similarity))
         return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
 
-    def _check_runner(self, org_id: str, event_id: str, runner: str, response: dict) -> None:
-        linked = {
-            item["faceId"]
-            for item in self.table.photos_with_bib(org_id, event_id, runner)
-            if item.get("faceId")
-        }
-        matched = {match["Face"].get("FaceId") for match in response.get("FaceMatches", [])}
-        if linked and not linked & matched:
-            raise InvalidRunnerLink(
-                "this selfie does not look like the runner this link was made for: search by your bib number"
-            )
+    def _linked_faces(self, org_id: str, event_id: str, bib: str) -> set[str]:
+        """The faces linked to a bib (pipeline.links): the faces a runner link's selfie must match."""
+        bib_items = self.table.photos_with_bib(org_id, event_id, bib)
+        return {item["faceId"] for item in bib_items if item.get("faceId")}
 
     def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
         collection = collection_id(self.collection_prefix, org_id, event_id)

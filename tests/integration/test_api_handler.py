@@ -2,6 +2,7 @@
 on moto: status codes, messages and the answer's shape, without a local stack."""
 
 import base64
+import contextlib
 import copy
 import json
 import time
@@ -12,7 +13,7 @@ from conftest import BUCKET, REGION, ROOT, SIGNING_KEY, TABLE
 
 from pipeline.runner_links import make_token
 from pipeline.table import PhotoTable
-from snaprace.samples import selfie
+from snaprace.samples import Runner, race_photo, selfie
 
 ORG, EVENT = "acme", "seoul-marathon-2026"
 
@@ -121,14 +122,41 @@ def test_the_selfie_fixture_without_consent_is_refused_before_rekognition(aws, c
     assert status == 400 and "JPEG or PNG" in answer["message"]
 
 
-def public_selfie(token: str | None, address: str) -> dict:
+def public_selfie(token: str | None, address: str, face: str = "1234") -> dict:
     event = fixture("api_selfie")
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"
     event["requestContext"]["http"]["sourceIp"] = address
-    event["body"] = json.dumps({"consent": True, "image": base64.b64encode(selfie("1234")).decode()})
+    event["body"] = json.dumps({"consent": True, "image": base64.b64encode(selfie(face)).decode()})
     if token:
         event["headers"]["x-runner-token"] = token
     return event
+
+
+def index_runner(photo_id: str, bib: str, linked: bool) -> None:
+    """A race photo of runner `bib` indexed in the event's collection (the emulator sees its face),
+    its bib item written with that face linked (pipeline.links) or not."""
+    from pipeline import clients
+
+    rekognition = clients.rekognition()
+    collection = f"snaprace-test.{ORG}.{EVENT}"
+    with contextlib.suppress(rekognition.exceptions.ResourceAlreadyExistsException):
+        rekognition.create_collection(CollectionId=collection)
+    photo, _ = race_photo(int(bib), [Runner(bib)])
+    faces = rekognition.index_faces(CollectionId=collection, Image={"Bytes": photo}, ExternalImageId=photo_id)
+    face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
+    item = {
+        "orgId": ORG,
+        "eventId": EVENT,
+        "photoId": photo_id,
+        "status": "INDEXED",
+        "bibs": [bib],
+        "faceIds": [face_id],
+        "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
+        "thumbnailKey": f"{ORG}/{EVENT}/thumbnails/{photo_id}.jpg",
+        "galleryKey": f"2026-11-01T09:00:00+00:00#{photo_id}",
+    }
+    read = {"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}
+    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, [read], None)
 
 
 def test_a_runners_link_opens_the_verified_selfie_search_within_its_own_limit(
@@ -136,11 +164,33 @@ def test_a_runners_link_opens_the_verified_selfie_search_within_its_own_limit(
 ):
     """PublicSelfiesPerHour counts per address and also per link: a shared or leaked link does not
     open selfie search to a crowd behind many addresses."""
+    index_runner("p1234", "1234", linked=True)
+    index_runner("p5678", "5678", linked=True)
     link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1234", int(time.time()) + 86400)
     status, answer = call(public_selfie(None, "198.51.100.1"), context)
     assert status == 403 and "personal runner link" in answer["message"]
     answers = [call(public_selfie(link, f"198.51.100.{n}"), context) for n in range(2, 13)]
     assert [status for status, _ in answers] == [200] * 10 + [429]  # PublicSelfiesPerHour: 10
     assert "too many requests" in answers[-1][1]["message"]
+    assert [p["photoId"] for p in answers[0][1]["photos"]] == ["p1234"]
     other = make_token(SIGNING_KEY.encode(), ORG, EVENT, "5678", int(time.time()) + 86400)
-    assert call(public_selfie(other, "198.51.100.13"), context)[0] == 200  # another runner's link
+    status, answer = call(public_selfie(other, "198.51.100.13", "5678"), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p5678"]  # another runner's link
+
+
+def test_a_runners_link_whose_bib_has_no_linked_face_opens_no_selfie_search(
+    emulated_rekognition, published, context
+):
+    """Bib 1053's runner never had a face linked (did not start, hid the bib): their link must not
+    find runner 111 by 111's selfie, nor anyone else; the runner is told what to do instead."""
+    index_runner("p111", "111", linked=True)
+    index_runner("p1053", "1053", linked=False)  # read, but no face linked to it
+    link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1053", int(time.time()) + 86400)
+    for face in ("111", "1053"):
+        status, answer = call(public_selfie(link, "198.51.100.20", face), context)
+        assert status == 403 and "no photo with your bib shows your face yet" in answer["message"]
+        assert "photos" not in answer
+    assert emulated_rekognition.calls["SearchFacesByImage"] == 0  # refused before Rekognition is asked
+    own = make_token(SIGNING_KEY.encode(), ORG, EVENT, "111", int(time.time()) + 86400)
+    status, answer = call(public_selfie(own, "198.51.100.21", "111"), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p111"]
