@@ -151,7 +151,7 @@ class HttpApiGateway:
                     "method": method,
                     "path": path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
+                    "sourceIp": environ.get("REMOTE_ADDR") or "127.0.0.1",  # as API Gateway: the caller
                     "userAgent": headers.get("user-agent", ""),
                 },
                 "requestId": str(uuid.uuid4()),

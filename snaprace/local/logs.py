@@ -1,12 +1,29 @@
 """The functions' stdout in the local stack: every line goes to the log file, and a function's
 lines also to its CloudWatch Logs group (/aws/lambda/{FunctionName}), as Lambda delivers them, so
-`snaprace logs` reads them the same way here and on AWS."""
+`snaprace logs` reads them the same way here and on AWS. The endpoint's own request log keeps what
+the deployed API's access log keeps: no client address, no query string (names, cursors), no bib."""
 
 import io
+import re
 import threading
 import time
 
+from werkzeug.serving import WSGIRequestHandler
+
 from snaprace.local import functions
+
+_BIB_IN_PATH = re.compile(r"/bibs/[^/?]+")
+
+
+class PrivateRequestLog(WSGIRequestHandler):
+    """werkzeug's request log without the address, the query string, or the bib searched."""
+
+    def address_string(self) -> str:
+        return "-"
+
+    def log_request(self, code="-", size="-") -> None:
+        path = _BIB_IN_PATH.sub("/bibs/{bib}", self.path.split("?", 1)[0])
+        self.log("info", '"%s %s" %s', self.command, path, getattr(code, "value", code))
 
 
 class FunctionLogs(io.TextIOBase):

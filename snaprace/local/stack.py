@@ -23,7 +23,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from snaprace.local import event_sources, iam_requests, moto_fixes
+from snaprace.local import event_sources, iam_requests, logs, moto_fixes
 from snaprace.local.authorization import Authorizer
 from snaprace.local.engines import make_engine
 from snaprace.local.faults import Faults
@@ -167,7 +167,9 @@ class LocalStack:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         moto_fixes.install()
         endpoint = Endpoint(self, DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", self.port, endpoint, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", self.port, endpoint, threaded=True, request_handler=logs.PrivateRequestLog
+        )
         self._spawn(self._server.serve_forever, "server")
         self.progress(self.resources.create())
         self._enforce_iam()

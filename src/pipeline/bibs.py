@@ -22,6 +22,7 @@ Each bib is reported once per photo, with its best reading.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 
 _EDGE_PUNCTUATION = "#.,:;!?'\"()[]{}-_*"
@@ -85,21 +86,38 @@ class Bib:
         return {"bib": self.bib, "confidence": self.confidence, "box": self.box}
 
 
+def _printed(text: str) -> str:
+    """'#０１１１.' -> '0111': what was printed or typed, in ASCII (NFKC turns fullwidth digits and
+    letters, as a Korean or Japanese keyboard types them, into ASCII), edge punctuation off."""
+    return unicodedata.normalize("NFKC", text).strip().strip(_EDGE_PUNCTUATION).upper()
+
+
+def _without_leading_zeros(printed: str) -> str:
+    prefix = printed[:1] if printed[:1].isalpha() else ""
+    digits = printed[len(prefix) :]
+    return prefix + (digits.lstrip("0") or "0") if digits.isdigit() else printed
+
+
 def normalise_bib(text: str) -> str:
-    """'#1234.' -> '1234', 'a123' -> 'A123': the form stored and searched."""
-    return text.strip().strip(_EDGE_PUNCTUATION).upper()
+    """The one form a bib is stored, searched, linked and corrected in, from every entry point:
+    '#1234.' -> '1234', 'a123' -> 'A123', '０１１１' -> '111' (a bib printed "0111" is runner 111's)."""
+    return _without_leading_zeros(_printed(text))
 
 
-SEARCHED_BIB_LIMIT = 10  # characters a searched bib may have
+SEARCHED_BIB_LIMIT = 6  # digits a bib a person gives may have (bib ranges end at 999,999)
 
 
 def searched_bib(text: str) -> str:
-    """The bib a runner or an operator searches for, normalised; ValueError with the reason when it
-    cannot be a bib (the API and the command line use this one rule)."""
+    """A bib given by a person (a runner's search, a correction, a runner link, a participant list,
+    a results file), normalised; ValueError with the reason when it cannot be a bib: one letter at
+    most, then 1-6 digits. Every entry point uses this one rule."""
     bib = normalise_bib(text)
-    if not bib.isalnum() or not bib.isascii() or len(bib) > SEARCHED_BIB_LIMIT:
+    if _ENTERED.fullmatch(bib) is None:
         raise ValueError(f"{text[:20]!r} is not a bib number")
     return bib
+
+
+_ENTERED = re.compile(rf"[A-Z]?[0-9]{{1,{SEARCHED_BIB_LIMIT}}}", re.ASCII)
 
 
 def is_bib(text: str, rules: BibRules) -> bool:
@@ -152,12 +170,13 @@ def doubtful_reads(text_detections: list[dict], rules: BibRules) -> list[dict]:
 
 
 def _candidate(detection: dict, line: dict | None, rules: BibRules) -> Bib | None:
-    bib = normalise_bib(detection.get("DetectedText", ""))
+    printed = _printed(detection.get("DetectedText", ""))  # lengths are judged on what is printed
     confidence = float(detection.get("Confidence", 0.0))
     box = _box(detection.get("Geometry", {}).get("BoundingBox", {}))
-    if rules.pattern.fullmatch(bib) is None or box["height"] < rules.min_height:
+    if rules.pattern.fullmatch(printed) is None or box["height"] < rules.min_height:
         return None
-    short = len(bib) <= rules.short_length
+    bib = _without_leading_zeros(printed)
+    short = len(printed) <= rules.short_length
     if confidence < (rules.short_min_confidence if short else rules.min_confidence):
         return None
     if box["top"] < rules.min_top:

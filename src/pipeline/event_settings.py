@@ -16,16 +16,18 @@ photos. An organiser who wants it open says so (`--selfie-search open`).
 
 import hashlib
 import json
+import re
 import time
+import unicodedata
 from dataclasses import dataclass
 
-from pipeline.bibs import BibRules, is_bib, normalise_bib
+from pipeline.bibs import SEARCHED_BIB_LIMIT, BibRules, searched_bib
 
-MAX_BIB = 999_999
+MAX_BIB = 10**SEARCHED_BIB_LIMIT - 1
 MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under DynamoDB's 400 KB
 CACHE_SECONDS = 60.0
 DEFAULT_FACE_RETENTION_DAYS = 90
-ANY_BIB = BibRules(min_length=1, max_length=6)  # what a participant list may hold
+ANY_BIB = BibRules(min_length=1, max_length=SEARCHED_BIB_LIMIT)  # any bib a person may give
 OPEN, VERIFIED = "open", "verified"  # the selfie modes
 
 
@@ -121,14 +123,19 @@ class EventSettings:
         return f"{bibs}; face search {faces}{published}{retention}{day}{zone}"
 
 
+_RANGE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})", re.ASCII)
+
+
 def parse_range(text: str) -> tuple[int, int]:
-    """'1-5000' -> (1, 5000)."""
-    first, dash, last = text.strip().partition("-")
-    if not dash or not first.strip().isdigit() or not last.strip().isdigit():
-        raise InvalidSettings(f"bib range {text!r}: give it as FIRST-LAST, e.g. 1-5000")
-    bib_range = (int(first), int(last))
-    if not bib_range[0] <= bib_range[1] <= MAX_BIB:
-        raise InvalidSettings(f"bib range {text!r}: FIRST must not be above LAST, and LAST at most {MAX_BIB}")
+    """'1-5000' -> (1, 5000); fullwidth digits read as ASCII ones, as the bibs' own normaliser does."""
+    found = _RANGE.fullmatch(unicodedata.normalize("NFKC", text).replace(" ", ""))
+    if found is None:
+        raise InvalidSettings(f"bib range {text[:30]!r}: give it as FIRST-LAST, e.g. 1-5000")
+    bib_range = (int(found.group(1)), int(found.group(2)))
+    if not 1 <= bib_range[0] <= bib_range[1] <= MAX_BIB:
+        raise InvalidSettings(
+            f"bib range {text[:30]!r}: FIRST must be at least 1, not above LAST, and LAST at most {MAX_BIB}"
+        )
     return bib_range
 
 
@@ -140,11 +147,11 @@ def parse_participants(lines) -> frozenset[str]:
         text = line.split("#", 1)[0].replace("\t", ",").split(",", 1)[0]
         if not text.strip():
             continue
-        bib = normalise_bib(text)
-        if is_bib(bib, ANY_BIB):
-            bibs.add(bib)
-        elif number > 1 or bibs:
-            bad.append(f"line {number}: {text.strip()[:20]!r}")
+        try:
+            bibs.add(searched_bib(text))
+        except ValueError:
+            if number > 1 or bibs:
+                bad.append(f"line {number}: {text.strip()[:20]!r}")
     if bad:
         raise InvalidSettings(f"not bib numbers: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
     if not bibs:

@@ -5,7 +5,8 @@ item per client, event, kind of search and fixed window in the table (an UpdateI
 condition: one write per request), expiring with DynamoDB's TTL. The client is a SHA-256 of its
 source IP (never the IP itself), or of a runner's link for the selfie searches it opens.
 Limits: PublicSearchesPerMinute gallery pages and bib searches,
-PublicSelfiesPerHour selfie searches (template.yaml parameters).
+PublicSelfiesPerHour selfie searches (template.yaml parameters), per event; and ACROSS_EVENTS times
+that across all events, so a client cannot multiply its share by spreading over events.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 SEARCH, SELFIE = "search", "selfie"
+ACROSS_EVENTS = 3  # a client's share over all events, in one event's shares
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ def allow(table, client: str, org_id: str, event_id: str, kind: str, limit: Limi
     now = time.time() if now is None else now
     window = int(now // limit.window_seconds)
     ends = (window + 1) * limit.window_seconds
-    allowed = table.count_hit(
-        client_id(client), f"{org_id}#{event_id}#{kind}", window, limit.requests, int(ends) + 60
+    counter, expires = client_id(client), int(ends) + 60
+    allowed = table.count_hit(counter, f"{org_id}#{event_id}#{kind}", window, limit.requests, expires)
+    allowed = allowed and table.count_hit(
+        counter, f"*#{kind}", window, limit.requests * ACROSS_EVENTS, expires
     )
     return allowed, max(1, int(ends - now))

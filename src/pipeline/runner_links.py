@@ -15,12 +15,13 @@ import hmac
 import re
 import time
 
-from pipeline.bibs import is_bib, normalise_bib
-from pipeline.event_settings import ANY_BIB
+from pipeline.bibs import SEARCHED_BIB_LIMIT, searched_bib
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
-_TOKEN = re.compile(r"([A-Z]?[0-9]{1,6})\.([0-9]{10})\.([A-Za-z0-9_-]{22})")  # ANY_BIB's bibs
+_TOKEN = re.compile(
+    rf"([A-Z]?[0-9]{{1,{SEARCHED_BIB_LIMIT}}})\.([0-9]{{10}})\.([A-Za-z0-9_-]{{22}})", re.ASCII
+)
 
 
 class InvalidRunnerLink(PermissionError):
@@ -35,9 +36,7 @@ def _mac(signing_key: bytes, org_id: str, event_id: str, bib: str, expires_at: i
 
 
 def make_token(signing_key: bytes, org_id: str, event_id: str, bib: str, expires_at: int) -> str:
-    bib = normalise_bib(bib)
-    if not is_bib(bib, ANY_BIB):
-        raise ValueError(f"{bib!r} is not a bib number")
+    bib = searched_bib(bib)  # ValueError: not a bib
     return f"{bib}.{expires_at}.{_mac(signing_key, org_id, event_id, bib, expires_at)}"
 
 

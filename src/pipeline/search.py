@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass
 
 from pipeline import rekognition, timing
@@ -28,6 +29,8 @@ LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request, AP
 MAX_SELFIE_BYTES = 4 * 1024 * 1024
 SELFIE_THRESHOLD = 90.0
 MAX_LINKED_FACES = 10  # face ids searched per bib (one per photo the bib was read on, at most)
+FACE_MATCHES_SECONDS = 600  # a bib's face matches are reused this long: new photos show within it
+MAX_CACHED_MATCHES = 400  # (photo, face, similarity) kept per bib: the item stays under ~30 KB
 MAX_PAGE = 100
 MAX_CAMERA_QUERIES = 20  # CameraIndex queries per bib search: (camera at a checkpoint) x passing
 MAX_RUNNERS_NAMED = 10
@@ -146,23 +149,51 @@ class PhotoSearch:
         read_on = {item["photoId"] for item in bib_items}
         corrected = {item["photoId"] for item in bib_items if item.get("corrected")}
         linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
+        found, complete = self._linked_face_matches(org_id, event_id, bib, linked_faces)
         seen_in: dict[str, float] = {}
-        complete = True
-        for face_id in linked_faces:
-            try:
-                found = self._search_face(org_id, event_id, face_id)
-            except (RekognitionThrottled, RekognitionUnavailable):
-                complete = False
-                break
-            for photo_id, similarity in found.items():
-                if photo_id not in read_on:
-                    seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
+        faces_in: dict[str, set[str]] = {}
+        for photo_id, face_id, similarity in found:
+            if photo_id not in read_on:
+                seen_in[photo_id] = max(similarity, seen_in.get(photo_id, 0.0))
+                faces_in.setdefault(photo_id, set()).add(face_id)
         timed = self._by_time(org_id, event_id, bib, read_on | set(seen_in))
         photos = self._indexed(org_id, event_id, read_on | set(seen_in) | set(timed))
+        # a face match holds while its photo still has the face: every deletion path (erasure, face
+        # search off, retention, a new run) takes it off the photo item, which is read here anyway
+        still = {p for p in seen_in if p in photos and faces_in[p] & set(photos[p].get("faceIds") or ())}
         matches = [Match(photos[p], "corrected" if p in corrected else "bib") for p in read_on if p in photos]
-        matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in photos]
+        matches += [Match(photos[p], "face", seen_in[p]) for p in seen_in if p in still]
         matches += [Match(photos[p], "time", seconds=timed[p]) for p in timed if p in photos]
         return _ranked(matches), complete
+
+    def _linked_face_matches(
+        self, org_id: str, event_id: str, bib: str, linked_faces: list[str], now: float | None = None
+    ) -> tuple[list[tuple[str, str, float]], bool]:
+        """([(photo id, face id, similarity)], complete): where the bib's linked faces appear. Kept
+        in the table for FACE_MATCHES_SECONDS per bib and set of linked faces, so repeated searches
+        of a bib cost no Rekognition call; a throttle answers what was found so far, uncached."""
+        if not linked_faces:
+            return [], True
+        now = time.time() if now is None else now
+        cached = self.table.face_matches(org_id, event_id, bib)
+        if cached and cached.get("linkedFaces") == linked_faces and int(cached.get("expiresAt", 0)) > now:
+            return [(photo, face, float(similarity)) for photo, face, similarity in cached["matches"]], True
+        found: list[tuple[str, str, float]] = []
+        for face_id in linked_faces:
+            try:
+                found += self._search_face(org_id, event_id, face_id)
+            except (RekognitionThrottled, RekognitionUnavailable):
+                return found, False
+        found = found[:MAX_CACHED_MATCHES]
+        self.table.put_face_matches(
+            org_id,
+            event_id,
+            bib,
+            linked_faces,
+            [list(match) for match in found],
+            int(now) + FACE_MATCHES_SECONDS,
+        )
+        return found, True
 
     def _by_time(self, org_id: str, event_id: str, bib: str, known: set[str]) -> dict[str, float]:
         """Photo id -> seconds from the runner's passing: photos a camera at one of the runner's
@@ -262,7 +293,7 @@ class PhotoSearch:
         bib_items = self.table.photos_with_bib(org_id, event_id, bib)
         return {item["faceId"] for item in bib_items if item.get("faceId")}
 
-    def _search_face(self, org_id: str, event_id: str, face_id: str) -> dict[str, float]:
+    def _search_face(self, org_id: str, event_id: str, face_id: str) -> list[tuple[str, str, float]]:
         collection = collection_id(self.collection_prefix, org_id, event_id)
         try:  # one attempt: a throttle leaves the bib reads to answer alone (by_bib)
             response = rekognition.search_faces(
@@ -272,8 +303,12 @@ class PhotoSearch:
             self.rekognition.exceptions.ResourceNotFoundException,  # collection gone
             self.rekognition.exceptions.InvalidParameterException,  # face deleted since the link
         ):
-            return {}
-        return _best_by_photo(response)
+            return []
+        return [
+            (match["Face"]["ExternalImageId"], match["Face"]["FaceId"], float(match["Similarity"]))
+            for match in response.get("FaceMatches", [])
+            if match["Face"].get("ExternalImageId") and match["Face"].get("FaceId")
+        ]
 
     def _indexed(self, org_id: str, event_id: str, photo_ids: set[str]) -> dict[str, dict]:
         items = self.table.get_photos(org_id, event_id, photo_ids) if photo_ids else {}

@@ -50,6 +50,7 @@ CAMERA_INDEX = "CameraIndex"
 TIMING_SK = "TIMING"
 TIMING_PREFIX = "TIMING#"
 CAMERA_PREFIX = "CAMERA#"
+FACE_MATCHES_PREFIX = "FACEMATCH#"
 
 
 def event_pk(org_id: str, event_id: str) -> str:
@@ -165,6 +166,23 @@ class PhotoTable:
         """The event's settings item (pipeline.event_settings), None when it has none."""
         key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
         return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def face_matches(self, org_id: str, event_id: str, bib: str) -> dict | None:
+        """A bib search's cached face matches (pipeline.search), None when there are none."""
+        key = {"PK": event_pk(org_id, event_id), "SK": f"{FACE_MATCHES_PREFIX}{bib}"}
+        return self.table.get_item(Key=key).get("Item")
+
+    def put_face_matches(
+        self, org_id: str, event_id: str, bib: str, linked: list[str], matches: list, expires_at: int
+    ) -> None:
+        """Cache a bib's face matches ([photoId, faceId, similarity]) for the faces linked to it."""
+        self.table.update_item(  # UpdateItem: the search's role writes its counters the same way
+            Key={"PK": event_pk(org_id, event_id), "SK": f"{FACE_MATCHES_PREFIX}{bib}"},
+            UpdateExpression="SET linkedFaces = :linked, matches = :matches, expiresAt = :expires",
+            ExpressionAttributeValues=to_dynamo(
+                {":linked": linked, ":matches": matches, ":expires": expires_at}
+            ),
+        )
 
     def note_upload(self, org_id: str, event_id: str, at: str) -> None:
         """The event's last indexed upload (the event registry, pipeline.retention)."""

@@ -21,8 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.bibs import is_bib, normalise_bib
-from pipeline.event_settings import ANY_BIB
+from pipeline.bibs import searched_bib
 
 # A photo within this many seconds of a runner's corrected passing is theirs by time. Chosen on
 # bench/timing_accuracy.py (docs/timing.md): wide enough for a runner's distance to the mat and
@@ -274,9 +273,10 @@ def _row(row: list[str], where: dict, day: datetime.date, zone: ZoneInfo):
         index = where[role][0]
         return row[index].strip() if index < len(row) else ""
 
-    bib = normalise_bib(cell("bib"))
-    if not is_bib(bib, ANY_BIB):
-        raise InvalidTiming(f"bib {cell('bib')[:20]!r} is not a bib number")
+    try:
+        bib = searched_bib(cell("bib"))
+    except ValueError:
+        raise InvalidTiming(f"bib {cell('bib')[:20]!r} is not a bib number") from None
     checkpoint = checked_checkpoint(cell("checkpoint"))
     if not cell("time"):
         raise InvalidTiming("no time")

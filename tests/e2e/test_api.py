@@ -24,6 +24,8 @@ def call(
     request = urllib.request.Request(running.stack.output("ApiUrl") + path, method=method, data=body)  # noqa: S310 - the local stack
     if key is not None:
         request.add_header("x-api-key", key)
+    else:
+        request.add_header("x-snaprace-client", "test")  # what the runner page sends (pipeline.web)
     if ctype:
         request.add_header("content-type", ctype)
     try:
@@ -367,7 +369,9 @@ def test_one_client_is_stopped_after_its_share_of_a_public_event(local_stack):
         time.sleep(61 - time.time() % 60)
     answers = [call(local_stack, path, key=None)[0] for _ in range(61)]
     assert answers[:60] == [200] * 60 and answers[60] == 429
-    request = urllib.request.Request(local_stack.stack.output("ApiUrl") + path)  # noqa: S310 - the local stack
+    request = urllib.request.Request(  # noqa: S310 - the local stack
+        local_stack.stack.output("ApiUrl") + path, headers={"x-snaprace-client": "test"}
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
     assert refused.value.code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 60

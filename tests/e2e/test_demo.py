@@ -45,7 +45,10 @@ def test_demo_keep_leaves_the_stack_up_with_its_pages_until_ctrl_c():
         with urllib.request.urlopen(page, timeout=10) as answer:  # noqa: S310 - the local stack
             assert answer.status == 200 and b"Your race photos" in answer.read()
         base, org, event = re.fullmatch(r"(.*)/e/([^/]+)/([^/]+)", page).groups()
-        with urllib.request.urlopen(f"{base}/public/orgs/{org}/events/{event}", timeout=10) as info:  # noqa: S310
+        info_request = urllib.request.Request(  # noqa: S310 - the local stack
+            f"{base}/public/orgs/{org}/events/{event}", headers={"x-snaprace-client": "test"}
+        )
+        with urllib.request.urlopen(info_request, timeout=10) as info:  # noqa: S310
             assert json.loads(info.read())["published"] is True  # the demo publishes its event
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0

@@ -140,7 +140,7 @@ def test_a_hidden_bib_photo_is_found_by_time_and_a_later_one_is_not(local_stack,
     assert abs(mine[event["north/hidden.jpg"]]["secondsFromPassing"]) <= 1.0
     # the same through the public API, under the search function's own role (CameraIndex)
     url = f"{local_stack.stack.output('ApiUrl')}/public/orgs/{ORG}/events/{event['id']}/bibs/312/photos"
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the local stack
+    with urllib.request.urlopen(from_a_page(url), timeout=30) as response:  # noqa: S310 - the local stack
         (photo,) = json.loads(response.read())["photos"]
     assert (photo["photoId"], photo["matchedBy"]) == (event["north/hidden.jpg"], "time")
 
@@ -189,12 +189,13 @@ def test_a_runner_is_found_by_name_without_accents_or_case(local_stack, event):
     assert [p["photoId"] for p in json.loads(listed.stdout)["photos"]] == [event["north/305.jpg"]]
     api = local_stack.stack.output("ApiUrl")
     url = f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=j%C3%B6rg%20m"
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the local stack
+    with urllib.request.urlopen(from_a_page(url), timeout=30) as response:  # noqa: S310 - the local stack
         assert json.loads(response.read())["runners"] == [{"bib": "305", "name": "Jörg Müller"}]
     nobody = snaprace(local_stack, "photos", "--org", ORG, "--event", event["id"], "--name", "zz")
     assert nobody.exit_code == 0 and "0 runners named 'zz'" in nobody.output
     with pytest.raises(urllib.error.HTTPError) as short:
-        urllib.request.urlopen(f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=j", timeout=30)  # noqa: S310
+        short_name = f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=j"
+        urllib.request.urlopen(from_a_page(short_name), timeout=30)  # noqa: S310 - the local stack
     assert short.value.code == 400
 
 
@@ -224,3 +225,8 @@ def test_a_file_with_bad_rows_is_refused_whole_and_a_reimport_replaces(local_sta
     items = local_stack.stack.photo_table.event_items(ORG, event_id)
     timing_items = [item["SK"] for item in items if item["SK"].startswith("TIMING#")]
     assert len({sk.split("#")[1] for sk in timing_items}) == 1  # the earlier import's items are gone
+
+
+def from_a_page(url: str) -> urllib.request.Request:
+    """A public search as the runner page sends it (pipeline.web)."""
+    return urllib.request.Request(url, headers={"x-snaprace-client": "test"})  # noqa: S310 - the local stack

@@ -194,3 +194,114 @@ def test_a_runners_link_whose_bib_has_no_linked_face_opens_no_selfie_search(
     own = make_token(SIGNING_KEY.encode(), ORG, EVENT, "111", int(time.time()) + 86400)
     status, answer = call(public_selfie(own, "198.51.100.21", "111"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p111"]
+
+
+def public(name: str, address: str = "198.51.100.30", client_header: bool = True) -> dict:
+    event = fixture(name)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"
+    event["requestContext"]["http"]["sourceIp"] = address
+    event["requestContext"].pop("authorizer", None)
+    if client_header:
+        event["headers"]["x-snaprace-client"] = "runner-page"
+    return event
+
+
+def test_a_cross_site_page_cannot_make_its_visitors_search(emulated_rekognition, published, context):
+    """A third-party page can send a plain GET or a text/plain POST without asking the API first (no
+    CORS preflight); such requests are refused before any counter, table read or Rekognition call."""
+    index_runner("p1234", "1234", linked=True)
+    status, answer = call(public("api_bib", client_header=False), context)
+    assert status == 400 and "x-snaprace-client" in answer["message"]
+    assert call(public("api_bib"), context)[0] == 200
+    selfie_post = public_selfie(None, "198.51.100.31")
+    selfie_post["headers"]["content-type"] = "text/plain"
+    status, answer = call(selfie_post, context)
+    assert status == 415 and "application/json" in answer["message"]
+    keyed = fixture("api_selfie")
+    keyed["headers"]["content-type"] = "text/plain;charset=UTF-8"
+    assert call(keyed, context)[0] == 415
+    assert emulated_rekognition.calls["SearchFacesByImage"] == 0
+
+
+def test_answers_are_never_cached_nor_sniffed_errors_included(indexed_photos, context):
+    from pipeline.handlers import api
+
+    for event in (fixture("api_bib"), fixture("api_gallery"), with_query(fixture("api_gallery"), "limit=0")):
+        answer = api.lambda_handler(event, context)
+        assert answer["headers"]["Cache-Control"] == "no-store"
+        assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
+
+
+def test_junk_from_a_venues_shared_address_does_not_lock_out_its_runners(
+    emulated_rekognition, published, context
+):
+    """Ten POSTs without a link use up that address's selfie searches; a runner behind the same
+    address with their link is counted by the link, not the address."""
+    index_runner("p1234", "1234", linked=True)
+    venue = "203.0.113.50"
+    junk = [call(public_selfie(None, venue), context)[0] for _ in range(11)]
+    assert junk == [403] * 10 + [429]
+    link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1234", int(time.time()) + 86400)
+    status, answer = call(public_selfie(link, venue), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
+
+
+def index_face_only(photo_id: str, bib: str) -> str:
+    """A photo where runner `bib`'s face shows but no bib was read; its face id."""
+    from pipeline import clients
+
+    photo, _ = race_photo(int(bib) + 7, [Runner(bib, show_bib=False)])
+    faces = clients.rekognition().index_faces(
+        CollectionId=f"snaprace-test.{ORG}.{EVENT}", Image={"Bytes": photo}, ExternalImageId=photo_id
+    )
+    face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
+    item = {
+        "orgId": ORG,
+        "eventId": EVENT,
+        "photoId": photo_id,
+        "status": "INDEXED",
+        "bibs": [],
+        "faceIds": [face_id],
+        "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
+        "galleryKey": f"2026-11-01T09:30:00+00:00#{photo_id}",
+    }
+    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, [], None)
+    return face_id
+
+
+def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_drop_out(
+    emulated_rekognition, published, context
+):
+    """The bib's linked-face matches are kept per bib: twenty searches of a popular bib make one
+    SearchFaces, not twenty. A face erased since (delete-runner, face search off, retention) leaves
+    the answer at once: the cache is checked against the photo items the answer reads anyway."""
+    from pipeline import clients
+
+    index_runner("p1234", "1234", linked=True)
+    hidden_face = index_face_only("p1234-hidden", "1234")
+    answers = [call(public("api_bib", f"198.51.100.{n}"), context) for n in range(40, 60)]
+    assert {status for status, _ in answers} == {200}
+    for _, answer in answers:
+        assert {(p["photoId"], p["matchedBy"]) for p in answer["photos"]} == {
+            ("p1234", "bib"),
+            ("p1234-hidden", "face"),
+        }
+    assert emulated_rekognition.calls["SearchFaces"] == 1
+
+    PhotoTable(clients.dynamodb_table(TABLE)).forget_faces(ORG, EVENT, {hidden_face})  # the erasure's write
+    status, answer = call(public("api_bib", "198.51.100.61"), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
+    assert emulated_rekognition.calls["SearchFaces"] == 1
+
+
+def test_a_bib_whose_linked_faces_change_is_searched_again(emulated_rekognition, published, context):
+    from pipeline import clients
+
+    index_runner("p1234", "1234", linked=True)
+    assert call(public("api_bib"), context)[0] == 200
+    assert emulated_rekognition.calls["SearchFaces"] == 1
+    index_runner("p1234-b", "1234", linked=True)  # a second photo links another face to the bib
+    status, answer = call(public("api_bib"), context)
+    assert status == 200 and emulated_rekognition.calls["SearchFaces"] == 3  # both faces, once each
+    cached = PhotoTable(clients.dynamodb_table(TABLE)).face_matches(ORG, EVENT, "1234")
+    assert len(cached["linkedFaces"]) == 2 and int(cached["expiresAt"]) > time.time()

@@ -161,6 +161,8 @@ def requests(draw) -> dict:
     )
     if draw(st.booleans()):
         event["headers"]["x-runner-token"] = draw(runner_tokens())[0]
+    if draw(st.integers(0, 4)):  # mostly from the runner page: the request reaches the search
+        event["headers"]["x-snaprace-client"] = "runner-page"
     caller = None if public else draw(st.sampled_from(CALLERS))
     if caller is None:
         event["requestContext"].pop("authorizer", None)
@@ -185,6 +187,8 @@ def answered_without_a_500(event: dict, context) -> dict:
 
     answer = api.lambda_handler(event, context)  # a raise is a Lambda error: a 500 on AWS
     assert answer["statusCode"] < 500, (answer["statusCode"], answer["body"][:300])
+    assert answer["headers"]["Cache-Control"] == "no-store"  # presigned URLs are never cached
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
     if answer["statusCode"] >= 400:
         assert json.loads(answer["body"])["message"]
     return answer
@@ -264,6 +268,7 @@ def test_no_name_query_makes_a_500_and_only_matching_runners_answer(
     if public:
         event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"
         event["requestContext"].pop("authorizer")
+        event["headers"]["x-snaprace-client"] = "runner-page"
     event["queryStringParameters"] = {"name": name}
     answer = answered_without_a_500(event, context)
     if answer["statusCode"] == 200:
@@ -370,3 +375,5 @@ def test_no_organiser_request_makes_a_500(aws, context, name, photo_id, limit, b
         event["requestContext"]["authorizer"] = {"lambda": caller}
     answer = organiser_api.lambda_handler(event, context)
     assert answer["statusCode"] < 500, (answer["statusCode"], answer["body"][:300])
+    assert answer["headers"]["Cache-Control"] == "no-store"  # presigned URLs are never cached
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff"

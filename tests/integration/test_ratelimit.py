@@ -28,3 +28,16 @@ def test_a_client_gets_its_share_per_window_and_event_and_no_ip_is_stored(aws):
     items = table.table.scan()["Items"]
     assert items and not any("203.0.113" in str(item) for item in items)
     assert all(int(item["expiresAt"]) > start for item in items)  # DynamoDB's TTL removes them
+
+
+def test_a_client_spreading_over_events_gets_its_share_across_them_all(aws):
+    """Limits per event alone let one address multiply its share by the number of published events."""
+    table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
+    limit = ratelimit.Limit(requests=2, window_seconds=60)
+    start = 1_796_000_000.0
+    answers = [
+        ratelimit.allow(table, "203.0.113.9", "acme", f"race-{n}", "search", limit, now=start)[0]
+        for n in range(10)
+    ]
+    assert answers == [True] * ratelimit.ACROSS_EVENTS * 2 + [False] * (10 - ratelimit.ACROSS_EVENTS * 2)
+    assert ratelimit.allow(table, "203.0.113.10", "acme", "race-9", "search", limit, now=start)[0]

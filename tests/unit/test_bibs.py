@@ -164,3 +164,42 @@ def test_numbers_the_event_refused_are_kept_as_doubtful_reads_for_a_person():
     assert doubtful_reads(found, RULES) == []  # no event settings: nothing refused for the event
     with_a_fragment = scene(("10264", 0.1, 0.5, 0.06, 99.0), ("1026", 0.4, 0.5, 0.06, 97.0))
     assert doubtful_reads(with_a_fragment, listed) == []  # 1026 is a fragment of the 10264 read here
+
+
+@pytest.mark.parametrize(
+    ("typed", "bib"),
+    [("111", "111"), ("#0111", "111"), ("０１１１", "111"), (" a007.", "A7"), ("000", "0"), ("ｂ12", "B12")],
+)
+def test_every_entry_point_gives_a_bib_in_one_form(typed, bib):
+    """Search, corrections, runner links, participant lists and results files use one normaliser:
+    a correction's "#0111" is runner 111, as is a fullwidth "０１１１" typed on a phone."""
+    from pipeline.bibs import searched_bib
+    from pipeline.corrections import parse_bibs
+    from pipeline.event_settings import parse_participants
+    from pipeline.runner_links import make_token, runner_of
+
+    assert searched_bib(typed) == bib
+    assert parse_bibs([typed]) == [bib]
+    assert parse_participants([typed.replace("#", "")]) == {bib}  # a list's "#" starts a comment
+    token = make_token(b"k" * 32, "acme", "seoul", typed, 4_000_000_000)
+    assert runner_of(token, b"k" * 32, "acme", "seoul", now=0) == bib
+
+
+@pytest.mark.parametrize("typed", ["", "#", "12-34", "AB12", "1234567", "١٢٣", "12 34", "1.5"])
+def test_what_is_not_a_bib_is_refused_at_every_entry_point(typed):
+    from pipeline.bibs import searched_bib
+    from pipeline.corrections import CorrectionError, parse_bibs
+    from pipeline.runner_links import make_token
+
+    with pytest.raises(ValueError, match="is not a bib number"):
+        searched_bib(typed)
+    with pytest.raises(CorrectionError):
+        parse_bibs([typed])
+    with pytest.raises(ValueError):
+        make_token(b"k" * 32, "acme", "seoul", typed, 4_000_000_000)
+
+
+def test_a_printed_leading_zero_is_read_as_the_runners_bib_judged_on_its_printed_length():
+    read = text_detection("0111", confidence=99.0)
+    assert [b.bib for b in read_bibs([read], BibRules())] == ["111"]
+    assert read_bibs([text_detection("07", confidence=90.0)], BibRules()) == []  # short: needs 95, as printed

@@ -111,3 +111,22 @@ def test_a_truncated_upload_in_the_bucket_does_not_break_what_the_engine_sees():
     for _ in range(2):  # and again: the bad object is not read a second time
         sight = engine.see(processed(data))
         assert [line.text for line in sight.text] == ["901"]
+
+
+def test_the_local_endpoints_request_log_keeps_no_address_query_or_bib(caplog):
+    """As the deployed API's access log: names, cursors, bibs and client addresses identify runners."""
+    import io
+    import logging
+
+    from snaprace.local.logs import PrivateRequestLog
+
+    handler = PrivateRequestLog.__new__(PrivateRequestLog)
+    handler.client_address = ("127.0.0.7", 50000)
+    handler.command = "GET"
+    handler.path = "/public/orgs/acme/events/seoul/bibs/1234/photos?name=kim%20minji&cursor=abc"
+    handler.request_version, handler.requestline, handler.wfile = "HTTP/1.1", "", io.BytesIO()
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        handler.log_request(200)
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert '"GET /public/orgs/acme/events/seoul/bibs/{bib}/photos" 200' in line
+    assert "127.0.0.7" not in line and "kim" not in line and "1234" not in line and "?" not in line

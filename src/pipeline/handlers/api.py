@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, Forb
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
-from pipeline import access, clients, keys, ratelimit, runner_links, search
+from pipeline import access, clients, keys, ratelimit, runner_links, search, web
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
@@ -112,7 +112,7 @@ def runners(org_id: str, event_id: str) -> dict:
 def public_event_info(org_id: str, event_id: str) -> dict:
     """What the runner page needs to know: whether it may search, and how (a hidden or unknown
     event answers {"published": false} alike)."""
-    settings = public_event(org_id, event_id, ratelimit.SEARCH)
+    settings = public_event(org_id, event_id)
     if settings is None:
         return {"published": False}
     return {"published": True, "faceSearch": settings.faces, "selfieSearch": settings.selfie_mode}
@@ -120,55 +120,67 @@ def public_event_info(org_id: str, event_id: str) -> dict:
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/photos")
 def public_gallery(org_id: str, event_id: str) -> dict:
-    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
+    if public_event(org_id, event_id) is None:
         return answer([], nextCursor=None)
     return gallery_of(org_id, event_id)
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
 def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
-    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
+    if public_event(org_id, event_id) is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
     return bib_search_of(org_id, event_id, bib)
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/runners")
 def public_runners(org_id: str, event_id: str) -> dict:
-    if public_event(org_id, event_id, ratelimit.SEARCH) is None:
+    if public_event(org_id, event_id) is None:
         return {"runners": [], "count": 0}
     return runners_named(org_id, event_id)
 
 
 @app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
 def public_by_selfie(org_id: str, event_id: str) -> dict:
-    settings = public_event(org_id, event_id, ratelimit.SELFIE)
-    selfie = selfie_from_request()
-    if settings is None:
-        return answer([])
-    if settings.faces and settings.selfie_mode == VERIFIED:  # off answers 403 whatever the link
+    """Counted per runner link once the link is checked, so a venue's shared address cannot use up
+    its runners' selfie searches; per address only without a valid link (and on an open event)."""
+    settings = public_event(org_id, event_id, counted=False)
+    address = app.current_event.request_context.http.source_ip
+    if settings is None or not (settings.faces and settings.selfie_mode == VERIFIED):
+        within_limit(address, org_id, event_id, ratelimit.SELFIE)
+        selfie = selfie_from_request()
+        if settings is None:
+            return answer([])
+        return selfie_search_of(org_id, event_id, selfie, faces_on=settings.faces)  # read consistently
+    try:
         runner = runner_links.runner_of(
             app.current_event.headers.get("x-runner-token"), signing_key(), org_id, event_id
         )
-        within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
-        return selfie_search_of(org_id, event_id, selfie, runner, settings.faces)
-    return selfie_search_of(org_id, event_id, selfie, faces_on=settings.faces)  # read consistently just now
+    except runner_links.InvalidRunnerLink:
+        within_limit(address, org_id, event_id, ratelimit.SELFIE)
+        raise
+    within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
+    return selfie_search_of(org_id, event_id, selfie_from_request(), runner, settings.faces)
 
 
-def public_event(org_id: str, event_id: str, kind: str) -> EventSettings | None:
-    """Valid ids and this client (its address) within its limit, 429 otherwise; then the event's
-    settings if it is published (read consistently: unpublishing holds at once), else None."""
+def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSettings | None:
+    """A request a page sent after a preflight (pipeline.web), valid ids and, when `counted`, this
+    client (its address) within its search limits, 429 otherwise; then the event's settings if it
+    is published (read consistently: unpublishing holds at once), else None."""
     try:
+        web.check_public_request(app.current_event.http_method, app.current_event.headers)
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
         raise BadRequestError(str(exc)) from None
-    within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, kind)
+    if counted:
+        within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.SEARCH)
     table = PhotoTable(clients.dynamodb_table(get_config().table_name))
     settings = EventSettings.from_item(table.event_settings(org_id, event_id, consistent=True))
     return settings if settings.published else None
 
 
 def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
-    """One more request of this client (an address, or a runner's link) on this event; 429 beyond."""
+    """One more request of this client (an address, or a runner's link) on this event and across
+    all events; 429 beyond either (pipeline.ratelimit)."""
     config = get_config()
     limit = (
         ratelimit.Limit(config.public_searches_per_minute, 60)
@@ -232,7 +244,9 @@ def selfie_search_of(
 
 def selfie_from_request() -> bytes:
     event = app.current_event
-    content_type = (event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
+    content_type = web.content_type(event.headers)
+    if content_type not in web.JSON_OR_IMAGE:
+        raise web.UnsupportedMediaType("send the selfie as application/json, or as image/jpeg or image/png")
     if content_type in ("image/jpeg", "image/png"):
         if event.get_query_string_value("consent") != "true":
             raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
@@ -266,6 +280,13 @@ def forbidden(exc: search.FaceSearchOff | runner_links.InvalidRunnerLink) -> Res
     return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
+@app.exception_handler(web.NotFromAPage)
+def not_from_a_page(exc: web.NotFromAPage) -> Response:
+    return Response(
+        status_code=exc.status, content_type="application/json", body=json.dumps({"message": str(exc)})
+    )
+
+
 @app.exception_handler(RateLimited)
 def rate_limited(exc: RateLimited) -> Response:
     return Response(
@@ -293,4 +314,4 @@ def throttled(exc: RekognitionThrottled | RekognitionUnavailable) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    return web.with_api_headers(app.resolve(event, context))

@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import access, clients, keys, progress, results, retention, review
+from pipeline import access, clients, keys, progress, results, retention, review, web
 from pipeline.config import get_config
 from pipeline.corrections import CorrectionError, Corrector
 from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
@@ -176,4 +176,4 @@ def busy(exc) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    return web.with_api_headers(app.resolve(event, context))

@@ -16,7 +16,8 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from pipeline import keys
+from pipeline import keys, web
+from pipeline.config import get_config
 from pipeline.errors import InvalidKey
 
 logger = Logger()
@@ -27,15 +28,11 @@ ASSETS = {  # the only files served: a name in the path never reaches the file s
     "organiser.js": "text/javascript; charset=utf-8",
     "pages.css": "text/css; charset=utf-8",
 }
-SECURITY_HEADERS = {
-    # only this origin's scripts, styles, API and photos (presigned S3 URLs), no framing
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' https: http: blob: data:; connect-src 'self'; "
-        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a runner link's page URL never leaves in a Referer
-}
+
+
+@cache
+def security_headers() -> dict:
+    return web.page_headers(get_config().bucket_name)
 
 
 @cache
@@ -48,12 +45,12 @@ def page(name: str, org_id: str, event_id: str) -> Response:
     try:
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
-        return Response(404, "text/plain; charset=utf-8", f"no such event: {exc}", SECURITY_HEADERS)
+        return Response(404, "text/plain; charset=utf-8", f"no such event: {exc}", security_headers())
     return Response(
         200,
         "text/html; charset=utf-8",
         read(name),
-        {**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+        {**security_headers(), "Cache-Control": "no-cache"},
     )
 
 
@@ -70,8 +67,8 @@ def organiser_page(org_id: str, event_id: str) -> Response:
 @app.get("/assets/<name>")
 def asset(name: str) -> Response:
     if name not in ASSETS:
-        return Response(404, "text/plain; charset=utf-8", "not found", SECURITY_HEADERS)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}  # a deploy shows within 5 min
+        return Response(404, "text/plain; charset=utf-8", "not found", security_headers())
+    headers = {**security_headers(), "Cache-Control": "public, max-age=300"}  # a deploy shows within 5 min
     return Response(200, ASSETS[name], read(name), headers)
 
 

@@ -20,7 +20,9 @@ function say(text, bad = false) {
 }
 
 async function call(path, options = {}) {
-  const answer = await fetch(api + path, options);
+  // the header makes a search a request a browser asks the API about first (pipeline/web.py)
+  const headers = { "x-snaprace-client": "runner-page", ...(options.headers || {}) };
+  const answer = await fetch(api + path, { ...options, headers });
   const body = await answer.json().catch(() => ({}));
   if (answer.status === 429) {
     const wait = answer.headers.get("Retry-After") || "60";
