@@ -134,7 +134,7 @@ def parse_range(text: str) -> tuple[int, int]:
     bib_range = (int(found.group(1)), int(found.group(2)))
     if not 1 <= bib_range[0] <= bib_range[1] <= MAX_BIB:
         raise InvalidSettings(
-            f"bib range {text[:30]!r}: FIRST must be at least 1, not above LAST, and LAST at most {MAX_BIB}"
+            f"bib range {text[:30]!r}: FIRST must not be above LAST, FIRST at least 1, LAST at most {MAX_BIB}"
         )
     return bib_range
 
