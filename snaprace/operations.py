@@ -140,6 +140,7 @@ def event_settings(
     selfie_mode: str | None = None,
     event_date: str | None = None,
     timezone: str | None = None,
+    name_search: bool | None = None,
 ) -> EventSettings:
     """The event's bib settings, after replacing the parts given (`clear` removes them all).
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
@@ -153,6 +154,7 @@ def event_settings(
         "published": published,
         "face_retention_days": face_retention_days,
         "selfie_mode": selfie_mode,
+        "name_search": name_search,
     }
     try:
         if bib_range:

@@ -102,6 +102,12 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
     "runners with their link (`snaprace runner-links`); open anyone, within the per-client limits.",
 )
 @click.option(
+    "--name-search",
+    type=click.Choice(["on", "off"], case_sensitive=False),
+    help="Whether runners of the published event may find their bib by their full name in the timing "
+    "results (off by default: strangers can guess names too; docs/security.md).",
+)
+@click.option(
     "--date",
     "event_date",
     metavar="YYYY-MM-DD",
@@ -122,6 +128,7 @@ def event_settings(
     face_retention_days,
     retention_from,
     selfie_mode,
+    name_search,
     event_date,
     timezone,
     as_json,
@@ -144,6 +151,7 @@ def event_settings(
         selfie_mode,
         event_date,
         timezone,
+        None if name_search is None else name_search.lower() == "on",
     )
     removed = operations.delete_event_faces(stack, org_id, event_id) if face_search is False else None
     deleted = (

@@ -46,6 +46,9 @@ class EventSettings:
     selfie_mode: str = VERIFIED  # who may search by selfie without a key: OPEN or VERIFIED
     date: str | None = None  # ISO date: a timing file's times of day are on it (pipeline.timing)
     timezone: str | None = None  # IANA zone of the event's clocks, e.g. Asia/Seoul
+    # runners may find their bib by their full name in the timing results (pipeline.search): off
+    # unless the organiser turns it on, as a name search answers strangers who guess names too
+    name_search: bool = False
 
     def to_item(self) -> dict:
         item: dict = {} if self.faces else {"faceSearch": "off"}
@@ -63,6 +66,8 @@ class EventSettings:
             item["eventDate"] = self.date
         if self.timezone:
             item["timeZone"] = self.timezone
+        if self.name_search:
+            item["nameSearch"] = "on"
         if self.participants:
             item["participants"] = set(self.participants)
         return item
@@ -84,6 +89,7 @@ class EventSettings:
             OPEN if item.get("selfieSearch") == OPEN else VERIFIED,
             item.get("eventDate"),
             item.get("timeZone"),
+            item.get("nameSearch") == "on",
         )
 
     def summary(self) -> dict:
@@ -98,6 +104,7 @@ class EventSettings:
             "retentionFrom": self.retention_from,
             "date": self.date,
             "timezone": self.timezone,
+            "nameSearch": self.name_search,
         }
 
     def reads_fingerprint(self) -> str:
@@ -120,7 +127,8 @@ class EventSettings:
         faces = f"on, selfie search {self.selfie_mode}" if self.faces else "off"
         day = f"; on {self.date}" if self.date else ""
         zone = f" ({self.timezone})" if self.timezone else ""
-        return f"{bibs}; face search {faces}{published}{retention}{day}{zone}"
+        names = "; name search on" if self.name_search else ""
+        return f"{bibs}; face search {faces}{published}{names}{retention}{day}{zone}"
 
 
 _RANGE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})", re.ASCII)

@@ -35,12 +35,17 @@ MAX_PAGE = 100
 MAX_CAMERA_QUERIES = 20  # CameraIndex queries per bib search: (camera at a checkpoint) x passing
 MAX_RUNNERS_NAMED = 10
 MIN_NAME_LETTERS = 2
+MIN_FULL_NAME_LETTERS = 3  # the public name search: "Oh Li" and "김민준" are names, "a b" is not
 URL_SECONDS = 900
 _CURSOR_KEYS = {"PK", "SK", "galleryKey"}
 
 
 class FaceSearchOff(PermissionError):
     """The organiser turned face search off for the event (pipeline.event_settings)."""
+
+
+class NameSearchOff(PermissionError):
+    """The organiser has not turned the public name search on (pipeline.event_settings)."""
 
 
 class BadRequest(ValueError):
@@ -245,6 +250,20 @@ class PhotoSearch:
         if not current:
             return []
         return timing_table.named(org_id, event_id, current["importId"], words, MAX_RUNNERS_NAMED)
+
+    def runner_named_in_full(self, org_id: str, event_id: str, text: str) -> list[dict]:
+        """The public name search: [{bib, name}] of the one runner whose full name `text` is, or []
+        when no runner or several have it. No prefixes, no lists: a stranger walking names learns
+        only the runners whose whole, unshared name they already guessed (docs/security.md)."""
+        words = sorted(set(timing.name_tokens(text[: timing.MAX_NAME])))
+        if sum(len(word) for word in words) < MIN_FULL_NAME_LETTERS:
+            raise BadRequest("type your name as the results list it: first and last name")
+        timing_table = TimingTable(self.table.table)
+        current = timing_table.current(org_id, event_id)
+        if not current:
+            return []
+        found = timing_table.named_in_full(org_id, event_id, current["importId"], words)
+        return found if len(found) == 1 else []
 
     def by_selfie(
         self,

@@ -192,6 +192,13 @@ def name_matches(query: list[str], tokens: list[str]) -> bool:
     return all(any(token.startswith(word) for token in tokens) for word in query)
 
 
+def full_name_matches(query: list[str], tokens: list[str]) -> bool:
+    """The public rule: every word typed is a whole word of the name, and they are the whole name
+    or at least two of its words ('jörg müller' finds 'Jörg Müller'; 'jörg', 'jo mü' do not)."""
+    typed = set(query)
+    return bool(typed) and typed <= set(tokens) and len(typed) >= min(2, len(set(tokens)))
+
+
 def parse_results(text: str, columns: Columns, day: datetime.date, zone: ZoneInfo) -> Results:
     """A timing export (CSV with a header; comma, semicolon or tab) as runners and passings. Every
     bad row is an error naming its line; nothing is returned half-read."""

@@ -25,7 +25,7 @@ from pipeline.table import (
     timing_runner_sk,
     to_dynamo,
 )
-from pipeline.timing import OffsetEstimate, Results, Runner, name_matches, name_tokens
+from pipeline.timing import OffsetEstimate, Results, Runner, full_name_matches, name_matches, name_tokens
 
 NAME_PAGE = 100  # name-search items read per query page
 MAX_NAME_PAGES = 3  # a stranger's "a b" must not read every name of a 30,000-runner event
@@ -131,6 +131,30 @@ class TimingTable(PhotoTable):
                 break
         ranked = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
         return [{"bib": bib, "name": name} for bib, name in ranked[:limit]]
+
+    def named_in_full(self, org_id: str, event_id: str, import_id: str, words: list[str]) -> list[dict]:
+        """Runners whose full name the words are (timing.full_name_matches), {bib, name}: one Query
+        on the longest word as a whole word, at most MAX_NAME_PAGES pages; it stops at a second
+        runner (a stranger learns nothing from a name two runners share)."""
+        longest = max(words, key=len)
+        condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(
+            timing_name_sk(import_id, longest) + "#"
+        )
+        found: dict[str, str] = {}
+        start = None
+        for _ in range(MAX_NAME_PAGES):
+            page = self.table.query(
+                KeyConditionExpression=condition,
+                Limit=NAME_PAGE,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in page.get("Items", []):
+                if full_name_matches(words, name_tokens(item["name"])):
+                    found.setdefault(item["bib"], item["name"])
+            start = page.get("LastEvaluatedKey")
+            if not start or len(found) > 1:
+                break
+        return [{"bib": bib, "name": name} for bib, name in sorted(found.items())]
 
     def cameras(self, org_id: str, event_id: str) -> list[dict]:
         """Every camera assigned to a checkpoint: camera, checkpoint, clockOffset (set by hand),

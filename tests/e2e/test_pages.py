@@ -120,26 +120,31 @@ def test_a_bib_search_a_deep_link_and_the_photo_view_with_its_download(phone, ev
     assert phone.get_by_label("Your bib number").input_value() == "6102"
 
 
-def test_a_runner_finds_their_photos_by_name(phone, event):
+def test_a_runner_finds_their_photos_by_their_full_name(phone, event, local_stack):
+    """Name search is the organiser's choice; it answers one runner's full name and nothing else:
+    a first name two runners share, or half a name, is no answer (no directory of runners)."""
     phone.goto(event["url"])
-    phone.get_by_label("Your bib number or name").fill("ana")
+    phone.get_by_label("Your bib number").fill("Ana Lima")  # off (the default): a name is no bib
     phone.keyboard.press("Enter")
-    phone.get_by_text("Which one is you?").wait_for()
-    assert phone.locator("#runners button").all_inner_texts() == [
-        "Ana Lima · bib 6101",
-        "Ana Souza · bib 6102",
-    ]
-    shot(phone, "runner-name-360")
-    phone.get_by_role("button", name="Ana Lima · bib 6101").click()
-    phone.get_by_text("3 photos of bib 6101").wait_for()
-    assert phone.locator("#runners").is_hidden()
-
-    phone.get_by_label("Your bib number or name").fill("SOUZA")  # one runner: straight to their photos
-    phone.keyboard.press("Enter")
-    phone.get_by_text("1 photo of bib 6102").wait_for()
-    phone.get_by_label("Your bib number or name").fill("Nobody Here")
-    phone.keyboard.press("Enter")
-    phone.get_by_text('No runner named "Nobody Here" in the results yet').wait_for()
+    phone.get_by_text('"Ana Lima" is not a bib number').wait_for()
+    on = ("event-settings", "--org", ORG, "--event", EVENT, "--name-search", "on")
+    assert "name search on" in snaprace(local_stack, *on).output
+    try:
+        phone.goto(event["url"])
+        phone.get_by_label("Your bib number or name").fill("ana lima")
+        phone.keyboard.press("Enter")
+        phone.get_by_text("3 photos of bib 6101").wait_for()
+        shot(phone, "runner-name-360")
+        phone.get_by_label("Your bib number or name").fill("SOUZA ANA")  # any order, no accents or case
+        phone.keyboard.press("Enter")
+        phone.get_by_text("1 photo of bib 6102").wait_for()
+        for text in ("Ana", "Ana L", "Nobody Here"):
+            phone.get_by_label("Your bib number or name").fill(text)
+            phone.keyboard.press("Enter")
+            phone.get_by_text(f'No single runner named "{text}" in the results').wait_for()
+    finally:
+        off = ("event-settings", "--org", ORG, "--event", EVENT, "--name-search", "off")
+        snaprace(local_stack, *off)
 
 
 def test_empty_and_error_states_say_what_to_do(phone, event, local_stack):

@@ -188,9 +188,14 @@ def test_a_runner_is_found_by_name_without_accents_or_case(local_stack, event):
     assert listed.exit_code == 0, listed.output
     assert [p["photoId"] for p in json.loads(listed.stdout)["photos"]] == [event["north/305.jpg"]]
     api = local_stack.stack.output("ApiUrl")
-    url = f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=j%C3%B6rg%20m"
+    on = ("event-settings", "--org", ORG, "--event", event["id"], "--name-search", "on")
+    assert snaprace(local_stack, *on).exit_code == 0
+    url = f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=MULLER%20j%C3%B6rg"
     with urllib.request.urlopen(from_a_page(url), timeout=30) as response:  # noqa: S310 - the local stack
         assert json.loads(response.read())["runners"] == [{"bib": "305", "name": "Jörg Müller"}]
+    half = f"{api}/public/orgs/{ORG}/events/{event['id']}/runners?name=j%C3%B6rg%20m"
+    with urllib.request.urlopen(from_a_page(half), timeout=30) as response:  # noqa: S310 - the local stack
+        assert json.loads(response.read())["runners"] == []  # the public search takes whole words
     nobody = snaprace(local_stack, "photos", "--org", ORG, "--event", event["id"], "--name", "zz")
     assert nobody.exit_code == 0 and "0 runners named 'zz'" in nobody.output
     with pytest.raises(urllib.error.HTTPError) as short:

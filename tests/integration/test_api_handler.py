@@ -305,3 +305,82 @@ def test_a_bib_whose_linked_faces_change_is_searched_again(emulated_rekognition,
     assert status == 200 and emulated_rekognition.calls["SearchFaces"] == 3  # both faces, once each
     cached = PhotoTable(clients.dynamodb_table(TABLE)).face_matches(ORG, EVENT, "1234")
     assert len(cached["linkedFaces"]) == 2 and int(cached["expiresAt"]) > time.time()
+
+
+@pytest.fixture
+def named_runners(published):
+    """Timing results with runners whose names share words: two Kims, two Anas."""
+    import datetime
+
+    from pipeline import clients, timing
+    from pipeline.timing_table import TimingTable
+
+    names = {
+        "1001": "Kim Minjun",
+        "1002": "Kim Seoyeon",
+        "1003": "Ana Lima",
+        "1004": "Ana Souza",
+        "1005": "Oh Li",
+    }
+    rows = ["bib,checkpoint,time,name"] + [
+        f"{bib},FINISH,10:00:0{i},{name}" for i, (bib, name) in enumerate(names.items())
+    ]
+    results = timing.parse_results(
+        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    )
+    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
+    return names
+
+
+def name_search(name: str, address: str = "198.51.100.70") -> dict:
+    event = with_query(public("api_runners", address), f"name={name}")
+    event["queryStringParameters"] = {"name": name}
+    return event
+
+
+def test_the_public_name_search_is_off_until_the_organiser_turns_it_on(named_runners, context):
+    status, answer = call(name_search("Ana Lima"), context)
+    assert status == 403 and "search by your bib number" in answer["message"]
+    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+        ORG, EVENT, {"published": True, "nameSearch": "on"}
+    )
+    assert call(name_search("Ana Lima"), context)[1]["runners"] == [{"bib": "1003", "name": "Ana Lima"}]
+
+
+@pytest.mark.parametrize(
+    ("typed", "bibs"),
+    [
+        ("ana lima", ["1003"]),
+        ("LIMA ANA", ["1003"]),  # any order, any case
+        ("oh li", ["1005"]),  # short names are names
+        ("ana", []),  # two runners are Ana: no list of them
+        ("kim", []),
+        ("ana l", []),  # no prefixes: the directory walk of two-letter prefixes finds nothing
+        ("an li", []),
+        ("lima", []),  # one word of a two-word name: a surname alone is a guess, not a name
+        ("ana lima souza", []),
+    ],
+)
+def test_a_stranger_finds_one_runner_by_their_whole_name_and_no_directory(
+    named_runners, context, typed, bibs
+):
+    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+        ORG, EVENT, {"published": True, "nameSearch": "on"}
+    )
+    status, answer = call(name_search(typed), context)
+    assert status == 200 and [runner["bib"] for runner in answer["runners"]] == bibs
+
+
+def test_one_client_learns_a_few_runners_by_name_an_hour(named_runners, context):
+    from pipeline import ratelimit
+
+    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+        ORG, EVENT, {"published": True, "nameSearch": "on"}
+    )
+    misses = [call(name_search(f"nobody {n}", "198.51.100.80"), context)[0] for n in range(10)]
+    assert misses == [200] * 10  # a miss teaches nothing and is not counted here
+    answers = [
+        call(name_search("oh li", "198.51.100.80"), context)[0] for _ in range(ratelimit.NAMES_PER_HOUR + 1)
+    ]
+    assert answers == [200] * ratelimit.NAMES_PER_HOUR + [429]
+    assert call(name_search("oh li", "198.51.100.81"), context)[0] == 200  # another client

@@ -115,7 +115,12 @@ def public_event_info(org_id: str, event_id: str) -> dict:
     settings = public_event(org_id, event_id)
     if settings is None:
         return {"published": False}
-    return {"published": True, "faceSearch": settings.faces, "selfieSearch": settings.selfie_mode}
+    return {
+        "published": True,
+        "faceSearch": settings.faces,
+        "selfieSearch": settings.selfie_mode,
+        "nameSearch": settings.name_search,
+    }
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/photos")
@@ -134,9 +139,21 @@ def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
 
 @app.get("/public/orgs/<org_id>/events/<event_id>/runners")
 def public_runners(org_id: str, event_id: str) -> dict:
-    if public_event(org_id, event_id) is None:
+    """A runner's bib by their full name, when the organiser turned name search on: the one runner
+    of that whole name or none, and each client learns at most NAMES_PER_HOUR runners an hour."""
+    settings = public_event(org_id, event_id)
+    if settings is None:
         return {"runners": [], "count": 0}
-    return runners_named(org_id, event_id)
+    if not settings.name_search:
+        raise search.NameSearchOff("this event does not search by name: search by your bib number")
+    found = photo_search().runner_named_in_full(
+        org_id, event_id, app.current_event.get_query_string_value("name", "")
+    )
+    metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
+    if found:
+        address = app.current_event.request_context.http.source_ip
+        within_limit(address, org_id, event_id, ratelimit.NAMES)
+    return {"runners": found, "count": len(found)}
 
 
 @app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
@@ -182,11 +199,11 @@ def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
     """One more request of this client (an address, or a runner's link) on this event and across
     all events; 429 beyond either (pipeline.ratelimit)."""
     config = get_config()
-    limit = (
-        ratelimit.Limit(config.public_searches_per_minute, 60)
-        if kind == ratelimit.SEARCH
-        else ratelimit.Limit(config.public_selfies_per_hour, 3600)
-    )
+    limit = {
+        ratelimit.SEARCH: ratelimit.Limit(config.public_searches_per_minute, 60),
+        ratelimit.SELFIE: ratelimit.Limit(config.public_selfies_per_hour, 3600),
+        ratelimit.NAMES: ratelimit.Limit(ratelimit.NAMES_PER_HOUR, 3600),
+    }[kind]
     table = PhotoTable(clients.dynamodb_table(config.table_name))
     allowed, retry_after = ratelimit.allow(table, client, org_id, event_id, kind, limit)
     if not allowed:
@@ -275,8 +292,9 @@ def bad_request(exc: search.BadRequest) -> Response:
 
 
 @app.exception_handler(search.FaceSearchOff)
+@app.exception_handler(search.NameSearchOff)
 @app.exception_handler(runner_links.InvalidRunnerLink)
-def forbidden(exc: search.FaceSearchOff | runner_links.InvalidRunnerLink) -> Response:
+def forbidden(exc: search.FaceSearchOff | search.NameSearchOff | runner_links.InvalidRunnerLink) -> Response:
     return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 

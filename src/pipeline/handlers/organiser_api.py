@@ -3,7 +3,8 @@ review queue and a person's corrections.
 
     GET  /orgs/{orgId}/events/{eventId}/progress             raw, indexed, rejected (why), failed, in flight
     GET  /orgs/{orgId}/events/{eventId}/settings
-    PUT  /orgs/{orgId}/events/{eventId}/settings    {"published", "faces", "bibRange", "selfieSearch"}
+    PUT  /orgs/{orgId}/events/{eventId}/settings    {"published", "faces", "bibRange", "selfieSearch",
+                                                     "nameSearch"}
     GET  /orgs/{orgId}/events/{eventId}/review?limit=1..100  photos to look at, most useful first
     POST /orgs/{orgId}/events/{eventId}/photos/{photoId}/corrections
          {"add": ["1234"], "remove": ["1284"], "confirm": true, "face": 1, "spread": true}
@@ -72,14 +73,14 @@ def change_settings(org_id: str, event_id: str) -> dict:
     """Publish, face search on or off (off deletes the event's faces now), the bib range, the
     selfie mode; what is not in the body stays as it is."""
     caller_of(org_id, event_id)
-    change = json_body({"published", "faces", "bibRange", "selfieSearch"})
+    change = json_body({"published", "faces", "bibRange", "selfieSearch", "nameSearch"})
     current = EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True))
     updates = {}
-    for name in ("published", "faces"):
+    for name, field in (("published", "published"), ("faces", "faces"), ("nameSearch", "name_search")):
         if name in change:
             if not isinstance(change[name], bool):
                 raise BadRequestError(f"{name} is true or false")
-            updates[name] = change[name]
+            updates[field] = change[name]
     if "selfieSearch" in change:
         if change["selfieSearch"] not in (OPEN, VERIFIED):
             raise BadRequestError("selfieSearch is open or verified")

@@ -8,6 +8,7 @@ const api = `${base}/public/orgs/${encodeURIComponent(org)}/events/${encodeURICo
 const runnerToken = new URLSearchParams(location.hash.slice(1)).get("runner");
 const BIB = /^#?[A-Za-z]?[0-9]{1,6}$/;
 const NAME = /\p{L}.*\p{L}/u; // two letters or more: a name, searched in the timing results
+let nameSearch = false; // the organiser's choice (the event's nameSearch): full names only
 const MAX_SELFIE_BYTES = 4 * 1024 * 1024;
 const $ = (id) => document.getElementById(id);
 let cursor = null;
@@ -103,36 +104,22 @@ async function byName(text) {
     }
     $("photos").replaceChildren();
     $("results-title").hidden = true;
-    const list = $("runners");
-    list.replaceChildren(...found.runners.map((runner) => {
-      const item = document.createElement("li");
-      const choose = document.createElement("button");
-      choose.type = "button";
-      choose.textContent = `${runner.name} · bib ${runner.bib}`;
-      choose.addEventListener("click", () => {
-        $("bib").value = runner.bib;
-        byBib(runner.bib);
-      });
-      item.append(choose);
-      return item;
-    }));
-    list.hidden = !found.count;
-    say(found.count ? "Which one is you?" : `No runner named "${text.trim()}" in the results yet: search by your bib number.`);
+    // the API answers one runner or none: a name two runners share is no answer (docs/security.md)
+    say(`No single runner named "${text.trim()}" in the results: type your first and last name as you registered, or search by your bib number.`);
   } catch (error) {
     say(error.message, true);
   }
 }
 
 function search(text) {
-  if (!BIB.test(text.trim()) && NAME.test(text)) return byName(text);
+  if (nameSearch && !BIB.test(text.trim()) && NAME.test(text)) return byName(text);
   return byBib(text);
 }
 
 async function byBib(text) {
-  $("runners").hidden = true;
   const bib = text.trim();
   if (!BIB.test(bib)) {
-    say(`"${bib}" is not a bib number: type the number printed on your bib, e.g. 1234, or your name.`, true);
+    say(`"${bib}" is not a bib number: type the number printed on your bib, e.g. 1234${nameSearch ? ", or your first and last name" : ""}.`, true);
     return;
   }
   galleryOn = false;
@@ -216,6 +203,11 @@ async function start() {
     return;
   }
   $("search").hidden = false;
+  nameSearch = Boolean(info.nameSearch);
+  if (!nameSearch) {
+    $("bib-label").textContent = "Your bib number";
+    $("bib").placeholder = "e.g. 1234";
+  }
   if (!info.faceSearch) {
     $("selfie-off").textContent = "The organiser has turned face search off for this event: search by bib number.";
     $("selfie-off").hidden = false;
