@@ -2,7 +2,6 @@
 properties), fresh clients and configuration per test, a Lambda context, and the local stack
 for the end-to-end tests."""
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,25 +145,12 @@ def pytest_collection_modifyitems(config, items):
 def emulated_rekognition(aws):
     """The handlers' Rekognition client answered by the local stack's emulator (the real API's
     validation, limits and error shapes) instead of moto, which has no SearchFacesByImage."""
-    from botocore.awsrequest import AWSResponse
-
     from pipeline import clients
     from snaprace.local.engines import ScriptedEngine
-    from snaprace.local.rekognition import RekognitionEmulator, RekognitionError
+    from snaprace.local.rekognition import RekognitionEmulator, answer_in_process
 
     emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, "ap-northeast-2", "123456789012")
-
-    def answer(model, params, **_):  # the Stubber's hook: a response here skips the HTTP layer
-        operation = model.name
-        request = json.loads(params["body"] or b"{}")  # the serialised request, as the wire carries it
-        try:
-            status, parsed = 200, emulator.handle(operation, request)
-        except RekognitionError as exc:
-            status, parsed = exc.status, {"Error": {"Code": exc.code, "Message": exc.message}}
-        parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
-        return AWSResponse(None, status, {}, None), parsed
-
-    clients.rekognition().meta.events.register_first("before-call.rekognition", answer)
+    answer_in_process(clients.rekognition(), emulator)
     return emulator
 
 

@@ -436,3 +436,22 @@ def _text_detection(line, kind: str, ident: int, parent: int | None = None) -> d
     if parent is not None:
         detection["ParentId"] = parent
     return detection
+
+
+def answer_in_process(client, emulator: RekognitionEmulator) -> None:
+    """Let `emulator` answer a boto3 Rekognition client without HTTP (tests and benchmarks on moto,
+    which has no SearchFacesByImage): the request as the wire carries it, the real error shapes."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+
+    def answer(model, params, **_):  # the Stubber's hook: a response here skips the HTTP layer
+        request = json.loads(params["body"] or b"{}")
+        try:
+            status, parsed = 200, emulator.handle(model.name, request)
+        except RekognitionError as exc:
+            status, parsed = exc.status, {"Error": {"Code": exc.code, "Message": exc.message}}
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
+        return AWSResponse(None, status, {}, None), parsed
+
+    client.meta.events.register_first("before-call.rekognition", answer)

@@ -119,6 +119,9 @@ class Endpoint:
         return None
 
     def _route(self, environ) -> tuple[str | None, dict]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_api/"):  # any path: werkzeug's <path> stops at a newline, API Gateway does not
+            return "http_api", {"rest": path[len("/_api/") :]}
         try:
             return self.paths.bind_to_environ(environ).match()
         except HTTPException:  # no route of ours: moto's

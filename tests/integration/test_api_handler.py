@@ -384,3 +384,31 @@ def test_one_client_learns_a_few_runners_by_name_an_hour(named_runners, context)
     ]
     assert answers == [200] * ratelimit.NAMES_PER_HOUR + [429]
     assert call(name_search("oh li", "198.51.100.81"), context)[0] == 200  # another client
+
+
+def test_the_checked_in_description_is_the_one_the_routes_generate_and_the_api_serves(aws, context):
+    """docs/openapi.json is generated from the routes and pipeline.api_models: regenerate it with
+    `python -m pipeline.handlers.api > docs/openapi.json` (from src/) when the API changes."""
+    from pipeline.handlers import api
+
+    checked_in = (ROOT / "docs" / "openapi.json").read_text()
+    assert api.description() == checked_in
+    event = public("api_gallery")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/openapi.json"
+    answer = api.lambda_handler(event, context)
+    assert answer["statusCode"] == 200 and answer["body"] == checked_in
+    described = json.loads(checked_in)
+    served = {
+        f"{method.upper()} {path}" for path, methods in described["paths"].items() for method in methods
+    }
+    from snaprace.template import load_template
+
+    events = load_template()["Resources"]["SearchApiFunction"]["Properties"]["Events"].values()
+    path = {"{orgId}": "{org_id}", "{eventId}": "{event_id}"}
+    routes = {
+        f"{e['Properties']['Method']} {e['Properties']['Path']}".replace("{orgId}", path["{orgId}"]).replace(
+            "{eventId}", path["{eventId}"]
+        )
+        for e in events
+    }
+    assert served == routes - {"GET /openapi.json"}  # every route the template gives the function

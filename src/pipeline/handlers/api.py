@@ -14,6 +14,7 @@ The selfie is never stored or logged.
 import base64
 import json
 import re
+from functools import cache
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +24,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
 from pipeline import access, clients, keys, ratelimit, runner_links, search, web
+from pipeline.api_models import (
+    SELFIE_BODY,
+    BibPhotos,
+    ClientHeader,
+    Consent,
+    Cursor,
+    Gallery,
+    Limit,
+    Name,
+    PublicEvent,
+    Runners,
+    RunnerToken,
+    SelfiePhotos,
+    answers,
+)
 from pipeline.bibs import searched_bib
 from pipeline.config import get_config
 from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
@@ -32,7 +48,7 @@ from pipeline.table import PhotoTable
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
 SIGNING_KEY_CACHE_SECONDS = 300
 
 
@@ -80,36 +96,53 @@ def answer(matches: list[search.Match], **extra) -> dict:
     return {"photos": photos, "count": len(photos), **extra}
 
 
-@app.get("/orgs/<org_id>/events/<event_id>/photos")
-def gallery(org_id: str, event_id: str) -> dict:
+@app.get(
+    "/orgs/<org_id>/events/<event_id>/photos", responses=answers(Gallery, 400, 401, 403, 429), tags=["keyed"]
+)
+def gallery(org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = None) -> Gallery:
     checked_ids(org_id, event_id)
-    return gallery_of(org_id, event_id)
+    return gallery_of(org_id, event_id, limit, cursor)
 
 
-@app.get("/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
-def by_bib(org_id: str, event_id: str, bib: str) -> dict:
+@app.get(
+    "/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos",
+    responses=answers(BibPhotos, 400, 401, 403, 429, 503),
+    tags=["keyed"],
+)
+def by_bib(org_id: str, event_id: str, bib: str) -> BibPhotos:
     checked_ids(org_id, event_id)
     return bib_search_of(org_id, event_id, bib)
 
 
-@app.post("/orgs/<org_id>/events/<event_id>/selfie-search")
-def by_selfie(org_id: str, event_id: str) -> dict:
+@app.post(
+    "/orgs/<org_id>/events/<event_id>/selfie-search",
+    responses=answers(SelfiePhotos, 400, 401, 403, 413, 415, 429, 503),
+    openapi_extensions=SELFIE_BODY,
+    tags=["keyed"],
+)
+def by_selfie(org_id: str, event_id: str, consent: Consent = None) -> SelfiePhotos:
     checked_ids(org_id, event_id)
-    return selfie_search_of(org_id, event_id, selfie_from_request())
+    return selfie_search_of(org_id, event_id, selfie_from_request(consent))
 
 
-@app.get("/orgs/<org_id>/events/<event_id>/runners")
-def runners(org_id: str, event_id: str) -> dict:
+@app.get(
+    "/orgs/<org_id>/events/<event_id>/runners", responses=answers(Runners, 400, 401, 403, 429), tags=["keyed"]
+)
+def runners(org_id: str, event_id: str, name: Name = "") -> Runners:
+    """Runners whose name has a word starting with each word typed (the organiser's staff)."""
     checked_ids(org_id, event_id)
-    return runners_named(org_id, event_id)
+    found = photo_search().runners_named(org_id, event_id, name)
+    metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
+    return {"runners": found, "count": len(found)}
 
 
 # Runners: a published event without a key, each client within its limits (pipeline.ratelimit).
-# An event that is not published answers as an empty one: guessing ids reveals nothing.
+# An event that is not published answers as an empty one: guessing ids reveals nothing. Every
+# public route needs a request a cross-site page cannot send unasked (pipeline.web).
 
 
-@app.get("/public/orgs/<org_id>/events/<event_id>")
-def public_event_info(org_id: str, event_id: str) -> dict:
+@app.get("/public/orgs/<org_id>/events/<event_id>", responses=answers(PublicEvent, 400, 429), tags=["public"])
+def public_event_info(org_id: str, event_id: str, client: ClientHeader = None) -> PublicEvent:
     """What the runner page needs to know: whether it may search, and how (a hidden or unknown
     event answers {"published": false} alike)."""
     settings = public_event(org_id, event_id)
@@ -123,22 +156,34 @@ def public_event_info(org_id: str, event_id: str) -> dict:
     }
 
 
-@app.get("/public/orgs/<org_id>/events/<event_id>/photos")
-def public_gallery(org_id: str, event_id: str) -> dict:
+@app.get(
+    "/public/orgs/<org_id>/events/<event_id>/photos", responses=answers(Gallery, 400, 429), tags=["public"]
+)
+def public_gallery(
+    org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = None, client: ClientHeader = None
+) -> Gallery:
     if public_event(org_id, event_id) is None:
         return answer([], nextCursor=None)
-    return gallery_of(org_id, event_id)
+    return gallery_of(org_id, event_id, limit, cursor)
 
 
-@app.get("/public/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos")
-def public_by_bib(org_id: str, event_id: str, bib: str) -> dict:
+@app.get(
+    "/public/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos",
+    responses=answers(BibPhotos, 400, 429, 503),
+    tags=["public"],
+)
+def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader = None) -> BibPhotos:
     if public_event(org_id, event_id) is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
     return bib_search_of(org_id, event_id, bib)
 
 
-@app.get("/public/orgs/<org_id>/events/<event_id>/runners")
-def public_runners(org_id: str, event_id: str) -> dict:
+@app.get(
+    "/public/orgs/<org_id>/events/<event_id>/runners",
+    responses=answers(Runners, 400, 403, 429),
+    tags=["public"],
+)
+def public_runners(org_id: str, event_id: str, name: Name = "", client: ClientHeader = None) -> Runners:
     """A runner's bib by their full name, when the organiser turned name search on: the one runner
     of that whole name or none, and each client learns at most NAMES_PER_HOUR runners an hour."""
     settings = public_event(org_id, event_id)
@@ -146,9 +191,7 @@ def public_runners(org_id: str, event_id: str) -> dict:
         return {"runners": [], "count": 0}
     if not settings.name_search:
         raise search.NameSearchOff("this event does not search by name: search by your bib number")
-    found = photo_search().runner_named_in_full(
-        org_id, event_id, app.current_event.get_query_string_value("name", "")
-    )
+    found = photo_search().runner_named_in_full(org_id, event_id, name)
     metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
     if found:
         address = app.current_event.request_context.http.source_ip
@@ -156,27 +199,38 @@ def public_runners(org_id: str, event_id: str) -> dict:
     return {"runners": found, "count": len(found)}
 
 
-@app.post("/public/orgs/<org_id>/events/<event_id>/selfie-search")
-def public_by_selfie(org_id: str, event_id: str) -> dict:
+@app.post(
+    "/public/orgs/<org_id>/events/<event_id>/selfie-search",
+    responses=answers(SelfiePhotos, 400, 403, 413, 415, 429, 503),
+    openapi_extensions=SELFIE_BODY,
+    tags=["public"],
+)
+def public_by_selfie(
+    org_id: str, event_id: str, consent: Consent = None, runner_token: RunnerToken = None
+) -> SelfiePhotos:
     """Counted per runner link once the link is checked, so a venue's shared address cannot use up
     its runners' selfie searches; per address only without a valid link (and on an open event)."""
     settings = public_event(org_id, event_id, counted=False)
     address = app.current_event.request_context.http.source_ip
     if settings is None or not (settings.faces and settings.selfie_mode == VERIFIED):
         within_limit(address, org_id, event_id, ratelimit.SELFIE)
-        selfie = selfie_from_request()
+        selfie = selfie_from_request(consent)
         if settings is None:
             return answer([])
         return selfie_search_of(org_id, event_id, selfie, faces_on=settings.faces)  # read consistently
     try:
-        runner = runner_links.runner_of(
-            app.current_event.headers.get("x-runner-token"), signing_key(), org_id, event_id
-        )
+        runner = runner_links.runner_of(runner_token, signing_key(), org_id, event_id)
     except runner_links.InvalidRunnerLink:
         within_limit(address, org_id, event_id, ratelimit.SELFIE)
         raise
     within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
-    return selfie_search_of(org_id, event_id, selfie_from_request(), runner, settings.faces)
+    return selfie_search_of(org_id, event_id, selfie_from_request(consent), runner, settings.faces)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi():  # no return annotation: a Response is not a model
+    """This API's description, generated from the routes and pipeline.api_models."""
+    return Response(200, "application/json", description())
 
 
 def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSettings | None:
@@ -223,14 +277,11 @@ def searched_or_400(bib: str) -> str:
         raise BadRequestError(str(exc)) from None
 
 
-def gallery_of(org_id: str, event_id: str) -> dict:
-    raw_limit = app.current_event.get_query_string_value("limit", "50")
-    if not re.fullmatch(r"[0-9]{1,3}", raw_limit):  # not str.isdigit: "²" and 5,000 digits are digits
+def gallery_of(org_id: str, event_id: str, limit: str, cursor: str | None) -> dict:
+    if not re.fullmatch(r"[0-9]{1,3}", limit):  # not str.isdigit: "²" and 5,000 digits are digits
         raise BadRequestError("limit must be a whole number between 1 and 100")
-    matches, cursor = photo_search(signing_key()).gallery(
-        org_id, event_id, int(raw_limit), app.current_event.get_query_string_value("cursor")
-    )
-    return answer(matches, nextCursor=cursor)
+    matches, next_cursor = photo_search(signing_key()).gallery(org_id, event_id, int(limit), cursor)
+    return answer(matches, nextCursor=next_cursor)
 
 
 def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
@@ -242,15 +293,6 @@ def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
     return answer(matches, bib=wanted, faceMatchesComplete=faces_complete)
 
 
-def runners_named(org_id: str, event_id: str) -> dict:
-    """{bib, name} of the runners whose name matches ?name= (at most search.MAX_RUNNERS_NAMED)."""
-    found = photo_search().runners_named(
-        org_id, event_id, app.current_event.get_query_string_value("name", "")
-    )
-    metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
-    return {"runners": found, "count": len(found)}
-
-
 def selfie_search_of(
     org_id: str, event_id: str, selfie: bytes, runner: str | None = None, faces_on: bool | None = None
 ) -> dict:
@@ -259,13 +301,13 @@ def selfie_search_of(
     return answer(matches)
 
 
-def selfie_from_request() -> bytes:
+def selfie_from_request(consent: str | None) -> bytes:
     event = app.current_event
     content_type = web.content_type(event.headers)
     if content_type not in web.JSON_OR_IMAGE:
         raise web.UnsupportedMediaType("send the selfie as application/json, or as image/jpeg or image/png")
     if content_type in ("image/jpeg", "image/png"):
-        if event.get_query_string_value("consent") != "true":
+        if consent != "true":
             raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
         body = event.body or ""
         try:
@@ -328,8 +370,32 @@ def throttled(exc: RekognitionThrottled | RekognitionUnavailable) -> Response:
     )
 
 
+@cache
+def description() -> str:
+    """The OpenAPI description (docs/openapi.json is this, checked in). The resolver lists a 422
+    for its own validation; every parameter is a plain string checked by the route (a 400 with a
+    message), so no 422 is ever answered and the description leaves it out."""
+    described = json.loads(
+        app.get_openapi_json_schema(
+            title="SnapRace search API",
+            version="1",
+            description="Runners find their race photos by bib, name or selfie (docs/api.md).",
+        )
+    )
+    for operations in described["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        described["components"]["schemas"].pop(unused, None)
+    return json.dumps(described, indent=2, sort_keys=True) + "\n"
+
+
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # events can carry a selfie
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return web.with_api_headers(app.resolve(event, context))
+
+
+if __name__ == "__main__":  # python -m pipeline.handlers.api > ../docs/openapi.json
+    print(description(), end="")
