@@ -49,6 +49,7 @@ async function settings() {
   const current = await call("/settings");
   $("published").checked = current.published;
   $("faces").checked = current.faces;
+  $("name-search").checked = current.nameSearch;
   $("selfie-mode").value = current.selfieSearch;
   $("bib-range").value = current.bibRange || "";
 }
@@ -59,6 +60,7 @@ async function saveSettings(submitted) {
     const saved = await call("/settings", "PUT", {
       published: $("published").checked,
       faces: $("faces").checked,
+      nameSearch: $("name-search").checked,
       selfieSearch: $("selfie-mode").value,
       bibRange: $("bib-range").value.trim() || null,
     });
