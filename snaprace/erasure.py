@@ -144,5 +144,6 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
         uuid.uuid4().hex[:12],
         erasure.record([plan.bib] if plan.bib else [], erased),
     )
+    table.forget_face_matches(org_id, event_id)  # no bib search answers from them meanwhile
     delete_faces(rekognition_client, collection, sorted(plan.face_ids))
     table.forget_faces(org_id, event_id, plan.face_ids)

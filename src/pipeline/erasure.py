@@ -13,6 +13,8 @@ cannot find anyone in another photo. Later runs honour every record:
 
 from dataclasses import dataclass
 
+from pipeline.bibs import normalise_bib
+
 MATCH_OVERLAP = 0.5  # intersection over union: the same face found again in the same photo
 
 
@@ -45,7 +47,9 @@ def erased_boxes(erasures: list[dict], photo_id: str, etag: str) -> list[dict]:
 
 
 def erased_bibs(erasures: list[dict]) -> set[str]:
-    return {bib for erasure in erasures for bib in erasure.get("bibs", [])}
+    """The erased runners' bibs, in today's one form (a record written before bibs lost their
+    leading zeros says "0111" for runner 111)."""
+    return {normalise_bib(bib) for erasure in erasures for bib in erasure.get("bibs", [])}
 
 
 def overlap(a: dict, b: dict) -> float:

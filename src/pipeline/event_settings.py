@@ -21,7 +21,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from pipeline.bibs import SEARCHED_BIB_LIMIT, BibRules, searched_bib
+from pipeline.bibs import SEARCHED_BIB_LIMIT, BibRules, normalise_bib, searched_bib
 
 MAX_BIB = 10**SEARCHED_BIB_LIMIT - 1
 MAX_PARTICIPANTS_BYTES = 300_000  # of bib text: keeps the item well under DynamoDB's 400 KB
@@ -78,7 +78,10 @@ class EventSettings:
         bib_range = None
         if "bibFirst" in item and "bibLast" in item:
             bib_range = (int(item["bibFirst"]), int(item["bibLast"]))
-        participants = frozenset(item["participants"]) if item.get("participants") else None
+        # normalised on read: a list stored before bibs lost their leading zeros holds "0111"
+        participants = (
+            frozenset(map(normalise_bib, item["participants"])) if item.get("participants") else None
+        )
         return cls(
             bib_range,
             participants,

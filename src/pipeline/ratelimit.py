@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 SEARCH, SELFIE, NAMES = "search", "selfie", "names"
-NAMES_PER_HOUR = 5  # runners one client may learn by name per event and hour (ACROSS_EVENTS x over all)
+NAMES_PER_HOUR = 10  # name searches one client may make per event and hour (ACROSS_EVENTS x over all)
 ACROSS_EVENTS = 3  # a client's share over all events, in one event's shares
 
 

@@ -55,6 +55,7 @@ def delete_event_faces(table, rekognition_client, collection_prefix: str, org_id
     go (retention passed, or face search turned off: the settings already say so, so no run
     indexes new ones)."""
     collection = collection_id(collection_prefix, org_id, event_id)
+    table.forget_face_matches(org_id, event_id)  # no bib search answers from them meanwhile
     faces = 0
     with suppress(rekognition_client.exceptions.ResourceNotFoundException):
         faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]

@@ -58,4 +58,4 @@ def runner_of(
         )
     if int(found.group(2)) <= (time.time() if now is None else now):
         raise InvalidRunnerLink("this runner link has expired: ask the organiser for a new one")
-    return found.group(1)
+    return searched_bib(found.group(1))  # a link made before bibs lost their leading zeros

@@ -13,6 +13,9 @@ import json
 import time
 from dataclasses import dataclass
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
 from pipeline import rekognition, timing
 from pipeline.bibs import searched_bib
 from pipeline.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
@@ -35,9 +38,11 @@ MAX_PAGE = 100
 MAX_CAMERA_QUERIES = 20  # CameraIndex queries per bib search: (camera at a checkpoint) x passing
 MAX_RUNNERS_NAMED = 10
 MIN_NAME_LETTERS = 2
+MAX_NAME_WORD_BYTES = 200  # a name item's sort key holds the word, and sort keys end at 1,024 bytes
 MIN_FULL_NAME_LETTERS = 3  # the public name search: "Oh Li" and "김민준" are names, "a b" is not
 URL_SECONDS = 900
 _CURSOR_KEYS = {"PK", "SK", "galleryKey"}
+logger = Logger()
 
 
 class FaceSearchOff(PermissionError):
@@ -142,10 +147,14 @@ class PhotoSearch:
         items, last = self.table.gallery(org_id, event_id, limit, start)
         return [Match(item) for item in items], encode_cursor(last, org_id, event_id, self.cursor_key)
 
-    def by_bib(self, org_id: str, event_id: str, bib: str) -> tuple[list[Match], bool]:
+    def by_bib(
+        self, org_id: str, event_id: str, bib: str, faces_on: bool | None = None
+    ) -> tuple[list[Match], bool]:
         """Photos where the bib was read, then photos where the face linked to it appears; and
         whether the face matches are complete. When Rekognition is throttled or unavailable the
-        bib reads still answer, with the face matches found so far (complete = False)."""
+        bib reads still answer, with the face matches found so far (complete = False). Face
+        matches only while face search is on (`faces_on`: when the caller has just read the
+        settings consistently; else read here, and only when a face is linked)."""
         try:
             bib = searched_bib(bib)
         except ValueError as exc:
@@ -154,6 +163,8 @@ class PhotoSearch:
         read_on = {item["photoId"] for item in bib_items}
         corrected = {item["photoId"] for item in bib_items if item.get("corrected")}
         linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
+        if linked_faces and not (self.table.faces_on(org_id, event_id) if faces_on is None else faces_on):
+            linked_faces = []  # turned off: its faces may still be on their way out
         found, complete = self._linked_face_matches(org_id, event_id, bib, linked_faces)
         seen_in: dict[str, float] = {}
         faces_in: dict[str, set[str]] = {}
@@ -190,14 +201,11 @@ class PhotoSearch:
             except (RekognitionThrottled, RekognitionUnavailable):
                 return found, False
         found = found[:MAX_CACHED_MATCHES]
-        self.table.put_face_matches(
-            org_id,
-            event_id,
-            bib,
-            linked_faces,
-            [list(match) for match in found],
-            int(now) + FACE_MATCHES_SECONDS,
-        )
+        matches, expires_at = [list(match) for match in found], int(now) + FACE_MATCHES_SECONDS
+        try:
+            self.table.put_face_matches(org_id, event_id, bib, linked_faces, matches, expires_at)
+        except ClientError:  # throttled, say: the runner still gets the answer; the next search asks again
+            logger.warning("face matches not kept", extra={"matches": len(found)})
         return found, True
 
     def _by_time(self, org_id: str, event_id: str, bib: str, known: set[str]) -> dict[str, float]:
@@ -245,6 +253,7 @@ class PhotoSearch:
         words = timing.name_tokens(text[: timing.MAX_NAME])
         if not words or len(max(words, key=len)) < MIN_NAME_LETTERS:
             raise BadRequest(f"give at least {MIN_NAME_LETTERS} letters of the runner's name")
+        _check_word_lengths(words)
         timing_table = TimingTable(self.table.table)
         current = timing_table.current(org_id, event_id)
         if not current:
@@ -258,12 +267,13 @@ class PhotoSearch:
         words = sorted(set(timing.name_tokens(text[: timing.MAX_NAME])))
         if sum(len(word) for word in words) < MIN_FULL_NAME_LETTERS:
             raise BadRequest("type your name as the results list it: first and last name")
+        _check_word_lengths(words)
         timing_table = TimingTable(self.table.table)
         current = timing_table.current(org_id, event_id)
         if not current:
             return []
-        found = timing_table.named_in_full(org_id, event_id, current["importId"], words)
-        return found if len(found) == 1 else []
+        found, complete = timing_table.named_in_full(org_id, event_id, current["importId"], words)
+        return found if len(found) == 1 and complete else []  # unsure it is the only one: none
 
     def by_selfie(
         self,
@@ -332,6 +342,12 @@ class PhotoSearch:
     def _indexed(self, org_id: str, event_id: str, photo_ids: set[str]) -> dict[str, dict]:
         items = self.table.get_photos(org_id, event_id, photo_ids) if photo_ids else {}
         return {photo_id: item for photo_id, item in items.items() if item.get("status") == INDEXED}
+
+
+def _check_word_lengths(words: list[str]) -> None:
+    """A word folded from a few exotic characters can outgrow a sort key (1,024 bytes)."""
+    if any(len(word.encode()) > MAX_NAME_WORD_BYTES for word in words):
+        raise BadRequest("no word of a name is that long: type the name as the results list it")
 
 
 def _best_by_photo(response: dict) -> dict[str, float]:

@@ -363,7 +363,15 @@ class PhotoTable:
             elif item.get("faceId") in face_ids:
                 self.table.update_item(Key=key, UpdateExpression="REMOVE faceId")
                 changed += 1
+        self.forget_face_matches(org_id, event_id)  # any a search kept while the faces went
         return changed
+
+    def forget_face_matches(self, org_id: str, event_id: str) -> None:
+        """Delete the event's cached face matches (pipeline.search), before its faces go: every
+        deletion path clears them, never waiting for their TTL. As many items as bibs searched in
+        the last FACE_MATCHES_SECONDS (and not yet tidied by TTL)."""
+        keys = self._query_prefix(event_pk(org_id, event_id), FACE_MATCHES_PREFIX, keys_only=True)
+        self._batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in keys])
 
     def forget_all_faces(self, org_id: str, event_id: str) -> int:
         """No face ids on the event's photos and no face links on its bibs (face search turned

@@ -132,10 +132,12 @@ class TimingTable(PhotoTable):
         ranked = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
         return [{"bib": bib, "name": name} for bib, name in ranked[:limit]]
 
-    def named_in_full(self, org_id: str, event_id: str, import_id: str, words: list[str]) -> list[dict]:
-        """Runners whose full name the words are (timing.full_name_matches), {bib, name}: one Query
-        on the longest word as a whole word, at most MAX_NAME_PAGES pages; it stops at a second
-        runner (a stranger learns nothing from a name two runners share)."""
+    def named_in_full(
+        self, org_id: str, event_id: str, import_id: str, words: list[str]
+    ) -> tuple[list[dict], bool]:
+        """(runners whose full name the words are (timing.full_name_matches) as {bib, name}, whether
+        every item of the longest word was read): one Query on that word as a whole word, at most
+        MAX_NAME_PAGES pages; it stops at a second runner (a name two runners share answers nobody)."""
         longest = max(words, key=len)
         condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(
             timing_name_sk(import_id, longest) + "#"
@@ -154,7 +156,7 @@ class TimingTable(PhotoTable):
             start = page.get("LastEvaluatedKey")
             if not start or len(found) > 1:
                 break
-        return [{"bib": bib, "name": name} for bib, name in sorted(found.items())]
+        return [{"bib": bib, "name": name} for bib, name in sorted(found.items())], start is None
 
     def cameras(self, org_id: str, event_id: str) -> list[dict]:
         """Every camera assigned to a checkpoint: camera, checkpoint, clockOffset (set by hand),

@@ -45,10 +45,12 @@ def with_api_headers(response: dict) -> dict:
     return response
 
 
-def bucket_host(bucket: str, region: str | None = None) -> str:
-    """Where presigned photo URLs point on AWS (virtual-hosted, the bucket's region; pipeline.clients)."""
+def bucket_hosts(bucket: str, region: str | None = None) -> str:
+    """Where presigned photo URLs point on AWS (virtual-hosted, the bucket's region; pipeline.clients):
+    botocore names us-east-1's buckets on the global host."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    return f"https://{bucket}.s3.{region}.amazonaws.com"
+    regional = f"https://{bucket}.s3.{region}.amazonaws.com"
+    return f"{regional} https://{bucket}.s3.amazonaws.com" if region == "us-east-1" else regional
 
 
 def page_headers(bucket: str) -> dict:
@@ -56,7 +58,7 @@ def page_headers(bucket: str) -> dict:
     origin (the local stack serves S3 on it) and the bucket's host, no framing, no Referer."""
     return {
         "Content-Security-Policy": (
-            f"default-src 'self'; img-src 'self' {bucket_host(bucket)} blob: data:; connect-src 'self'; "
+            f"default-src 'self'; img-src 'self' {bucket_hosts(bucket)} blob: data:; connect-src 'self'; "
             "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",

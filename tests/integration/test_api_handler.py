@@ -288,10 +288,15 @@ def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_d
         }
     assert emulated_rekognition.calls["SearchFaces"] == 1
 
-    PhotoTable(clients.dynamodb_table(TABLE)).forget_faces(ORG, EVENT, {hidden_face})  # the erasure's write
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    matches = table.face_matches(ORG, EVENT, "1234")
+    table.forget_faces(ORG, EVENT, {hidden_face})  # the erasure's write; it clears the cache too
     status, answer = call(public("api_bib", "198.51.100.61"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
-    assert emulated_rekognition.calls["SearchFaces"] == 1
+    # and were the cleared cache put back as it was, the photo item no longer lists the face
+    table.put_face_matches(ORG, EVENT, "1234", matches["linkedFaces"], matches["matches"], 4_000_000_000)
+    status, answer = call(public("api_bib", "198.51.100.62"), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
 
 
 def test_a_bib_whose_linked_faces_change_is_searched_again(emulated_rekognition, published, context):
@@ -371,19 +376,115 @@ def test_a_stranger_finds_one_runner_by_their_whole_name_and_no_directory(
     assert status == 200 and [runner["bib"] for runner in answer["runners"]] == bibs
 
 
-def test_one_client_learns_a_few_runners_by_name_an_hour(named_runners, context):
+def test_one_client_makes_a_few_name_searches_an_hour_and_a_hit_and_a_miss_then_answer_alike(
+    named_runners, context
+):
+    """Counted before the lookup: past the limit, "is this person running?" gets no answer."""
     from pipeline import ratelimit
 
     PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
         ORG, EVENT, {"published": True, "nameSearch": "on"}
     )
-    misses = [call(name_search(f"nobody {n}", "198.51.100.80"), context)[0] for n in range(10)]
-    assert misses == [200] * 10  # a miss teaches nothing and is not counted here
-    answers = [
-        call(name_search("oh li", "198.51.100.80"), context)[0] for _ in range(ratelimit.NAMES_PER_HOUR + 1)
-    ]
-    assert answers == [200] * ratelimit.NAMES_PER_HOUR + [429]
+    names = ["oh li", "nobody here"] * ratelimit.NAMES_PER_HOUR
+    answers = [call(name_search(name, "198.51.100.80"), context) for name in names]
+    assert [status for status, _ in answers[: ratelimit.NAMES_PER_HOUR]] == [200] * ratelimit.NAMES_PER_HOUR
+    assert answers[0][1]["runners"] == [{"bib": "1005", "name": "Oh Li"}]
+    assert {status for status, _ in answers[ratelimit.NAMES_PER_HOUR :]} == {429}  # hits and misses alike
     assert call(name_search("oh li", "198.51.100.81"), context)[0] == 200  # another client
+
+
+def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context):
+    """Two "Kim Li" among 400 Kims: the search reads at most 3 pages of "kim" and cannot tell the
+    name is shared, so it answers nobody rather than one of them."""
+    import datetime
+
+    from pipeline import clients, timing
+    from pipeline.timing_table import TimingTable
+
+    names = {str(1000 + n): f"Kim Seo{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}" for n in range(398)}
+    names |= {"1998": "Kim Li", "9999": "Kim Li"}
+    rows = ["bib,checkpoint,time,name"] + [f"{bib},FINISH,10:00:00,{name}" for bib, name in names.items()]
+    results = timing.parse_results(
+        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    )
+    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
+    PhotoTable(clients.dynamodb_table(TABLE)).put_event_settings(
+        ORG, EVENT, {"published": True, "nameSearch": "on"}
+    )
+    status, answer = call(name_search("kim li"), context)
+    assert status == 200 and answer["runners"] == []
+    status, answer = call(
+        name_search("\u3300" * 100 + " kim"), context
+    )  # folds to 1,200 bytes: no key holds it
+    assert status == 400 and "that long" in answer["message"]
+
+
+def test_a_runner_link_is_counted_in_its_own_event_only(emulated_rekognition, published, context):
+    """The same bib in other orgs' events is other runners: their links' searches (refused there:
+    no face linked) do not use up this runner's, however many events a stranger spreads them over."""
+    from pipeline import clients
+
+    index_runner("p1234", "1234", linked=True)
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    for race in range(4):
+        table.put_event_settings("rival", f"race-{race}", {"published": True})
+        elsewhere = make_token(
+            SIGNING_KEY.encode(), "rival", f"race-{race}", "1234", int(time.time()) + 86400
+        )
+        for n in range(10):
+            event = public_selfie(elsewhere, f"198.51.{race}.{n + 1}")
+            path = f"/public/orgs/rival/events/race-{race}/selfie-search"
+            event["rawPath"] = event["requestContext"]["http"]["path"] = path
+            event["pathParameters"] = {"orgId": "rival", "eventId": f"race-{race}"}
+            assert call(event, context)[0] == 403
+    link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1234", int(time.time()) + 86400)
+    assert call(public_selfie(link, "198.51.100.120"), context)[0] == 200
+
+
+def test_face_search_off_stops_face_matches_at_once_even_from_the_cache(
+    emulated_rekognition, published, context
+):
+    """Turned off, the faces leave Rekognition and the table over a while on a big event; the bib
+    search answers no face match from the moment the setting says off."""
+    from pipeline import clients
+
+    index_runner("p1234", "1234", linked=True)
+    index_face_only("p1234-hidden", "1234")
+    assert {p["photoId"] for p in call(public("api_bib"), context)[1]["photos"]} == {"p1234", "p1234-hidden"}
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    table.put_event_settings(ORG, EVENT, {"published": True, "faceSearch": "off"})  # faces not yet gone
+    status, answer = call(public("api_bib"), context)
+    assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
+    assert call(fixture("api_bib"), context)[1]["count"] == 1  # the keyed search too
+
+
+def test_every_face_deletion_clears_the_cached_face_matches(emulated_rekognition, published, context):
+    from pipeline import clients
+
+    index_runner("p1234", "1234", linked=True)
+    hidden = index_face_only("p1234-hidden", "1234")
+    call(public("api_bib"), context)
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    assert table.face_matches(ORG, EVENT, "1234") is not None
+    table.forget_faces(ORG, EVENT, {hidden})  # delete-runner's and retention's last step
+    assert table.face_matches(ORG, EVENT, "1234") is None
+
+
+def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
+    emulated_rekognition, published, context, monkeypatch
+):
+    from botocore.exceptions import ClientError
+
+    index_runner("p1234", "1234", linked=True)
+    index_face_only("p1234-hidden", "1234")
+
+    def throttled(*_args, **_kwargs):
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+        raise ClientError(error, "UpdateItem")
+
+    monkeypatch.setattr(PhotoTable, "put_face_matches", throttled)
+    status, answer = call(public("api_bib"), context)
+    assert status == 200 and {p["matchedBy"] for p in answer["photos"]} == {"bib", "face"}
 
 
 def test_the_checked_in_description_is_the_one_the_routes_generate_and_the_api_serves(aws, context):

@@ -203,3 +203,36 @@ def test_a_printed_leading_zero_is_read_as_the_runners_bib_judged_on_its_printed
     read = text_detection("0111", confidence=99.0)
     assert [b.bib for b in read_bibs([read], BibRules())] == ["111"]
     assert read_bibs([text_detection("07", confidence=90.0)], BibRules()) == []  # short: needs 95, as printed
+
+
+def test_bibs_stored_before_the_one_form_read_as_today():
+    """Erasure records, participant lists and runner links written when "0111" was its own bib."""
+    import base64
+    import hashlib
+    import hmac
+
+    from pipeline.erasure import erased_bibs
+    from pipeline.event_settings import EventSettings
+    from pipeline.runner_links import runner_of
+
+    assert erased_bibs([{"bibs": ["0111", "A007"]}]) == {"111", "A7"}
+    assert EventSettings.from_item({"participants": {"0111", "222"}}).participants == {"111", "222"}
+    key, scoped = b"k" * 32, b"runner|acme|seoul|0111|4000000000"  # a link made for "0111"
+    mac = base64.urlsafe_b64encode(hmac.new(key, scoped, hashlib.sha256).digest()[:16]).decode().rstrip("=")
+    assert runner_of(f"0111.4000000000.{mac}", key, "acme", "seoul", now=0) == "111"
+
+
+@pytest.mark.parametrize(
+    ("region", "hosts"),
+    [
+        ("ap-northeast-2", ["https://b.s3.ap-northeast-2.amazonaws.com"]),
+        ("us-east-1", ["https://b.s3.us-east-1.amazonaws.com", "https://b.s3.amazonaws.com"]),  # global host
+    ],
+)
+def test_the_pages_allow_photos_from_the_buckets_own_host_only(monkeypatch, region, hosts):
+    from pipeline.web import page_headers
+
+    monkeypatch.setenv("AWS_REGION", region)
+    policy = page_headers("b")["Content-Security-Policy"]
+    img = next(part for part in policy.split("; ") if part.startswith("img-src"))
+    assert img.split() == ["img-src", "'self'", *hosts, "blob:", "data:"]

@@ -173,9 +173,10 @@ def public_gallery(
     tags=["public"],
 )
 def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader = None) -> BibPhotos:
-    if public_event(org_id, event_id) is None:
+    settings = public_event(org_id, event_id)
+    if settings is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
-    return bib_search_of(org_id, event_id, bib)
+    return bib_search_of(org_id, event_id, bib, settings.faces)  # read consistently just now
 
 
 @app.get(
@@ -185,17 +186,16 @@ def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader = N
 )
 def public_runners(org_id: str, event_id: str, name: Name = "", client: ClientHeader = None) -> Runners:
     """A runner's bib by their full name, when the organiser turned name search on: the one runner
-    of that whole name or none, and each client learns at most NAMES_PER_HOUR runners an hour."""
+    of that whole name or none. Each client makes at most NAMES_PER_HOUR name searches an hour,
+    counted before the lookup: past it a hit and a miss answer alike (429)."""
     settings = public_event(org_id, event_id)
     if settings is None:
         return {"runners": [], "count": 0}
     if not settings.name_search:
         raise search.NameSearchOff("this event does not search by name: search by your bib number")
+    within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.NAMES)
     found = photo_search().runner_named_in_full(org_id, event_id, name)
     metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
-    if found:
-        address = app.current_event.request_context.http.source_ip
-        within_limit(address, org_id, event_id, ratelimit.NAMES)
     return {"runners": found, "count": len(found)}
 
 
@@ -223,7 +223,7 @@ def public_by_selfie(
     except runner_links.InvalidRunnerLink:
         within_limit(address, org_id, event_id, ratelimit.SELFIE)
         raise
-    within_limit(f"runner-link:{runner}", org_id, event_id, ratelimit.SELFIE)
+    within_limit(f"runner-link:{org_id}/{event_id}/{runner}", org_id, event_id, ratelimit.SELFIE)
     return selfie_search_of(org_id, event_id, selfie_from_request(consent), runner, settings.faces)
 
 
@@ -284,9 +284,9 @@ def gallery_of(org_id: str, event_id: str, limit: str, cursor: str | None) -> di
     return answer(matches, nextCursor=next_cursor)
 
 
-def bib_search_of(org_id: str, event_id: str, bib: str) -> dict:
+def bib_search_of(org_id: str, event_id: str, bib: str, faces_on: bool | None = None) -> dict:
     wanted = searched_or_400(bib)
-    matches, faces_complete = photo_search().by_bib(org_id, event_id, wanted)
+    matches, faces_complete = photo_search().by_bib(org_id, event_id, wanted, faces_on)
     metrics.add_metric(name="BibSearches", unit=MetricUnit.Count, value=1)
     if not faces_complete:  # the bib reads answer; the runner may search again for face matches
         metrics.add_metric(name="BibSearchesWithoutFaces", unit=MetricUnit.Count, value=1)
