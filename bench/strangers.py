@@ -1,7 +1,7 @@
 """What a stranger holding the public page learns and spends, measured through the search API's
 handler (template's table on moto, Rekognition emulated, every request from a new address).
 
-    python bench/strangers.py [--runners 150,1000] [--requests 2000] [--json]
+    python bench/strangers.py [--runners 150[,1000]] [--requests 2000] [--json]
 
 1. Names: an event per --runners size with census-weighted names (snaprace.strangers), name search
    on. Two walks of --requests requests each: the two-letter prefix walk that recovered every
@@ -217,7 +217,7 @@ def cost(budget: int, cached: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runners", default="150,1000")
+    parser.add_argument("--runners", default="150")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
