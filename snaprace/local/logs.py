@@ -16,10 +16,21 @@ _BIB_IN_PATH = re.compile(r"/bibs/[^/?]+")
 
 
 class PrivateRequestLog(WSGIRequestHandler):
-    """werkzeug's request log without the address, the query string, or the bib searched."""
+    """werkzeug's request log without the address, the query string, or the bib searched. The
+    address still reaches the request (REMOTE_ADDR, which werkzeug takes from address_string):
+    the API reports it as sourceIp."""
+
+    _logging = False
 
     def address_string(self) -> str:
-        return "-"
+        return "-" if self._logging else super().address_string()
+
+    def log(self, type: str, message: str, *args) -> None:  # noqa: A002 - werkzeug's signature
+        self._logging = True
+        try:
+            super().log(type, message, *args)
+        finally:
+            self._logging = False
 
     def log_request(self, code="-", size="-") -> None:
         path = _BIB_IN_PATH.sub("/bibs/{bib}", self.path.split("?", 1)[0])

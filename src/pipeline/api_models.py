@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, Field
 
+from pipeline.web import CLIENT_HEADER
+
 MatchedBy = Literal["bib", "corrected", "face", "time", "selfie"]
 
 
@@ -70,9 +72,12 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    401: _error("no x-api-key, or one the authorizer does not know (keyed routes)"),
+    401: _error("no x-api-key (keyed routes; the authorizer answers a key it does not know with 403)"),
     400: _error("the request cannot be answered as sent; the message says why"),
-    403: _error("not open to this caller: face or name search off, a runner link missing or wrong"),
+    403: _error(
+        "not open to this caller: a key the authorizer refuses or that does not open this org, face or "
+        "name search off, a runner link missing or wrong"
+    ),
     413: _error("the body is over API Gateway's or Lambda's limits"),
     415: _error("a selfie must be application/json, image/jpeg or image/png"),
     429: _error("this client's share is used up: Retry-After says when to try again"),
@@ -92,10 +97,10 @@ Cursor = Annotated[str | None, Query(description="nextCursor of the previous pag
 Name = Annotated[str, Query(description="the runner's name as the results list it")]
 Consent = Annotated[str | None, Query(description='"true" when the body is the image itself')]
 ClientHeader = Annotated[
-    str | None,
+    str,
     Header(
-        alias="x-snaprace-client",
-        description="required on public GETs: a header a cross-site page cannot send without a preflight",
+        alias=CLIENT_HEADER,
+        description="any value: a header a cross-site page cannot send without a CORS preflight",
     ),
 ]
 RunnerToken = Annotated[

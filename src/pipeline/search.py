@@ -260,14 +260,11 @@ class PhotoSearch:
             return []
         return timing_table.named(org_id, event_id, current["importId"], words, MAX_RUNNERS_NAMED)
 
-    def runner_named_in_full(self, org_id: str, event_id: str, text: str) -> list[dict]:
-        """The public name search: [{bib, name}] of the one runner whose full name `text` is, or []
-        when no runner or several have it. No prefixes, no lists: a stranger walking names learns
-        only the runners whose whole, unshared name they already guessed (docs/security.md)."""
-        words = sorted(set(timing.name_tokens(text[: timing.MAX_NAME])))
-        if sum(len(word) for word in words) < MIN_FULL_NAME_LETTERS:
-            raise BadRequest("type your name as the results list it: first and last name")
-        _check_word_lengths(words)
+    def runner_named_in_full(self, org_id: str, event_id: str, words: list[str]) -> list[dict]:
+        """The public name search: [{bib, name}] of the one runner whose name `words` (from
+        full_name_words) are, or [] when no runner or several have it. No prefixes, no lists: a
+        stranger walking names learns only the runners whose unshared name they already guessed
+        (docs/security.md)."""
         timing_table = TimingTable(self.table.table)
         current = timing_table.current(org_id, event_id)
         if not current:
@@ -342,6 +339,16 @@ class PhotoSearch:
     def _indexed(self, org_id: str, event_id: str, photo_ids: set[str]) -> dict[str, dict]:
         items = self.table.get_photos(org_id, event_id, photo_ids) if photo_ids else {}
         return {photo_id: item for photo_id, item in items.items() if item.get("status") == INDEXED}
+
+
+def full_name_words(text: str) -> list[str]:
+    """The words of a name a runner typed, for the public name search; BadRequest when they cannot
+    be a name (too few letters, a word no name has)."""
+    words = sorted(set(timing.name_tokens(text[: timing.MAX_NAME])))
+    if sum(len(word) for word in words) < MIN_FULL_NAME_LETTERS:
+        raise BadRequest("type your name as the results list it: first and last name")
+    _check_word_lengths(words)
+    return words
 
 
 def _check_word_lengths(words: list[str]) -> None:

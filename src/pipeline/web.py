@@ -16,14 +16,8 @@ JSON_OR_IMAGE = ("application/json", "image/jpeg", "image/png")
 API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-class NotFromAPage(Exception):
-    """A public request a cross-site page could have sent without asking (no preflight)."""
-
-    status = 400
-
-
-class UnsupportedMediaType(NotFromAPage):
-    status = 415
+class UnsupportedMediaType(Exception):
+    """A public POST a cross-site page could have sent without asking (no preflight)."""
 
 
 def content_type(headers: dict | None) -> str:
@@ -31,12 +25,10 @@ def content_type(headers: dict | None) -> str:
 
 
 def check_public_request(method: str, headers: dict | None) -> None:
-    """NotFromAPage unless the request is one a browser sends only after a preflight."""
-    if method == "POST":
-        if content_type(headers) not in JSON_OR_IMAGE:
-            raise UnsupportedMediaType("send the selfie as application/json or as image/jpeg or image/png")
-    elif not (headers or {}).get(CLIENT_HEADER):
-        raise NotFromAPage(f"public searches need the header {CLIENT_HEADER} (the runner page sends it)")
+    """UnsupportedMediaType unless a POST is one a browser sends only after a preflight (a GET's
+    CLIENT_HEADER is a required parameter of its route: pipeline.api_models.ClientHeader)."""
+    if method == "POST" and content_type(headers) not in JSON_OR_IMAGE:
+        raise UnsupportedMediaType("send the selfie as application/json or as image/jpeg or image/png")
 
 
 def with_api_headers(response: dict) -> dict:

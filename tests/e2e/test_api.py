@@ -400,3 +400,30 @@ def search_api_invocations(running) -> int:
     with urllib.request.urlopen(f"{running.endpoint}/_snaprace/meter", timeout=5) as response:  # noqa: S310
         functions = json.loads(response.read())["lambda"]
     return sum(used["invocations"] for name, used in functions.items() if "SearchApi" in name)
+
+
+def from_address(running, path: str, address: str) -> int:
+    """The status of a public GET sent from `address` (a 127.0.0.x of this machine)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(running.stack.output("ApiUrl") + path)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30, source_address=(address, 0))
+    try:
+        connection.request("GET", url.path, headers={"x-snaprace-client": "test"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_each_caller_is_its_own_client_as_api_gateway_tells_them_apart(local_stack):
+    """The local API reports each caller's address as sourceIp: one address's used-up share
+    leaves another's whole (a stranger with many addresses is modelled with several)."""
+    import time
+
+    path = "/public/orgs/acme/events/e2e-two-addresses"
+    if time.time() % 60 > 50:  # all requests in one minute's window
+        time.sleep(61 - time.time() % 60)
+    answers = [from_address(local_stack, path, "127.0.0.60") for _ in range(61)]
+    assert answers[:60] == [200] * 60 and answers[60] == 429
+    assert from_address(local_stack, path, "127.0.0.61") == 200

@@ -130,3 +130,4 @@ def test_the_local_endpoints_request_log_keeps_no_address_query_or_bib(caplog):
     (line,) = [record.getMessage() for record in caplog.records]
     assert '"GET /public/orgs/acme/events/seoul/bibs/{bib}/photos" 200' in line
     assert "127.0.0.7" not in line and "kim" not in line and "1234" not in line and "?" not in line
+    assert handler.address_string() == "127.0.0.7"  # REMOTE_ADDR: the API's sourceIp, per caller

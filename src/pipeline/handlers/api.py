@@ -20,6 +20,8 @@ from urllib.parse import unquote
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
@@ -50,6 +52,9 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver(enable_validation=True)
 SIGNING_KEY_CACHE_SECONDS = 300
+
+
+KEYED = [{"apiKey": []}]  # the routes ApiAuthorizerFunction guards (an operator's or organiser's key)
 
 
 def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:
@@ -97,7 +102,10 @@ def answer(matches: list[search.Match], **extra) -> dict:
 
 
 @app.get(
-    "/orgs/<org_id>/events/<event_id>/photos", responses=answers(Gallery, 400, 401, 403, 429), tags=["keyed"]
+    "/orgs/<org_id>/events/<event_id>/photos",
+    responses=answers(Gallery, 400, 401, 403, 429),
+    tags=["keyed"],
+    security=KEYED,
 )
 def gallery(org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = None) -> Gallery:
     checked_ids(org_id, event_id)
@@ -108,6 +116,7 @@ def gallery(org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = No
     "/orgs/<org_id>/events/<event_id>/bibs/<bib>/photos",
     responses=answers(BibPhotos, 400, 401, 403, 429, 503),
     tags=["keyed"],
+    security=KEYED,
 )
 def by_bib(org_id: str, event_id: str, bib: str) -> BibPhotos:
     checked_ids(org_id, event_id)
@@ -119,6 +128,7 @@ def by_bib(org_id: str, event_id: str, bib: str) -> BibPhotos:
     responses=answers(SelfiePhotos, 400, 401, 403, 413, 415, 429, 503),
     openapi_extensions=SELFIE_BODY,
     tags=["keyed"],
+    security=KEYED,
 )
 def by_selfie(org_id: str, event_id: str, consent: Consent = None) -> SelfiePhotos:
     checked_ids(org_id, event_id)
@@ -126,7 +136,10 @@ def by_selfie(org_id: str, event_id: str, consent: Consent = None) -> SelfiePhot
 
 
 @app.get(
-    "/orgs/<org_id>/events/<event_id>/runners", responses=answers(Runners, 400, 401, 403, 429), tags=["keyed"]
+    "/orgs/<org_id>/events/<event_id>/runners",
+    responses=answers(Runners, 400, 401, 403, 429),
+    tags=["keyed"],
+    security=KEYED,
 )
 def runners(org_id: str, event_id: str, name: Name = "") -> Runners:
     """Runners whose name has a word starting with each word typed (the organiser's staff)."""
@@ -142,7 +155,7 @@ def runners(org_id: str, event_id: str, name: Name = "") -> Runners:
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>", responses=answers(PublicEvent, 400, 429), tags=["public"])
-def public_event_info(org_id: str, event_id: str, client: ClientHeader = None) -> PublicEvent:
+def public_event_info(org_id: str, event_id: str, client: ClientHeader) -> PublicEvent:
     """What the runner page needs to know: whether it may search, and how (a hidden or unknown
     event answers {"published": false} alike)."""
     settings = public_event(org_id, event_id)
@@ -160,7 +173,7 @@ def public_event_info(org_id: str, event_id: str, client: ClientHeader = None) -
     "/public/orgs/<org_id>/events/<event_id>/photos", responses=answers(Gallery, 400, 429), tags=["public"]
 )
 def public_gallery(
-    org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = None, client: ClientHeader = None
+    org_id: str, event_id: str, client: ClientHeader, limit: Limit = "50", cursor: Cursor = None
 ) -> Gallery:
     if public_event(org_id, event_id) is None:
         return answer([], nextCursor=None)
@@ -172,7 +185,7 @@ def public_gallery(
     responses=answers(BibPhotos, 400, 429, 503),
     tags=["public"],
 )
-def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader = None) -> BibPhotos:
+def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader) -> BibPhotos:
     settings = public_event(org_id, event_id)
     if settings is None:
         return answer([], bib=searched_or_400(bib), faceMatchesComplete=True)
@@ -184,7 +197,7 @@ def public_by_bib(org_id: str, event_id: str, bib: str, client: ClientHeader = N
     responses=answers(Runners, 400, 403, 429),
     tags=["public"],
 )
-def public_runners(org_id: str, event_id: str, name: Name = "", client: ClientHeader = None) -> Runners:
+def public_runners(org_id: str, event_id: str, client: ClientHeader, name: Name = "") -> Runners:
     """A runner's bib by their full name, when the organiser turned name search on: the one runner
     of that whole name or none. Each client makes at most NAMES_PER_HOUR name searches an hour,
     counted before the lookup: past it a hit and a miss answer alike (429)."""
@@ -193,8 +206,9 @@ def public_runners(org_id: str, event_id: str, name: Name = "", client: ClientHe
         return {"runners": [], "count": 0}
     if not settings.name_search:
         raise search.NameSearchOff("this event does not search by name: search by your bib number")
+    words = search.full_name_words(name)  # a typo is a 400 that costs no name search
     within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.NAMES)
-    found = photo_search().runner_named_in_full(org_id, event_id, name)
+    found = photo_search().runner_named_in_full(org_id, event_id, words)
     metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
     return {"runners": found, "count": len(found)}
 
@@ -340,11 +354,18 @@ def forbidden(exc: search.FaceSearchOff | search.NameSearchOff | runner_links.In
     return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
-@app.exception_handler(web.NotFromAPage)
-def not_from_a_page(exc: web.NotFromAPage) -> Response:
-    return Response(
-        status_code=exc.status, content_type="application/json", body=json.dumps({"message": str(exc)})
-    )
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response:
+    """What the description requires and the request lacks (the x-snaprace-client header): a 400
+    with the names, as every other refusal (the resolver's own would be a 422 without a message)."""
+    missing = sorted({str(error.get("loc", ("", "?"))[-1]) for error in exc.errors()})
+    message = f"the request needs {', '.join(missing)}: see /openapi.json"
+    return Response(status_code=400, content_type="application/json", body=json.dumps({"message": message}))
+
+
+@app.exception_handler(web.UnsupportedMediaType)
+def unsupported_media_type(exc: web.UnsupportedMediaType) -> Response:
+    return Response(status_code=415, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
 @app.exception_handler(RateLimited)
@@ -379,7 +400,9 @@ def description() -> str:
         app.get_openapi_json_schema(
             title="SnapRace search API",
             version="1",
-            description="Runners find their race photos by bib, name or selfie (docs/api.md).",
+            description="Runners find their race photos by bib, name or selfie (docs/api.md). On the "
+            "local stack the API's base is {endpoint}/_api/SearchApi (snaprace api-key).",
+            security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
         )
     )
     for operations in described["paths"].values():
