@@ -42,7 +42,7 @@ MAX_NAME_WORD_BYTES = 200  # a name item's sort key holds the word, and sort key
 MIN_FULL_NAME_LETTERS = 3  # the public name search: "Oh Li" and "김민준" are names, "a b" is not
 URL_SECONDS = 900
 _CURSOR_KEYS = {"PK", "SK", "galleryKey"}
-logger = Logger()
+logger = Logger(child=True)  # a shared module: the handler's Logger sets the output up
 
 
 class FaceSearchOff(PermissionError):
