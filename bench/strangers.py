@@ -195,7 +195,7 @@ def cost(budget: int, cached: bool) -> dict:
         for n in range(budget):
             kind = n % 10
             if kind < 7:
-                path = f"/public/orgs/{ORG}/events/{EVENT}/bibs/{popular[n % 20]}/photos"
+                path = f"/public/orgs/{ORG}/events/{EVENT}/bibs/{popular[(n // 10 * 7 + kind) % 20]}/photos"
                 answer = request(path, next(sources))
             elif kind < 9:
                 path = f"/public/orgs/{ORG}/events/{EVENT}/selfie-search"

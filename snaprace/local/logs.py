@@ -33,7 +33,7 @@ class PrivateRequestLog(WSGIRequestHandler):
             self._logging = False
 
     def log_request(self, code="-", size="-") -> None:
-        path = _BIB_IN_PATH.sub("/bibs/{bib}", self.path.split("?", 1)[0])
+        path = _BIB_IN_PATH.sub("/bibs/{bib}", getattr(self, "path", "").split("?", 1)[0])  # none: bad line
         self.log("info", '"%s %s" %s', self.command, path, getattr(code, "value", code))
 
 

@@ -24,7 +24,8 @@ def s3():
 
 @cache
 def s3_presigner():
-    """S3 for presigned URLs: SigV4 on the bucket's regional host. botocore presigns on the global
+    """S3 for presigned URLs: SigV4 on the bucket's regional host (us-east-1: the global one, which
+    is that region's; pipeline.web allows both in the pages' CSP). botocore presigns on the global
     host (bucket.s3.amazonaws.com) by default, which a new bucket answers with a 307 to its region:
     the redirect breaks the signature and browsers' CORS fetches. Against a local endpoint (an IP
     address) only path-style addressing works."""

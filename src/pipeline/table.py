@@ -367,9 +367,10 @@ class PhotoTable:
         return changed
 
     def forget_face_matches(self, org_id: str, event_id: str) -> None:
-        """Delete the event's cached face matches (pipeline.search), before its faces go: every
-        deletion path clears them, never waiting for their TTL. As many items as bibs searched in
-        the last FACE_MATCHES_SECONDS (and not yet tidied by TTL)."""
+        """Delete the event's cached face matches (pipeline.search): erasure, face search off and
+        retention clear them before the faces go, never waiting for their TTL (a new run or a
+        deleted photo needs not: the search checks each match against the photo item, rewritten
+        first). As many items as bibs searched in the last FACE_MATCHES_SECONDS, until TTL tidies."""
         keys = self._query_prefix(event_pk(org_id, event_id), FACE_MATCHES_PREFIX, keys_only=True)
         self._batch_write([{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in keys])
 

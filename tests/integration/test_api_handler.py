@@ -402,7 +402,7 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     from pipeline.timing_table import TimingTable
 
     names = {str(1000 + n): f"Kim Seo{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}" for n in range(398)}
-    names |= {"1998": "Kim Li", "9999": "Kim Li"}
+    names["1000"] = names["9999"] = "Kim Li"  # one read on the first page, one beyond the third
     rows = ["bib,checkpoint,time,name"] + [f"{bib},FINISH,10:00:00,{name}" for bib, name in names.items()]
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
@@ -413,9 +413,12 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     )
     status, answer = call(name_search("kim li"), context)
     assert status == 200 and answer["runners"] == []
-    status, answer = call(
-        name_search("\u3300" * 100 + " kim"), context
-    )  # folds to 1,200 bytes: no key holds it
+    long_word = "\u3300" * 100  # folds to 1,200 bytes: no sort key holds it
+    status, answer = call(name_search(long_word + " kim"), context)
+    assert status == 400 and "that long" in answer["message"]
+    keyed = fixture("api_runners")
+    keyed["queryStringParameters"] = {"name": long_word}
+    status, answer = call(keyed, context)
     assert status == 400 and "that long" in answer["message"]
 
 
@@ -513,3 +516,38 @@ def test_the_checked_in_description_is_the_one_the_routes_generate_and_the_api_s
         for e in events
     }
     assert served == routes - {"GET /openapi.json"}  # every route the template gives the function
+
+
+def test_an_answer_our_code_shapes_wrong_is_a_500_not_the_callers_fault(indexed_photos, context, monkeypatch):
+    """Response validation failing is our bug: the errors alarm counts it, the caller is not told
+    to fix their request."""
+    from pipeline.handlers import api
+
+    monkeypatch.setattr(api, "answer", lambda matches, **extra: {"photos": "not a list"})
+    assert api.lambda_handler(fixture("api_bib"), context)["statusCode"] == 500
+
+
+class CollectionWatcher:
+    """Rekognition's collection calls, answered, with what the table held when the collection went."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        ResourceNotFoundException = KeyError
+
+    def __init__(self, table):
+        self.table, self.matches_when_deleted = table, None
+
+    def describe_collection(self, CollectionId):  # noqa: N803 - boto3's names
+        return {"FaceCount": 2}
+
+    def delete_collection(self, CollectionId):  # noqa: N803
+        self.matches_when_deleted = self.table.face_matches(ORG, EVENT, "1234")
+
+
+def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces_go(aws):
+    from pipeline import clients, retention
+
+    table = PhotoTable(clients.dynamodb_table(TABLE))
+    table.put_face_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)
+    watcher = CollectionWatcher(table)
+    retention.delete_event_faces(table, watcher, "snaprace-test", ORG, EVENT)
+    assert watcher.matches_when_deleted is None
