@@ -111,24 +111,8 @@ class TimingTable(PhotoTable):
     def named(self, org_id: str, event_id: str, import_id: str, words: list[str], limit: int) -> list[dict]:
         """Runners whose name has a word starting with each of `words` ({bib, name}, by name): one
         Query on the longest word's prefix, read until `limit` are found or MAX_NAME_PAGES read."""
-        longest = max(words, key=len)
-        condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(
-            timing_name_sk(import_id, longest)
-        )
-        found: dict[str, str] = {}
-        start = None
-        for _ in range(MAX_NAME_PAGES):
-            page = self.table.query(
-                KeyConditionExpression=condition,
-                Limit=NAME_PAGE,
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
-            for item in page.get("Items", []):
-                if name_matches_all(words, item["name"]):
-                    found.setdefault(item["bib"], item["name"])
-            start = page.get("LastEvaluatedKey")
-            if not start or len(found) >= limit:
-                break
+        prefix = timing_name_sk(import_id, max(words, key=len))
+        found, _ = self._names(org_id, event_id, prefix, lambda name: name_matches_all(words, name), limit)
         ranked = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
         return [{"bib": bib, "name": name} for bib, name in ranked[:limit]]
 
@@ -138,10 +122,16 @@ class TimingTable(PhotoTable):
         """(runners whose full name the words are (timing.full_name_matches) as {bib, name}, whether
         every item of the longest word was read): one Query on that word as a whole word, at most
         MAX_NAME_PAGES pages; it stops at a second runner (a name two runners share answers nobody)."""
-        longest = max(words, key=len)
-        condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(
-            timing_name_sk(import_id, longest) + "#"
+        prefix = timing_name_sk(import_id, max(words, key=len)) + "#"
+        found, complete = self._names(
+            org_id, event_id, prefix, lambda name: full_name_matches(words, name_tokens(name)), 2
         )
+        return [{"bib": bib, "name": name} for bib, name in sorted(found.items())], complete
+
+    def _names(self, org_id: str, event_id: str, prefix: str, matches, enough: int) -> tuple[dict, bool]:
+        """({bib: name} of the name items under `prefix` whose name `matches`, whether all were read):
+        pages of NAME_PAGE until `enough` are found or MAX_NAME_PAGES are read."""
+        condition = Key("PK").eq(event_pk(org_id, event_id)) & Key("SK").begins_with(prefix)
         found: dict[str, str] = {}
         start = None
         for _ in range(MAX_NAME_PAGES):
@@ -151,12 +141,12 @@ class TimingTable(PhotoTable):
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             for item in page.get("Items", []):
-                if full_name_matches(words, name_tokens(item["name"])):
+                if matches(item["name"]):
                     found.setdefault(item["bib"], item["name"])
             start = page.get("LastEvaluatedKey")
-            if not start or len(found) > 1:
+            if not start or len(found) >= enough:
                 break
-        return [{"bib": bib, "name": name} for bib, name in sorted(found.items())], start is None
+        return found, start is None
 
     def cameras(self, org_id: str, event_id: str) -> list[dict]:
         """Every camera assigned to a checkpoint: camera, checkpoint, clockOffset (set by hand),

@@ -132,16 +132,17 @@ def public_selfie(token: str | None, address: str, face: str = "1234") -> dict:
     return event
 
 
-def index_runner(photo_id: str, bib: str, linked: bool) -> None:
-    """A race photo of runner `bib` indexed in the event's collection (the emulator sees its face),
-    its bib item written with that face linked (pipeline.links) or not."""
+def index_runner(photo_id: str, bib: str, linked: bool, bib_read: bool = True) -> str:
+    """A race photo of runner `bib` indexed in the event's collection (the emulator sees its face);
+    the bib read on it with that face linked (pipeline.links) or not, or (`bib_read` False) the
+    runner's face only, no bib read. Its face id."""
     from pipeline import clients
 
     rekognition = clients.rekognition()
     collection = f"snaprace-test.{ORG}.{EVENT}"
     with contextlib.suppress(rekognition.exceptions.ResourceAlreadyExistsException):
         rekognition.create_collection(CollectionId=collection)
-    photo, _ = race_photo(int(bib), [Runner(bib)])
+    photo, _ = race_photo(int(bib) + (0 if bib_read else 7), [Runner(bib, show_bib=bib_read)])
     faces = rekognition.index_faces(CollectionId=collection, Image={"Bytes": photo}, ExternalImageId=photo_id)
     face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
     item = {
@@ -149,14 +150,20 @@ def index_runner(photo_id: str, bib: str, linked: bool) -> None:
         "eventId": EVENT,
         "photoId": photo_id,
         "status": "INDEXED",
-        "bibs": [bib],
+        "bibs": [bib] if bib_read else [],
         "faceIds": [face_id],
         "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
         "thumbnailKey": f"{ORG}/{EVENT}/thumbnails/{photo_id}.jpg",
-        "galleryKey": f"2026-11-01T09:00:00+00:00#{photo_id}",
+        "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
     }
-    read = {"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}
-    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, [read], None)
+    reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]
+    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, reads if bib_read else [], None)
+    return face_id
+
+
+def index_face_only(photo_id: str, bib: str) -> str:
+    """A photo where runner `bib`'s face shows but no bib was read; its face id."""
+    return index_runner(photo_id, bib, linked=False, bib_read=False)
 
 
 def test_a_runners_link_opens_the_verified_selfie_search_within_its_own_limit(
@@ -244,29 +251,6 @@ def test_junk_from_a_venues_shared_address_does_not_lock_out_its_runners(
     link = make_token(SIGNING_KEY.encode(), ORG, EVENT, "1234", int(time.time()) + 86400)
     status, answer = call(public_selfie(link, venue), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
-
-
-def index_face_only(photo_id: str, bib: str) -> str:
-    """A photo where runner `bib`'s face shows but no bib was read; its face id."""
-    from pipeline import clients
-
-    photo, _ = race_photo(int(bib) + 7, [Runner(bib, show_bib=False)])
-    faces = clients.rekognition().index_faces(
-        CollectionId=f"snaprace-test.{ORG}.{EVENT}", Image={"Bytes": photo}, ExternalImageId=photo_id
-    )
-    face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
-    item = {
-        "orgId": ORG,
-        "eventId": EVENT,
-        "photoId": photo_id,
-        "status": "INDEXED",
-        "bibs": [],
-        "faceIds": [face_id],
-        "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
-        "galleryKey": f"2026-11-01T09:30:00+00:00#{photo_id}",
-    }
-    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, [], None)
-    return face_id
 
 
 def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_drop_out(
