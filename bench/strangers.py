@@ -155,7 +155,8 @@ def names(runners: int, budget: int) -> dict:
 def cost(budget: int, cached: bool) -> dict:
     from pipeline import clients, search
     from pipeline.table import PhotoTable
-    from snaprace.samples import Runner, race_photo, selfie
+    from snaprace import strangers
+    from snaprace.samples import selfie
 
     with stack() as (emulator, dynamodb):
         search.FACE_MATCHES_SECONDS = 600 if cached else 0
@@ -163,30 +164,15 @@ def cost(budget: int, cached: bool) -> dict:
         table.put_event_settings(ORG, EVENT, {"published": True})
         rekognition = clients.rekognition()
         collection = f"snaprace-{STAGE}.{ORG}.{EVENT}"
-        rekognition.create_collection(CollectionId=collection)
         popular = [str(3000 + n) for n in range(20)]
-        for bib in popular:
-            shots = [(f"p{bib}-{n}", True) for n in range(search.MAX_LINKED_FACES)] + [
-                (f"p{bib}-face", False)
-            ]
-            for n, (photo_id, shown) in enumerate(shots):
-                photo, _ = race_photo(int(bib) * 100 + n, [Runner(bib, show_bib=shown)])
-                indexed = rekognition.index_faces(
-                    CollectionId=collection, Image={"Bytes": photo}, ExternalImageId=photo_id
+        for bib in popular:  # read on 10 photos with the face linked, and seen by face on one more
+            for n in range(search.MAX_LINKED_FACES + 1):
+                shown = n < search.MAX_LINKED_FACES
+                photo_id = f"p{bib}-{n}" if shown else f"p{bib}-face"
+                seed = int(bib) * 100 + n
+                strangers.index_runner_photo(
+                    table, rekognition, collection, ORG, EVENT, photo_id, bib, seed, bib_read=shown
                 )
-                face = indexed["FaceRecords"][0]["Face"]["FaceId"]
-                item = {
-                    "orgId": ORG,
-                    "eventId": EVENT,
-                    "photoId": photo_id,
-                    "status": "INDEXED",
-                    "bibs": [bib] if shown else [],
-                    "faceIds": [face],
-                    "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
-                    "galleryKey": f"2026-11-01T09:00:00+00:00#{photo_id}",
-                }
-                reads = [{"bib": bib, "confidence": 99.0, "box": {}, "faceId": face}] if shown else []
-                table.replace_photo(item, reads, None)
         emulator.calls.clear()
         dynamodb.clear()
         junk = base64.b64encode(selfie(popular[0])).decode()

@@ -14,11 +14,14 @@ what is measured is what the matching rule itself gives away. Used by `bench/str
 tests/integration/test_strangers.py.
 """
 
+import contextlib
 import heapq
 import itertools
 import random
 import string
 from collections.abc import Callable, Iterator
+
+from snaprace.samples import Runner, race_photo
 
 Ask = Callable[[str], list[dict]]  # a name typed -> the runners answered, [{bib, name}]
 
@@ -78,3 +81,32 @@ def dictionary_walk(ask: Ask, budget: int) -> set[str]:
     for name in itertools.islice(likeliest_names(), budget):
         recovered |= {runner["bib"] for runner in ask(name)}
     return recovered
+
+
+def index_runner_photo(
+    table, rekognition, collection: str, org_id: str, event_id: str, photo_id: str, bib: str, seed: int,
+    linked: bool = True, bib_read: bool = True,
+) -> str:  # fmt: skip
+    """A generated photo of runner `bib` indexed in `collection` (the scripted engine sees its face)
+    and stored as the pipeline stores it: the bib read with that face linked (or not), or, with
+    `bib_read` False, the face alone. Its face id. The event a stranger searches in the tests and
+    bench/strangers.py."""
+    with contextlib.suppress(rekognition.exceptions.ResourceAlreadyExistsException):
+        rekognition.create_collection(CollectionId=collection)
+    photo, _ = race_photo(seed, [Runner(bib, show_bib=bib_read)])
+    faces = rekognition.index_faces(CollectionId=collection, Image={"Bytes": photo}, ExternalImageId=photo_id)
+    face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
+    item = {
+        "orgId": org_id,
+        "eventId": event_id,
+        "photoId": photo_id,
+        "status": "INDEXED",
+        "bibs": [bib] if bib_read else [],
+        "faceIds": [face_id],
+        "processedKey": f"{org_id}/{event_id}/processed/{photo_id}.jpg",
+        "thumbnailKey": f"{org_id}/{event_id}/thumbnails/{photo_id}.jpg",
+        "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
+    }
+    reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]
+    table.replace_photo(item, reads if bib_read else [], None)
+    return face_id

@@ -162,7 +162,7 @@ class PhotoSearch:
         bib_items = self.table.photos_with_bib(org_id, event_id, bib)
         read_on = {item["photoId"] for item in bib_items}
         corrected = {item["photoId"] for item in bib_items if item.get("corrected")}
-        linked_faces = sorted({item["faceId"] for item in bib_items if item.get("faceId")})[:MAX_LINKED_FACES]
+        linked_faces = sorted(_faces_linked(bib_items))[:MAX_LINKED_FACES]
         if linked_faces and not (self.table.faces_on(org_id, event_id) if faces_on is None else faces_on):
             linked_faces = []  # turned off: its faces may still be on their way out
         found, complete = self._linked_face_matches(org_id, event_id, bib, linked_faces)
@@ -290,7 +290,11 @@ class PhotoSearch:
         check_selfie(selfie)
         if not (self.table.faces_on(org_id, event_id) if faces_on is None else faces_on):
             raise FaceSearchOff("face search is off for this event: search by bib number")
-        linked = self._linked_faces(org_id, event_id, runner) if runner is not None else set()
+        linked = (
+            _faces_linked(self.table.photos_with_bib(org_id, event_id, runner))
+            if runner is not None
+            else set()
+        )
         if runner is not None and not linked:  # nothing to check the selfie against: never the whole event
             raise InvalidRunnerLink(
                 "no photo with your bib shows your face yet: search by your bib number, "
@@ -313,11 +317,6 @@ class PhotoSearch:
         similarity = _best_by_photo(response)
         photos = self._indexed(org_id, event_id, set(similarity))
         return _ranked(Match(photos[p], "selfie", similarity[p]) for p in similarity if p in photos)
-
-    def _linked_faces(self, org_id: str, event_id: str, bib: str) -> set[str]:
-        """The faces linked to a bib (pipeline.links): the faces a runner link's selfie must match."""
-        bib_items = self.table.photos_with_bib(org_id, event_id, bib)
-        return {item["faceId"] for item in bib_items if item.get("faceId")}
 
     def _search_face(self, org_id: str, event_id: str, face_id: str) -> list[tuple[str, str, float]]:
         collection = collection_id(self.collection_prefix, org_id, event_id)
@@ -349,6 +348,11 @@ def full_name_words(text: str) -> list[str]:
         raise BadRequest("type your name as the results list it: first and last name")
     _check_word_lengths(words)
     return words
+
+
+def _faces_linked(bib_items: list[dict]) -> set[str]:
+    """The faces linked to a bib (pipeline.links), from its bib items."""
+    return {item["faceId"] for item in bib_items if item.get("faceId")}
 
 
 def _check_word_lengths(words: list[str]) -> None:

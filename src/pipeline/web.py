@@ -24,14 +24,9 @@ def content_type(headers: dict | None) -> str:
     return (headers or {}).get("content-type", "").split(";")[0].strip().lower()
 
 
-def check_public_request(method: str, headers: dict | None) -> None:
-    """UnsupportedMediaType unless a POST is one a browser sends only after a preflight (a GET's
-    CLIENT_HEADER is a required parameter of its route: pipeline.api_models.ClientHeader)."""
-    if method == "POST":
-        check_selfie_request(headers)
-
-
 def check_selfie_request(headers: dict | None) -> None:
+    """UnsupportedMediaType unless the selfie POST is one a browser sends only after a preflight (a
+    public GET's CLIENT_HEADER is a required parameter of its route: api_models.ClientHeader)."""
     if content_type(headers) not in JSON_OR_IMAGE:
         raise UnsupportedMediaType("send the selfie as application/json, or as image/jpeg or image/png")
 

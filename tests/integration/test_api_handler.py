@@ -2,7 +2,6 @@
 on moto: status codes, messages and the answer's shape, without a local stack."""
 
 import base64
-import contextlib
 import copy
 import json
 import time
@@ -13,7 +12,8 @@ from conftest import BUCKET, REGION, ROOT, SIGNING_KEY, TABLE
 
 from pipeline.runner_links import make_token
 from pipeline.table import PhotoTable
-from snaprace.samples import Runner, race_photo, selfie
+from snaprace.samples import selfie
+from snaprace.strangers import index_runner_photo
 
 ORG, EVENT = "acme", "seoul-marathon-2026"
 
@@ -133,32 +133,21 @@ def public_selfie(token: str | None, address: str, face: str = "1234") -> dict:
 
 
 def index_runner(photo_id: str, bib: str, linked: bool, bib_read: bool = True) -> str:
-    """A race photo of runner `bib` indexed in the event's collection (the emulator sees its face);
-    the bib read on it with that face linked (pipeline.links) or not, or (`bib_read` False) the
-    runner's face only, no bib read. Its face id."""
+    """Runner `bib`'s photo in the fixtures' event (snaprace.strangers.index_runner_photo)."""
     from pipeline import clients
 
-    rekognition = clients.rekognition()
-    collection = f"snaprace-test.{ORG}.{EVENT}"
-    with contextlib.suppress(rekognition.exceptions.ResourceAlreadyExistsException):
-        rekognition.create_collection(CollectionId=collection)
-    photo, _ = race_photo(int(bib) + (0 if bib_read else 7), [Runner(bib, show_bib=bib_read)])
-    faces = rekognition.index_faces(CollectionId=collection, Image={"Bytes": photo}, ExternalImageId=photo_id)
-    face_id = faces["FaceRecords"][0]["Face"]["FaceId"]
-    item = {
-        "orgId": ORG,
-        "eventId": EVENT,
-        "photoId": photo_id,
-        "status": "INDEXED",
-        "bibs": [bib] if bib_read else [],
-        "faceIds": [face_id],
-        "processedKey": f"{ORG}/{EVENT}/processed/{photo_id}.jpg",
-        "thumbnailKey": f"{ORG}/{EVENT}/thumbnails/{photo_id}.jpg",
-        "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
-    }
-    reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]
-    PhotoTable(clients.dynamodb_table(TABLE)).replace_photo(item, reads if bib_read else [], None)
-    return face_id
+    return index_runner_photo(
+        PhotoTable(clients.dynamodb_table(TABLE)),
+        clients.rekognition(),
+        f"snaprace-test.{ORG}.{EVENT}",
+        ORG,
+        EVENT,
+        photo_id,
+        bib,
+        int(bib) + (0 if bib_read else 7),
+        linked,
+        bib_read,
+    )
 
 
 def index_face_only(photo_id: str, bib: str) -> str:

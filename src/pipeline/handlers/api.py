@@ -225,6 +225,7 @@ def public_by_selfie(
 ) -> SelfiePhotos:
     """Counted per runner link once the link is checked, so a venue's shared address cannot use up
     its runners' selfie searches; per address only without a valid link (and on an open event)."""
+    web.check_selfie_request(app.current_event.headers)  # before anything is read or counted
     settings = public_event(org_id, event_id, counted=False)
     address = app.current_event.request_context.http.source_ip
     if settings is None or not (settings.faces and settings.selfie_mode == VERIFIED):
@@ -249,11 +250,10 @@ def openapi():  # no return annotation: a Response is not a model
 
 
 def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSettings | None:
-    """A request a page sent after a preflight (pipeline.web), valid ids and, when `counted`, this
-    client (its address) within its search limits, 429 otherwise; then the event's settings if it
-    is published (read consistently: unpublishing holds at once), else None."""
+    """Valid ids and, when `counted`, this client (its address) within its search limits, 429
+    otherwise; then the event's settings if it is published (read consistently: unpublishing holds
+    at once), else None."""
     try:
-        web.check_public_request(app.current_event.http_method, app.current_event.headers)
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
         raise BadRequestError(str(exc)) from None
