@@ -19,8 +19,8 @@ Extra DetectText calls: the second look's, counted by the stack's meter. sec_per
 time of the five handlers per photo on this machine (OCR included).
 
 `--ablation`: the first look's DetectText responses re-read with the rules before any bib-shaped
-reasoning and with each rule switched off (pipeline.bibs.BibRules); the second look's sheets
-re-read with each of its rules switched off (pipeline.second_look.SecondLookRules), and colour-only
+reasoning and with each rule switched off (pipeline.processing.bibs.BibRules); the second look's sheets
+re-read with each of its rules switched off (pipeline.processing.second_look.SecondLookRules), and colour-only
 sheets read for the darkest-channel view's worth. `--start-list` gives the event its labelled and
 readable unlabelled bibs as the participant list (the partial-number rule needs one).
 `--detections FILE` saves the first look's responses. `--json` prints one object as the last
@@ -42,7 +42,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.bibs import BibRules, read_bibs
+from pipeline.processing.bibs import BibRules, read_bibs
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 READABLE_UNLABELLED = Path(__file__).resolve().parent / "data" / "rbnr_readable_unlabelled.txt"
@@ -55,7 +55,7 @@ ABLATION = {
     "partial reads dropped": {"drop_partials": False},
     "one number per bib": {"one_per_bib": False},
 }
-# The second look's own rules (pipeline.second_look), each switched off in turn.
+# The second look's own rules (pipeline.processing.second_look), each switched off in turn.
 SECOND_LOOK_ABLATION = {
     "a number no one wears is dropped": {"worn": False},
     "a read over a first-look bib is that bib": {"not_first_look": False},
@@ -146,7 +146,7 @@ class Reader:
 
     def read(self, org: str, event: str, name: str, data: bytes) -> tuple[list[str], list[dict], float]:
         """(bibs the DetectText handler returns, the raw TextDetections, seconds in the handlers)."""
-        from pipeline import keys
+        from pipeline.common import keys
 
         raw_key = f"{org}/{event}/raw/{name}"
         put = self.s3.put_object(Bucket=self.bucket, Key=raw_key, Body=data)
@@ -210,7 +210,7 @@ class Reader:
         text of a sheet it has read)."""
         from PIL import Image
 
-        from pipeline import second_look
+        from pipeline.processing import second_look
 
         aspect = image["width"] / image["height"]
         kept = second_look.worn(first, everyone, aspect)
@@ -284,7 +284,7 @@ def measure(
     measured = Measured(labels=read_labels(folder))
     event = event_id_for(folder.name)
     if start_list:  # the labelled and the readable unlabelled bibs, as the organiser's start list
-        from pipeline.event_settings import EventSettings
+        from pipeline.events.settings import EventSettings
         from snaprace.stack import Stack
 
         event = f"{event[:50]}-listed"
@@ -319,7 +319,7 @@ def measure(
 def second_look_ablation(measured: Measured, rules, unlabelled: dict) -> list[tuple[str, dict]]:
     """The second look's rules, each switched off in turn, on the same sheets' words (the
     darkest-channel view: on colour-only sheets, read for this)."""
-    from pipeline.second_look import SecondLookRules, reads, worn
+    from pipeline.processing.second_look import SecondLookRules, reads, worn
 
     rules = rules.for_event(participants=measured.participants)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from link_accuracy import label_box
 from PIL import Image
 
-from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD
+from pipeline.search.photos import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD
 
 THRESHOLDS = {
     "Rekognition's default": 80.0,

@@ -3,7 +3,7 @@
     python bench/link_accuracy.py ../shared/datasets/rbnr-set1 [--json]
 
 Each labelled runner i has a face box facep(i) and a bib box tagp(i) ([minRow maxRow minCol
-maxCol], 1-based px). Per photo, every labelled face and bib goes through pipeline.links.link;
+maxCol], 1-based px). Per photo, every labelled face and bib goes through pipeline.processing.links.link;
 a link is correct when it pairs face i with bib i. precision = correct / links made, recall =
 correct / labelled pairs. Needs scipy (requirements-dev.txt) to read the .mat files.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.links import link
+from pipeline.processing.links import link
 
 
 def label_box(rows_cols, width: float, height: float) -> dict:

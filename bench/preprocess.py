@@ -5,7 +5,7 @@
 Makes two photos in memory (gradients, noise, edges and text; quality 92; the 24 MP one carries
 EXIF orientation 6, as a camera held upright writes it), then times, in this process:
   naive: full decode, exif_transpose, LANCZOS resize to the target size, save, thumbnail, save;
-  ours:  pipeline.images.normalise with the functions' default configuration.
+  ours:  pipeline.processing.images.normalise with the functions' default configuration.
 Ratios are ours / naive (best of --repeat runs each, interleaved); decode_only_ratio is the
 scaled JPEG decode alone, the floor any pipeline here stands on. Peak memory is the growth of the
 resident set while one image is normalised, measured in a fresh child process per image. PSNR
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from pipeline import images
+from pipeline.processing import images
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """HTTP attempts one Rekognition call makes in a handler before the state machine sees the error,
-for each failure kind, with the pipeline's own client (pipeline.clients) and edge
-(pipeline.rekognition). Rekognition is answered by a botocore hook that counts the requests, so
+for each failure kind, with the pipeline's own client (pipeline.common.clients) and edge
+(pipeline.common.rekognition). Rekognition is answered by a botocore hook that counts the requests, so
 every retry layer in the process runs for real; sleeps are skipped.
 
     python bench/rekognition_attempts.py [--json]
@@ -17,7 +17,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-from pipeline import clients, rekognition
+from pipeline.common import clients, rekognition
 
 FAILURES = {
     "throttling": (400, "ProvisionedThroughputExceededException"),

@@ -4,7 +4,7 @@
 
 Every labelled photo goes through the Preprocess and DetectText handlers with the vision engine
 (as bench/bib_accuracy.py), its faces come from the same engine (DetectFaces), and the reasons are
-worked out by the code SaveResults runs (pipeline.links, pipeline.review). Twice: with no event
+worked out by the code SaveResults runs (processing.links, corrections.review). Twice: with no event
 settings, and with a participant list (the labelled bibs and the readable unlabelled ones of
 bench/data: what an organiser's start list holds for these runners).
 
@@ -23,8 +23,9 @@ from pathlib import Path
 
 from bib_accuracy import Reader, event_id_for, read_labels, read_unlabelled, vision_reader
 
-from pipeline import links, review
-from pipeline.event_settings import EventSettings
+from pipeline.corrections import review
+from pipeline.events.settings import EventSettings
+from pipeline.processing import links
 from snaprace.stack import Stack
 
 

@@ -9,7 +9,7 @@ runner is a bib number of the labels (`IMAGE.JPG.mat`: face i wears bib i). A ru
 where it is at least 40 px wide and high (MIN_FACE_PX, the recogniser's floor; IndexFaces leaves
 smaller faces out). For each such face, its crop (SELFIE_MARGIN face sizes around it, enlarged to
 at least SELFIE_SIDE px: a selfie fills the frame) is the selfie; the search is the pipeline's
-(SearchFacesByImage, MaxFaces 4,096, pipeline.search.SELFIE_THRESHOLD). The photo the selfie was cut
+(SearchFacesByImage, MaxFaces 4,096, pipeline.search.photos.SELFIE_THRESHOLD). The photo the selfie was cut
 from is left out of the answer. Recall = the runner's other photos found / the runner's other
 photos with a face of at least 40 px; precision = those found / all photos found. Both are also
 given at other thresholds, from the same answers (the search asks at the lowest).
@@ -27,8 +27,8 @@ from bib_accuracy import Reader, event_id_for
 from link_accuracy import label_box
 from PIL import Image
 
-from pipeline import keys
-from pipeline.search import SELFIE_THRESHOLD
+from pipeline.common import keys
+from pipeline.search.photos import SELFIE_THRESHOLD
 from snaprace.local.rekognition import RekognitionError
 from snaprace.local.stack import STAGE
 

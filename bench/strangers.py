@@ -67,8 +67,8 @@ def stack():
     import boto3
     from moto import mock_aws
 
-    from pipeline import clients
-    from pipeline.config import get_config
+    from pipeline.common import clients
+    from pipeline.common.config import get_config
     from snaprace.local.engines import ScriptedEngine
     from snaprace.local.rekognition import RekognitionEmulator, answer_in_process
     from snaprace.template import create_table_kwargs, load_template
@@ -117,9 +117,10 @@ def addresses():
 
 
 def names(runners: int, budget: int) -> dict:
-    from pipeline import clients, timing
-    from pipeline.table import PhotoTable
-    from pipeline.timing_table import TimingTable
+    from pipeline.common import clients
+    from pipeline.store.table import PhotoTable
+    from pipeline.store.timing import TimingTable
+    from pipeline.timing import rules as timing
     from snaprace import strangers
 
     event_names = strangers.runners_with_names(runners)
@@ -153,8 +154,9 @@ def names(runners: int, budget: int) -> dict:
 
 
 def cost(budget: int, cached: bool) -> dict:
-    from pipeline import clients, search
-    from pipeline.table import PhotoTable
+    from pipeline.common import clients
+    from pipeline.search import photos as search
+    from pipeline.store.table import PhotoTable
     from snaprace import strangers
     from snaprace.samples import selfie
 

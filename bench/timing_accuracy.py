@@ -40,7 +40,8 @@ from unittest import mock
 
 from PIL import Image
 
-from pipeline import keys, timing
+from pipeline.common import keys
+from pipeline.timing import rules as timing
 from snaprace import operations
 from snaprace import timing as timing_ops
 from snaprace.local.engines import embed_script

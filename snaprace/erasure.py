@@ -1,6 +1,6 @@
 """Erasing personal data: an organiser's whole event (every object version, table item and the
 collection) and one runner (their faces and links, recorded so every later run honours it,
-pipeline.erasure). Each plan says what would go before anything is deleted; `snaprace.cli` asks for
+pipeline.retention.erasure). Each plan says what would go before anything is deleted; `snaprace.cli` asks for
 confirmation."""
 
 import uuid
@@ -11,11 +11,18 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
-from pipeline import erasure, keys
-from pipeline.bibs import normalise_bib
-from pipeline.errors import InvalidImage
-from pipeline.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
-from pipeline.search import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD, BadRequest, check_selfie, selfie_problem
+from pipeline.common import keys
+from pipeline.common.errors import InvalidImage
+from pipeline.common.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
+from pipeline.processing.bibs import normalise_bib
+from pipeline.retention import erasure
+from pipeline.search.photos import (
+    LINKED_FACE_THRESHOLD,
+    SELFIE_THRESHOLD,
+    BadRequest,
+    check_selfie,
+    selfie_problem,
+)
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
@@ -121,7 +128,7 @@ def runner_plan(
 
 
 def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) -> None:
-    """Record the erasure (so every later run honours it, pipeline.erasure), then delete the
+    """Record the erasure (so every later run honours it, pipeline.retention.erasure), then delete the
     runner's faces from the collection and every reference to them in the table."""
     if not plan.face_ids:
         return

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import keys, progress, retention
-from pipeline.errors import InvalidKey
-from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants, parse_range
-from pipeline.results import FAILED, INDEXED, REJECTED
-from pipeline.search import MAX_PAGE, BadRequest, FaceSearchOff, PhotoSearch, photo_urls
-from pipeline.timing import InvalidTiming, event_zone
+from pipeline.common import keys
+from pipeline.common.errors import InvalidKey
+from pipeline.events import progress
+from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants, parse_range
+from pipeline.processing.results import FAILED, INDEXED, REJECTED
+from pipeline.retention import faces as retention
+from pipeline.search.photos import MAX_PAGE, BadRequest, FaceSearchOff, PhotoSearch, photo_urls
+from pipeline.timing.rules import InvalidTiming, event_zone
 from snaprace.stack import Stack, StackError
 
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
@@ -197,7 +199,7 @@ def run_retention_sweep(stack: Stack) -> list[dict]:
 
 
 def delete_event_faces(stack: Stack, org_id: str, event_id: str) -> int:
-    """Face search turned off: the faces deleted (pipeline.retention.delete_event_faces)."""
+    """Face search turned off: the faces deleted (pipeline.retention.faces.delete_event_faces)."""
     faces, _ = retention.delete_event_faces(
         stack.photo_table, stack.client("rekognition"), stack.collection_prefix, org_id, event_id
     )

@@ -1,14 +1,15 @@
-"""What the operator hands out: organiser keys (pipeline.access), created with the key shown once
+"""What the operator hands out: organiser keys (pipeline.access.org_keys), created with the key shown once
 and only its hash stored, listed without secrets, revoked (the record stays, with revokedAt); and
-runners' personal links (pipeline.runner_links), signed with the stack's signing key."""
+runners' personal links (pipeline.access.runner_links), signed with the stack's signing key."""
 
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import access, runner_links
-from pipeline.event_settings import EventSettings, InvalidSettings, parse_participants
+from pipeline.access import org_keys as access
+from pipeline.access import runner_links
+from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from pipeline import keys, pacing, retention, uploads
-from pipeline.errors import cause_message
+from pipeline.common import keys
+from pipeline.common.errors import cause_message
+from pipeline.processing import pacing, uploads
+from pipeline.retention import faces as retention
 from snaprace.operations import raw_objects, validate_ids
 from snaprace.queues import MoveRefused, move_messages
 from snaprace.stack import Stack, StackError

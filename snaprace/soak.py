@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from pipeline import keys
-from pipeline.models import INDEXED
-from pipeline.table import PHOTO_PREFIX
+from pipeline.common import keys
+from pipeline.common.models import INDEXED
+from pipeline.store.table import PHOTO_PREFIX
 from snaprace import operations
 from snaprace.corpus import corpus
 from snaprace.runbook import failure_of, queue_depth, recent_executions

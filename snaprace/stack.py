@@ -170,7 +170,7 @@ class Stack:
 
     @cached_property
     def photo_table(self):
-        """The stack's table, through the same code the functions use (pipeline.table)."""
-        from pipeline.table import PhotoTable
+        """The stack's table, through the same code the functions use (pipeline.store.table)."""
+        from pipeline.store.table import PhotoTable
 
         return PhotoTable(self.resource("dynamodb").Table(self.table_name))

@@ -4,10 +4,10 @@ estimate their clock offsets, find runners by name (docs/timing.md)."""
 import datetime
 from pathlib import Path
 
-from pipeline import timing
-from pipeline.event_settings import EventSettings
-from pipeline.search import BadRequest
-from pipeline.timing_table import ImportRaced, TimingTable
+from pipeline.events.settings import EventSettings
+from pipeline.search.photos import BadRequest
+from pipeline.store.timing import ImportRaced, TimingTable
+from pipeline.timing import rules as timing
 from snaprace.operations import photo_search, validate_ids
 from snaprace.stack import Stack, StackError
 

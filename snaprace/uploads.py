@@ -10,7 +10,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.operations import raw_prefix, validate_ids
 from snaprace.stack import Stack, StackError
 

@@ -43,8 +43,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 @pytest.fixture(autouse=True)
 def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
-    from pipeline import clients
-    from pipeline.config import get_config
+    from pipeline.common import clients
+    from pipeline.common.config import get_config
     from pipeline.handlers import detect_text, start_processing
 
     def clear():
@@ -145,7 +145,7 @@ def pytest_collection_modifyitems(config, items):
 def emulated_rekognition(aws):
     """The handlers' Rekognition client answered by the local stack's emulator (the real API's
     validation, limits and error shapes) instead of moto, which has no SearchFacesByImage."""
-    from pipeline import clients
+    from pipeline.common import clients
     from snaprace.local.engines import ScriptedEngine
     from snaprace.local.rekognition import RekognitionEmulator, answer_in_process
 
@@ -158,8 +158,8 @@ def emulated_rekognition(aws):
 def published(aws):
     """The fixtures' event published, its selfie search verified (the default): the public routes
     reach the searches and the runner-link check."""
-    from pipeline import clients
-    from pipeline.table import PhotoTable
+    from pipeline.common import clients
+    from pipeline.store.table import PhotoTable
 
     table = PhotoTable(clients.dynamodb_table(TABLE))
     table.put_event_settings("acme", "seoul-marathon-2026", {"published": True})

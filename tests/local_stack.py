@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace import operations
 from snaprace.local.launch import DidNotStart, Launched, launch
 from snaprace.stack import Stack

@@ -161,8 +161,8 @@ def test_raw_photos_stay_readable_without_a_restore(template):
 
 
 def test_every_variable_the_functions_read_is_declared_in_the_template(template):
-    """Configuration is read in one place (pipeline/config.py) from variables the template sets."""
-    source = (ROOT / "src" / "pipeline" / "config.py").read_text()
+    """Configuration is read in one place (pipeline/common/config.py) from variables the template sets."""
+    source = (ROOT / "src" / "pipeline" / "common" / "config.py").read_text()
     read = set(re.findall(r"""(?:_int|_float|os\.environ\.get)\("([A-Z_]+)\"""", source))
     declared = set(template["Globals"]["Function"]["Environment"]["Variables"])
     for function in functions(template).values():
@@ -172,8 +172,8 @@ def test_every_variable_the_functions_read_is_declared_in_the_template(template)
 
 
 def test_the_templates_bib_lengths_default_to_the_rules_own(template):
-    """One source for bib defaults: the template deploys what pipeline.bibs.BibRules assumes."""
-    from pipeline.bibs import BibRules
+    """One source for bib defaults: the template deploys what pipeline.processing.bibs.BibRules assumes."""
+    from pipeline.processing.bibs import BibRules
 
     parameters = template["Parameters"]
     assert int(parameters["BibMinLength"]["Default"]) == BibRules.min_length

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.event_settings import VERIFIED
+from pipeline.events.settings import VERIFIED
 from snaprace import operations
 from snaprace.commands.common import say, stack_of
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.bibs import searched_bib
-from pipeline.event_settings import OPEN, VERIFIED
+from pipeline.events.settings import OPEN, VERIFIED
+from pipeline.processing.bibs import searched_bib
 from snaprace import operations, timing, uploads
 from snaprace.commands.common import Failure, event_options, say, stack_of
 

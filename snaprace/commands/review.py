@@ -1,14 +1,14 @@
 """A person fixes what recognition got wrong: `review` lists the photos to look at, `tag` corrects
-one (pipeline.review, pipeline.corrections: the code the organiser API runs too)."""
+one (pipeline.corrections.review, pipeline.corrections.records: the code the organiser API runs too)."""
 
 import getpass
 import json
 
 import click
 
-from pipeline import review as queue
-from pipeline.corrections import CorrectionError, Corrector
-from pipeline.results import now_iso
+from pipeline.corrections import review as queue
+from pipeline.corrections.records import CorrectionError, Corrector
+from pipeline.processing.results import now_iso
 from snaprace import operations
 from snaprace.commands.common import Failure, event_options, stack_of
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.timing import WINDOW_SECONDS, Columns
+from pipeline.timing.rules import WINDOW_SECONDS, Columns
 from snaprace import timing
 from snaprace.commands.common import event_options, say, stack_of
 

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from local_stack import next_seed
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.samples import Runner, race_photo, selfie
 
 
@@ -25,7 +25,7 @@ def call(
     if key is not None:
         request.add_header("x-api-key", key)
     else:
-        request.add_header("x-snaprace-client", "test")  # what the runner page sends (pipeline.web)
+        request.add_header("x-snaprace-client", "test")  # what the runner page sends (pipeline.api.web)
     if ctype:
         request.add_header("content-type", ctype)
     try:

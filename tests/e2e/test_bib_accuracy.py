@@ -61,7 +61,7 @@ def test_rbnr_set1_bibs_are_read_through_the_real_handlers():
     ("folder", "event"), [("set2_org", "set2-org"), ("RBNR Set 1", "rbnr-set-1"), ("___", "bench")]
 )
 def test_any_dataset_folder_name_becomes_a_valid_event_id(folder, event):
-    from pipeline import keys
+    from pipeline.common import keys
 
     assert event_id_for(folder) == event
     keys.validate_id("eventId", event_id_for(folder))

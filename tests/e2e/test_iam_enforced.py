@@ -10,7 +10,7 @@ import time
 import pytest
 from local_stack import ROOT, next_seed, start_local_stack
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.samples import Runner, race_photo
 
 ORG = "acme"

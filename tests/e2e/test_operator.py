@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from local_stack import ROOT, next_seed
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.cli import main
 from snaprace.samples import Runner, race_photo
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from local_stack import next_seed
 from PIL import Image
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.cli import main
 from snaprace.local.engines import embed_script
 from snaprace.samples import Runner, race_photo
@@ -233,5 +233,5 @@ def test_a_file_with_bad_rows_is_refused_whole_and_a_reimport_replaces(local_sta
 
 
 def from_a_page(url: str) -> urllib.request.Request:
-    """A public search as the runner page sends it (pipeline.web)."""
+    """A public search as the runner page sends it (pipeline.api.web)."""
     return urllib.request.Request(url, headers={"x-snaprace-client": "test"})  # noqa: S310 - the local stack

@@ -9,7 +9,7 @@ from local_stack import next_seed
 from photos import s3_eventbridge_event
 from PIL import Image
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace import operations
 from snaprace.samples import Runner, race_photo
 

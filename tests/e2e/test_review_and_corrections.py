@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from local_stack import next_seed
 from PIL import Image
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace import operations
 from snaprace.cli import main
 from snaprace.local.engines import embed_script

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from local_stack import next_seed
 from photos import s3_eventbridge_event
 
-from pipeline import keys
+from pipeline.common import keys
 from snaprace.cli import main
 from snaprace.samples import Runner, race_photo, selfie
 

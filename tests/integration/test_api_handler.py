@@ -10,8 +10,8 @@ import boto3
 import pytest
 from conftest import BUCKET, REGION, ROOT, SIGNING_KEY, TABLE
 
-from pipeline.runner_links import make_token
-from pipeline.table import PhotoTable
+from pipeline.access.runner_links import make_token
+from pipeline.store.table import PhotoTable
 from snaprace.samples import selfie
 from snaprace.strangers import index_runner_photo
 
@@ -134,7 +134,7 @@ def public_selfie(token: str | None, address: str, face: str = "1234") -> dict:
 
 def index_runner(photo_id: str, bib: str, linked: bool, bib_read: bool = True) -> str:
     """Runner `bib`'s photo in the fixtures' event (snaprace.strangers.index_runner_photo)."""
-    from pipeline import clients
+    from pipeline.common import clients
 
     return index_runner_photo(
         PhotoTable(clients.dynamodb_table(TABLE)),
@@ -248,7 +248,7 @@ def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_d
     """The bib's linked-face matches are kept per bib: twenty searches of a popular bib make one
     SearchFaces, not twenty. A face erased since (delete-runner, face search off, retention) leaves
     the answer at once: the cache is checked against the photo items the answer reads anyway."""
-    from pipeline import clients
+    from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
     hidden_face = index_face_only("p1234-hidden", "1234")
@@ -273,7 +273,7 @@ def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_d
 
 
 def test_a_bib_whose_linked_faces_change_is_searched_again(emulated_rekognition, published, context):
-    from pipeline import clients
+    from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
     assert call(public("api_bib"), context)[0] == 200
@@ -290,8 +290,9 @@ def named_runners(published):
     """Timing results with runners whose names share words: two Kims, two Anas."""
     import datetime
 
-    from pipeline import clients, timing
-    from pipeline.timing_table import TimingTable
+    from pipeline.common import clients
+    from pipeline.store.timing import TimingTable
+    from pipeline.timing import rules as timing
 
     names = {
         "1001": "Kim Minjun",
@@ -353,7 +354,7 @@ def test_one_client_makes_a_few_name_searches_an_hour_and_a_hit_and_a_miss_then_
     named_runners, context
 ):
     """Counted before the lookup: past the limit, "is this person running?" gets no answer."""
-    from pipeline import ratelimit
+    from pipeline.access import ratelimit
 
     PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
         ORG, EVENT, {"published": True, "nameSearch": "on"}
@@ -371,8 +372,9 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     name is shared, so it answers nobody rather than one of them."""
     import datetime
 
-    from pipeline import clients, timing
-    from pipeline.timing_table import TimingTable
+    from pipeline.common import clients
+    from pipeline.store.timing import TimingTable
+    from pipeline.timing import rules as timing
 
     names = {str(1000 + n): f"Kim Seo{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}" for n in range(398)}
     names["1000"] = names["9999"] = "Kim Li"  # one read on the first page, one beyond the third
@@ -398,7 +400,7 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
 def test_a_runner_link_is_counted_in_its_own_event_only(emulated_rekognition, published, context):
     """The same bib in other orgs' events is other runners: their links' searches (refused there:
     no face linked) do not use up this runner's, however many events a stranger spreads them over."""
-    from pipeline import clients
+    from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
     table = PhotoTable(clients.dynamodb_table(TABLE))
@@ -422,7 +424,7 @@ def test_face_search_off_stops_face_matches_at_once_even_from_the_cache(
 ):
     """Turned off, the faces leave Rekognition and the table over a while on a big event; the bib
     search answers no face match from the moment the setting says off."""
-    from pipeline import clients
+    from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
     index_face_only("p1234-hidden", "1234")
@@ -435,7 +437,7 @@ def test_face_search_off_stops_face_matches_at_once_even_from_the_cache(
 
 
 def test_every_face_deletion_clears_the_cached_face_matches(emulated_rekognition, published, context):
-    from pipeline import clients
+    from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
     hidden = index_face_only("p1234-hidden", "1234")
@@ -464,7 +466,7 @@ def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
 
 
 def test_the_checked_in_description_is_the_one_the_routes_generate_and_the_api_serves(aws, context):
-    """docs/openapi.json is generated from the routes and pipeline.api_models: regenerate it with
+    """docs/openapi.json is generated from the routes and pipeline.api.models: regenerate it with
     `python -m pipeline.handlers.api > docs/openapi.json` (from src/) when the API changes."""
     from pipeline.handlers import api
 
@@ -517,7 +519,8 @@ class CollectionWatcher:
 
 
 def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces_go(aws):
-    from pipeline import clients, retention
+    from pipeline.common import clients
+    from pipeline.retention import faces as retention
 
     table = PhotoTable(clients.dynamodb_table(TABLE))
     table.put_face_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)

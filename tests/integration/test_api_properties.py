@@ -13,8 +13,8 @@ from conftest import ROOT, SIGNING_KEY, TABLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.runner_links import make_token
-from pipeline.table import event_pk
+from pipeline.access.runner_links import make_token
+from pipeline.store.table import event_pk
 from snaprace.samples import selfie
 
 SELFIE = selfie("1234")
@@ -236,8 +236,9 @@ def timed(aws):
     """The fixtures' event with timing results: runners with accented, Korean and hyphenated names."""
     import datetime
 
-    from pipeline import clients, timing
-    from pipeline.timing_table import TimingTable
+    from pipeline.common import clients
+    from pipeline.store.timing import TimingTable
+    from pipeline.timing import rules as timing
 
     rows = ["bib,checkpoint,time,name"] + [
         f"{bib},FINISH,10:00:0{i},{name}" for i, (bib, name) in enumerate(RUNNERS.items())
@@ -275,9 +276,11 @@ def test_no_name_query_makes_a_500_and_only_matching_runners_answer(
 ):
     """The organiser's staff (a key) find runners by any part of their names; a stranger (public,
     name search on) only the one runner whose whole name they typed."""
-    from pipeline import clients, ratelimit, timing
-    from pipeline.config import get_config
-    from pipeline.table import PhotoTable
+    from pipeline.access import ratelimit
+    from pipeline.common import clients
+    from pipeline.common.config import get_config
+    from pipeline.store.table import PhotoTable
+    from pipeline.timing import rules as timing
 
     monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # limits: test_api_handler's
     monkeypatch.setattr(ratelimit, "NAMES_PER_HOUR", 1_000_000)
@@ -309,7 +312,7 @@ def test_no_name_query_makes_a_500_and_only_matching_runners_answer(
 def unlimited_selfies(monkeypatch):
     """Hypothesis repeats small bibs and addresses: the per-client limits (tested on their own in
     test_api_handler) stay out of this test's way."""
-    from pipeline.config import get_config
+    from pipeline.common.config import get_config
 
     monkeypatch.setenv("PUBLIC_SELFIES_PER_HOUR", "1000000")
     get_config.cache_clear()

@@ -1,11 +1,11 @@
-"""A person's correction written to moto's table (pipeline.corrections): one transaction, and a
+"""A person's correction written to moto's table (pipeline.corrections.records): one transaction, and a
 run writing the same photo in between makes it read again, not record the change twice."""
 
 import boto3
 from conftest import REGION, TABLE
 
-from pipeline.corrections import Corrector
-from pipeline.table import PhotoTable
+from pipeline.corrections.records import Corrector
+from pipeline.store.table import PhotoTable
 
 ORG, EVENT, PHOTO = "acme", "seoul-2026", "0123456789abcdef01234567"
 

@@ -1,9 +1,9 @@
-"""Per-client limits of the public search routes (pipeline.ratelimit) on moto's table."""
+"""Per-client limits of the public search routes (pipeline.access.ratelimit) on moto's table."""
 
 import boto3
 
-from pipeline import ratelimit
-from pipeline.table import PhotoTable
+from pipeline.access import ratelimit
+from pipeline.store.table import PhotoTable
 
 
 def test_a_client_gets_its_share_per_window_and_event_and_no_ip_is_stored(aws):

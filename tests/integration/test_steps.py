@@ -12,9 +12,9 @@ from botocore.stub import Stubber
 from conftest import BUCKET, REGION, ROOT, TABLE
 from photos import face_record, photo, s3_eventbridge_event, sqs_batch, text_detection, unindexed_face
 
-from pipeline import clients, keys
-from pipeline.errors import InvalidImage, PhotoSuperseded
-from pipeline.table import PhotoTable
+from pipeline.common import clients, keys
+from pipeline.common.errors import InvalidImage, PhotoSuperseded
+from pipeline.store.table import PhotoTable
 
 RAW_KEY = "acme/seoul-2026/raw/IMG_0001.JPG"
 COLLECTION = "snaprace-test.acme.seoul-2026"
@@ -375,8 +375,8 @@ def test_starter_paces_executions_to_the_quota_and_leaves_late_ones_in_the_queue
     two start, the third stays queued for the next batch; a rejection never waits for a slot."""
     sfn, arn = state_machine
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    from pipeline import pacing
     from pipeline.handlers import start_processing
+    from pipeline.processing import pacing
 
     now = [100.0]
     slept = []
@@ -421,7 +421,7 @@ def test_each_starter_container_keeps_its_own_pacer():
 
 
 def test_pacing_spreads_the_quota_over_the_starter_containers():
-    from pipeline import pacing
+    from pipeline.processing import pacing
 
     # 5 containers at 10 TPS: each starts one execution every 5 x 1.6 / 9 s, 9 / 1.6 per second in
     # all, which make 9 DetectText calls per second when 60 % of the photos take a second look
@@ -445,7 +445,7 @@ def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkey
 
 
 def test_authorizer_passes_an_organisers_org_on_and_refuses_a_revoked_key(table, context, monkeypatch):
-    from pipeline import access
+    from pipeline.access import org_keys as access
     from pipeline.handlers import api_authorizer
 
     event = json.loads((ROOT / "events" / "api_authorizer.json").read_text())
@@ -612,8 +612,8 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
 ):
     """SaveResults stored INDEXED, then the run failed and RecordFailure died after deleting the
     faces: the item already says FAILED and the note still names the faces; the retry finishes."""
-    from pipeline import results
     from pipeline.handlers import record_status
+    from pipeline.processing import results
 
     state = upload(s3)
     photo_id = state["photo"]["photoId"]
@@ -642,7 +642,7 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
 
 
 def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekognition, context):
-    from pipeline.event_settings import EventSettings
+    from pipeline.events.settings import EventSettings
     from pipeline.handlers import detect_text, preprocess
 
     state = upload(s3)
@@ -679,8 +679,8 @@ def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_mach
 
     sfn, arn = state_machine
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    from pipeline import uploads
     from pipeline.handlers import start_processing
+    from pipeline.processing import uploads
 
     counted = []
     monkeypatch.setattr(start_processing.metrics, "add_metric", lambda name, **_: counted.append(name))
@@ -706,8 +706,8 @@ def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machi
     ]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     monkeypatch.setenv("UPLOAD_QUEUE_URL", queue_url)
-    from pipeline import pacing
     from pipeline.handlers import start_processing
+    from pipeline.processing import pacing
 
     now = [100.0]
     paced = pacing.Pacer(4.0, clock=lambda: now[0], sleep=lambda s: None, offset=4.0)  # next slot in 4 s

@@ -19,9 +19,10 @@ ORG, EVENT = "acme", "seoul-marathon-2026"
 @pytest.fixture
 def race_with_names(published, monkeypatch):
     """150 runners with census-weighted names in the event's timing results, name search on."""
-    from pipeline import clients, timing
-    from pipeline.table import PhotoTable
-    from pipeline.timing_table import TimingTable
+    from pipeline.common import clients
+    from pipeline.store.table import PhotoTable
+    from pipeline.store.timing import TimingTable
+    from pipeline.timing import rules as timing
 
     monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # many addresses: limits do not bind
     names = strangers.runners_with_names(150)

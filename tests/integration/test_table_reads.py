@@ -5,7 +5,7 @@ request itself is what is checked here)."""
 
 import boto3
 
-from pipeline.table import PhotoTable
+from pipeline.store.table import PhotoTable
 
 TABLE = "PhotoService-test"
 

@@ -1,8 +1,8 @@
-"""Organiser keys and who reaches which org (pipeline.access)."""
+"""Organiser keys and who reaches which org (pipeline.access.org_keys)."""
 
 import pytest
 
-from pipeline import access
+from pipeline.access import org_keys as access
 
 
 def test_a_new_key_carries_its_org_and_id_and_only_its_hash_is_kept():

@@ -1,7 +1,7 @@
 import pytest
 from photos import text_detection
 
-from pipeline.bibs import BibRules, is_bib, normalise_bib, read_bibs
+from pipeline.processing.bibs import BibRules, is_bib, normalise_bib, read_bibs
 
 RULES = BibRules(min_length=2, max_length=6, min_confidence=80.0, min_height=0.015)
 
@@ -141,7 +141,7 @@ def test_an_event_range_must_be_ordered():
 
 
 def test_numbers_the_event_refused_are_kept_as_doubtful_reads_for_a_person():
-    from pipeline.bibs import doubtful_reads
+    from pipeline.processing.bibs import doubtful_reads
 
     found = scene(
         ("20264", 0.1, 0.5, 0.06, 99.0),
@@ -173,10 +173,10 @@ def test_numbers_the_event_refused_are_kept_as_doubtful_reads_for_a_person():
 def test_every_entry_point_gives_a_bib_in_one_form(typed, bib):
     """Search, corrections, runner links, participant lists and results files use one normaliser:
     a correction's "#0111" is runner 111, as is a fullwidth "０１１１" typed on a phone."""
-    from pipeline.bibs import searched_bib
-    from pipeline.corrections import parse_bibs
-    from pipeline.event_settings import parse_participants
-    from pipeline.runner_links import make_token, runner_of
+    from pipeline.access.runner_links import make_token, runner_of
+    from pipeline.corrections.records import parse_bibs
+    from pipeline.events.settings import parse_participants
+    from pipeline.processing.bibs import searched_bib
 
     assert searched_bib(typed) == bib
     assert parse_bibs([typed]) == [bib]
@@ -187,9 +187,9 @@ def test_every_entry_point_gives_a_bib_in_one_form(typed, bib):
 
 @pytest.mark.parametrize("typed", ["", "#", "12-34", "AB12", "1234567", "١٢٣", "12 34", "1.5"])
 def test_what_is_not_a_bib_is_refused_at_every_entry_point(typed):
-    from pipeline.bibs import searched_bib
-    from pipeline.corrections import CorrectionError, parse_bibs
-    from pipeline.runner_links import make_token
+    from pipeline.access.runner_links import make_token
+    from pipeline.corrections.records import CorrectionError, parse_bibs
+    from pipeline.processing.bibs import searched_bib
 
     with pytest.raises(ValueError, match="is not a bib number"):
         searched_bib(typed)
@@ -211,9 +211,9 @@ def test_bibs_stored_before_the_one_form_read_as_today():
     import hashlib
     import hmac
 
-    from pipeline.erasure import erased_bibs
-    from pipeline.event_settings import EventSettings
-    from pipeline.runner_links import runner_of
+    from pipeline.access.runner_links import runner_of
+    from pipeline.events.settings import EventSettings
+    from pipeline.retention.erasure import erased_bibs
 
     assert erased_bibs([{"bibs": ["0111", "A007"]}]) == {"111", "A7"}
     assert EventSettings.from_item({"participants": {"0111", "222"}}).participants == {"111", "222"}
@@ -230,7 +230,7 @@ def test_bibs_stored_before_the_one_form_read_as_today():
     ],
 )
 def test_the_pages_allow_photos_from_the_buckets_own_host_only(monkeypatch, region, hosts):
-    from pipeline.web import page_headers
+    from pipeline.api.web import page_headers
 
     monkeypatch.setenv("AWS_REGION", region)
     policy = page_headers("b")["Content-Security-Policy"]

@@ -43,7 +43,11 @@ def test_shared_modules_set_up_no_log_output_of_their_own():
     """Only a handler's Logger may bind the service's log output (to stdout when it is created):
     `snaprace local up` imports the shared modules before it sends stdout to the log file, and a
     Logger made then kept writing to the terminal's pipe until it filled and every function hung."""
-    shared = sorted(p.stem for p in (SRC / "pipeline").glob("*.py") if p.stem != "__init__")
+    shared = sorted(
+        ".".join(p.relative_to(SRC / "pipeline").with_suffix("").parts)
+        for p in (SRC / "pipeline").glob("*/*.py")
+        if p.parent.name != "handlers" and p.stem != "__init__"
+    )
     code = (
         "import importlib, json, logging, sys\n"
         f"for name in {shared!r}: importlib.import_module('pipeline.' + name)\n"

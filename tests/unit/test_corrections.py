@@ -1,7 +1,8 @@
-"""A person's corrections (pipeline.corrections) and the review queue's reasons (pipeline.review),
+"""A person's corrections (corrections.records) and the review queue's reasons (corrections.review),
 without AWS."""
 
-from pipeline import corrections, review
+from pipeline.corrections import records as corrections
+from pipeline.corrections import review
 
 FACE_A = {"faceId": "a", "box": {"left": 0.1, "top": 0.1, "width": 0.1, "height": 0.15}}
 FACE_B = {"faceId": "b", "box": {"left": 0.6, "top": 0.1, "width": 0.1, "height": 0.15}}

@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from pipeline.images import normalise
+from pipeline.processing.images import normalise
 from snaprace.local.engines import ScriptedEngine, read_script
 from snaprace.samples import Runner, demo_set, race_photo
 

@@ -1,8 +1,8 @@
-"""Which faces a later run drops for an erasure (pipeline.erasure): pure rules, real box shapes."""
+"""Which faces a later run drops for an erasure (pipeline.retention.erasure): pure rules, real box shapes."""
 
 import pytest
 
-from pipeline import erasure
+from pipeline.retention import erasure
 
 LEFT_RUNNER = {"left": 0.20, "top": 0.10, "width": 0.08, "height": 0.12}
 RIGHT_RUNNER = {"left": 0.60, "top": 0.12, "width": 0.07, "height": 0.11}

@@ -1,6 +1,6 @@
 import json
 
-from pipeline.errors import MAX_REASON_LENGTH, reason_from_state_error
+from pipeline.common.errors import MAX_REASON_LENGTH, reason_from_state_error
 
 
 def lambda_error(error_type, message):
@@ -8,7 +8,7 @@ def lambda_error(error_type, message):
         "errorMessage": message,
         "errorType": error_type,
         "requestId": "abc",
-        "stackTrace": ['  File "/var/task/pipeline/images.py", line 80, in normalise\n'],
+        "stackTrace": ['  File "/var/task/pipeline/processing/images.py", line 80, in normalise\n'],
     }
     return {"Error": error_type, "Cause": json.dumps(cause)}
 

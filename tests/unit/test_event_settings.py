@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.event_settings import (
+from pipeline.events.settings import (
     CACHE_SECONDS,
     OPEN,
     VERIFIED,
@@ -25,7 +25,7 @@ def test_participants_from_a_list_or_a_csv_with_a_header():
     assert parse_participants(["1234\n", "a77\n", "\n", "#812 withdrew\n", "0042\n"]) == {
         "1234",
         "A77",
-        "42",  # printed "0042": the one bib normaliser (pipeline.bibs) drops leading zeros
+        "42",  # printed "0042": the one bib normaliser (pipeline.processing.bibs) drops leading zeros
     }
     csv = ["bib,name,category\n", "1234,Kim Minji,F40\n", "1235,Lee Joon,M35\n"]
     assert parse_participants(csv) == {"1234", "1235"}
@@ -64,7 +64,7 @@ def test_settings_are_read_again_after_a_minute():
 
 
 def test_face_search_is_on_unless_the_organiser_turns_it_off():
-    from pipeline.event_settings import EventSettings
+    from pipeline.events.settings import EventSettings
 
     assert EventSettings.from_item(None).faces is True
     off = EventSettings(bib_range=(1, 5000), faces=False)

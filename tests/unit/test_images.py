@@ -6,8 +6,8 @@ import pytest
 from photos import photo
 from PIL import Image, ImageSequence
 
-from pipeline.errors import InvalidImage
-from pipeline.images import MAX_REKOGNITION_BYTES, MIN_SIDE, normalise
+from pipeline.common.errors import InvalidImage
+from pipeline.processing.images import MAX_REKOGNITION_BYTES, MIN_SIDE, normalise
 from snaprace.corpus import png_claiming
 
 LIMITS = dict(

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from pipeline import keys
-from pipeline.errors import InvalidKey
+from pipeline.common import keys
+from pipeline.common.errors import InvalidKey
 
 
 @pytest.mark.parametrize(

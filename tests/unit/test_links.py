@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import links
-from pipeline.links import link
+from pipeline.processing import links
+from pipeline.processing.links import link
 
 ROOT = Path(__file__).resolve().parents[2]
 RBNR = ROOT.parent / "shared" / "datasets" / "rbnr-set1"

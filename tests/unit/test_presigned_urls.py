@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from pipeline import clients, search
+from pipeline.common import clients
+from pipeline.search import photos as search
 
 
 @pytest.mark.parametrize("region", ["ap-northeast-2", "eu-central-1"])

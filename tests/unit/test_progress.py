@@ -1,7 +1,7 @@
-"""An event's progress (pipeline.progress): what the organiser's page and `audit` count."""
+"""An event's progress (pipeline.events.progress): what the organiser's page and `audit` count."""
 
-from pipeline import keys
-from pipeline.progress import summary
+from pipeline.common import keys
+from pipeline.events.progress import summary
 
 
 def item(raw_key: str, status: str, etag: str, reason: str | None = None) -> dict:

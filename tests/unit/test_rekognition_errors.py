@@ -4,8 +4,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pipeline import rekognition
-from pipeline.errors import RekognitionThrottled, RekognitionUnavailable
+from pipeline.common import rekognition
+from pipeline.common.errors import RekognitionThrottled, RekognitionUnavailable
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The replacement decision (pipeline.replacement) as a table: what each situation a run meets
+"""The replacement decision (pipeline.processing.replacement) as a table: what each situation a run meets
 must do to the table, the faces and the derived objects. No AWS: these are the rules the soak found."""
 
 import pytest
 
-from pipeline.keys import parse_raw_key
-from pipeline.models import FAILED, INDEXED, SUPERSEDED
-from pipeline.replacement import Outcome, plan_removal, plan_save
+from pipeline.common.keys import parse_raw_key
+from pipeline.common.models import FAILED, INDEXED, SUPERSEDED
+from pipeline.processing.replacement import Outcome, plan_removal, plan_save
 
 PHOTO = parse_raw_key("acme/seoul/raw/IMG_0001.jpg")
 SOURCE = {"etag": '"etag-2"', "versionId": "v2"}

@@ -1,11 +1,11 @@
-"""When an event's face data must go (pipeline.retention): pure decisions, real dates."""
+"""When an event's face data must go (pipeline.retention.faces): pure decisions, real dates."""
 
 import datetime
 
 import pytest
 
-from pipeline.event_settings import EventSettings
-from pipeline.retention import due, to_sweep
+from pipeline.events.settings import EventSettings
+from pipeline.retention.faces import due, to_sweep
 
 NOW = datetime.datetime(2026, 12, 1, 5, 0, tzinfo=datetime.UTC)
 UPLOADED = {"lastUploadAt": "2026-09-01T08:00:00+00:00"}

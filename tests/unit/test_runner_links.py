@@ -1,9 +1,9 @@
-"""Runners' personal links (pipeline.runner_links): a token opens one event for one runner until it
+"""Runners' personal links (pipeline.access.runner_links): a token opens one event for one runner until it
 expires, and nothing else."""
 
 import pytest
 
-from pipeline.runner_links import InvalidRunnerLink, make_token, runner_of
+from pipeline.access.runner_links import InvalidRunnerLink, make_token, runner_of
 
 KEY = b"the-stacks-signing-key"
 NOW = 1_790_000_000  # 2026-09-21

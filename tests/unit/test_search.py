@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import search
-from pipeline.table import event_pk
+from pipeline.search import photos as search
+from pipeline.store.table import event_pk
 
 KEY = b"k" * 32
 
@@ -106,7 +106,7 @@ def test_a_throttled_face_search_still_answers_the_bib_reads(aws):
     import boto3
     from botocore.stub import Stubber
 
-    from pipeline.table import PhotoTable
+    from pipeline.store.table import PhotoTable
 
     table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
     photo = {"orgId": "acme", "eventId": "seoul", "photoId": "p1", "status": "INDEXED", "bibs": ["1234"]}

@@ -1,4 +1,4 @@
-"""pipeline.second_look: which runners get a second look, the sheet's geometry (a box read on the
+"""pipeline.processing.second_look: which runners get a second look, the sheet's geometry (a box read on the
 sheet lands where that text is in the photo), and the rules a second-look read must pass."""
 
 import io
@@ -6,8 +6,8 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline import links, second_look
-from pipeline.bibs import BibRules
+from pipeline.processing import links, second_look
+from pipeline.processing.bibs import BibRules
 
 FACE = {"left": 0.40, "top": 0.10, "width": 0.08, "height": 0.10}
 

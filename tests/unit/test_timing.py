@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from pipeline import timing
-from pipeline.timing import Columns, InvalidTiming
+from pipeline.timing import rules as timing
+from pipeline.timing.rules import Columns, InvalidTiming
 
 DAY = datetime.date(2026, 4, 12)
 SEOUL = timing.event_zone("Asia/Seoul")

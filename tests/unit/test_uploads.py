@@ -1,8 +1,9 @@
 import pytest
 from photos import s3_eventbridge_event
 
-from pipeline import keys, uploads
-from pipeline.errors import InvalidKey
+from pipeline.common import keys
+from pipeline.common.errors import InvalidKey
+from pipeline.processing import uploads
 
 BUCKET = "snaprace-images-test"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bibs import BibRules, read_bibs
+from pipeline.processing.bibs import BibRules, read_bibs
 from snaprace.local.engines import EngineUnavailable, make_engine
 from snaprace.local.rekognition import RekognitionEmulator
 from snaprace.samples import Runner, race_photo

@@ -1,5 +1,5 @@
 """Lambda entry points, one module per function in template.yaml: parse the event, call the
-shared code, shape the response. Step handlers receive the execution state (see pipeline.uploads).
+shared code, shape the response. Step handlers receive the execution state (see pipeline.processing.uploads).
 
 Cold starts (bench/imports.py): only Preprocess and SecondLook import Pillow. Powertools Tracer
 (the X-Ray SDK, ~150 ms and ~20 MB per cold start here) is kept where a trace explains latency:
@@ -10,8 +10,8 @@ invocations."""
 
 from aws_lambda_powertools import Logger
 
-from pipeline.keys import RawPhoto, parse_raw_key
-from pipeline.models import StepState
+from pipeline.common.keys import RawPhoto, parse_raw_key
+from pipeline.common.models import StepState
 
 
 def step_photo(event: StepState, logger: Logger) -> RawPhoto:

@@ -7,7 +7,7 @@
                                                                  or the image itself with ?consent=true
 The key is checked by ApiAuthorizerFunction before a request gets here. The same under
 /public/ answer anyone about a published event, within per-client limits; a public selfie search
-on an event in `verified` selfie mode needs a runner's link (`x-runner-token`, pipeline.runner_links).
+on an event in `verified` selfie mode needs a runner's link (`x-runner-token`, pipeline.access.runner_links).
 The selfie is never stored or logged.
 """
 
@@ -25,8 +25,10 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
-from pipeline import access, clients, keys, ratelimit, runner_links, search, web
-from pipeline.api_models import (
+from pipeline.access import org_keys as access
+from pipeline.access import ratelimit, runner_links
+from pipeline.api import web
+from pipeline.api.models import (
     SELFIE_BODY,
     BibPhotos,
     ClientHeader,
@@ -41,11 +43,13 @@ from pipeline.api_models import (
     SelfiePhotos,
     answers,
 )
-from pipeline.bibs import searched_bib
-from pipeline.config import get_config
-from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
-from pipeline.event_settings import VERIFIED, EventSettings
-from pipeline.table import PhotoTable
+from pipeline.common import clients, keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.events.settings import VERIFIED, EventSettings
+from pipeline.processing.bibs import searched_bib
+from pipeline.search import photos as search
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
@@ -78,7 +82,7 @@ def signing_key() -> bytes:
 
 
 def checked_ids(org_id: str, event_id: str) -> None:
-    """Valid ids, of an org this caller's key opens (pipeline.access)."""
+    """Valid ids, of an org this caller's key opens (pipeline.access.org_keys)."""
     try:
         keys.validate_event_ids(org_id, event_id)
     except InvalidKey as exc:
@@ -150,9 +154,9 @@ def runners(org_id: str, event_id: str, name: Name = "") -> Runners:
     return {"runners": found, "count": len(found)}
 
 
-# Runners: a published event without a key, each client within its limits (pipeline.ratelimit).
+# Runners: a published event without a key, each client within its limits (pipeline.access.ratelimit).
 # An event that is not published answers as an empty one: guessing ids reveals nothing. Every
-# public route needs a request a cross-site page cannot send unasked (pipeline.web).
+# public route needs a request a cross-site page cannot send unasked (pipeline.api.web).
 
 
 @app.get("/public/orgs/<org_id>/events/<event_id>", responses=answers(PublicEvent, 400, 429), tags=["public"])
@@ -245,7 +249,7 @@ def public_by_selfie(
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi():  # no return annotation: a Response is not a model
-    """This API's description, generated from the routes and pipeline.api_models."""
+    """This API's description, generated from the routes and pipeline.api.models."""
     return Response(200, "application/json", description())
 
 
@@ -266,7 +270,7 @@ def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSetti
 
 def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
     """One more request of this client (an address, or a runner's link) on this event and across
-    all events; 429 beyond either (pipeline.ratelimit)."""
+    all events; 429 beyond either (pipeline.access.ratelimit)."""
     config = get_config()
     limit = {
         ratelimit.SEARCH: ratelimit.Limit(config.public_searches_per_minute, 60),

@@ -1,6 +1,6 @@
 """ApiAuthorizerFunction: the search API's key check (HTTP API Lambda authorizer, simple responses).
 
-Two kinds of key (pipeline.access): the operator's, in Secrets Manager
+Two kinds of key (pipeline.access.org_keys): the operator's, in Secrets Manager
 ({stage}/image-rekognition/api-key, cached 5 minutes by Powertools Parameters), opens every org;
 an organiser's (`snaprace org-key create`) opens its org's events only, checked against its hash
 in the table. The caller goes to the API as the authorizer's context; each route checks the org
@@ -15,9 +15,10 @@ import os
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 
-from pipeline import access, clients
-from pipeline.config import get_config
-from pipeline.table import PhotoTable
+from pipeline.access import org_keys as access
+from pipeline.common import clients
+from pipeline.common.config import get_config
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 KEY_CACHE_SECONDS = 300

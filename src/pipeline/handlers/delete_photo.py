@@ -3,9 +3,9 @@
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import results
+from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
-from pipeline.models import StepState
+from pipeline.processing import results
 
 logger = Logger()
 metrics = Metrics()

@@ -1,15 +1,16 @@
 """DetectTextFunction: the bibs Rekognition reads on the processed photo (no raw output kept), and
-the bib-shaped numbers the event's settings refused, for the review queue (pipeline.review)."""
+the bib-shaped numbers the event's settings refused, for the review queue (pipeline.corrections.review)."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import bibs, clients, rekognition
-from pipeline.config import get_config
-from pipeline.event_settings import Cached, EventSettings
+from pipeline.common import clients, rekognition
+from pipeline.common.config import get_config
+from pipeline.common.models import StepState
+from pipeline.events.settings import Cached, EventSettings
 from pipeline.handlers import step_photo
-from pipeline.models import StepState
-from pipeline.table import PhotoTable
+from pipeline.processing import bibs
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()

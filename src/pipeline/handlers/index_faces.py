@@ -3,12 +3,13 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import clients, erasure, rekognition
-from pipeline.config import get_config
+from pipeline.common import clients, rekognition
+from pipeline.common.config import get_config
+from pipeline.common.keys import collection_id
+from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
-from pipeline.keys import collection_id
-from pipeline.models import StepState
-from pipeline.table import PhotoTable
+from pipeline.retention import erasure
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()
@@ -37,7 +38,7 @@ def lambda_handler(event: StepState, context) -> dict:
         photo.org_id, photo.event_id, photo.photo_id, event["executionName"], [face.face_id for face in faces]
     )
     found = [face.as_dict() for face in faces]
-    # a runner erased from this photo stays erased (pipeline.erasure); the note covers a crash here
+    # a runner erased from this photo stays erased (pipeline.retention.erasure); the note covers a crash here
     boxes = erasure.erased_boxes(
         table.erasures(photo.org_id, photo.event_id), photo.photo_id, event["photo"]["etag"]
     )

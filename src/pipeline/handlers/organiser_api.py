@@ -10,7 +10,7 @@ review queue and a person's corrections.
          {"add": ["1234"], "remove": ["1284"], "confirm": true, "face": 1, "spread": true}
 
 An organiser key (its own org) or the operator's key, checked by ApiAuthorizerFunction. The same
-code as `snaprace review` and `snaprace tag` (pipeline.review, pipeline.corrections).
+code as `snaprace review` and `snaprace tag` (pipeline.corrections.review, pipeline.corrections.records).
 """
 
 import json
@@ -22,13 +22,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import access, clients, keys, progress, results, retention, review, web
-from pipeline.config import get_config
-from pipeline.corrections import CorrectionError, Corrector
-from pipeline.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
-from pipeline.event_settings import OPEN, VERIFIED, EventSettings, InvalidSettings, parse_range
-from pipeline.search import photo_urls
-from pipeline.table import PhotoTable
+from pipeline.access import org_keys as access
+from pipeline.api import web
+from pipeline.common import clients, keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.corrections import review
+from pipeline.corrections.records import CorrectionError, Corrector
+from pipeline.events import progress
+from pipeline.events.settings import OPEN, VERIFIED, EventSettings, InvalidSettings, parse_range
+from pipeline.processing import results
+from pipeline.retention import faces as retention
+from pipeline.search.photos import photo_urls
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()

@@ -16,9 +16,10 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from pipeline import keys, web
-from pipeline.config import get_config
-from pipeline.errors import InvalidKey
+from pipeline.api import web
+from pipeline.common import keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import InvalidKey
 
 logger = Logger()
 app = APIGatewayHttpResolver()

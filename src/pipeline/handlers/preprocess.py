@@ -3,11 +3,12 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from botocore.exceptions import ClientError
 
-from pipeline import clients, images, keys
-from pipeline.config import get_config
-from pipeline.errors import PhotoSuperseded
+from pipeline.common import clients, keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import PhotoSuperseded
+from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
-from pipeline.models import StepState
+from pipeline.processing import images
 
 logger = Logger()
 tracer = Tracer()

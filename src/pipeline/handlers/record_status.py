@@ -9,10 +9,10 @@ silently lost, and a photo that is not INDEXED is not findable.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import results
-from pipeline.errors import reason_from_state_error
+from pipeline.common.errors import reason_from_state_error
+from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
-from pipeline.models import StepState
+from pipeline.processing import results
 
 logger = Logger()
 metrics = Metrics()

@@ -1,14 +1,15 @@
 """RetentionSweepFunction: daily, deletes the face data of events past their face retention
-(pipeline.retention). Also invoked at once by `snaprace retention sweep`."""
+(pipeline.retention.faces). Also invoked at once by `snaprace retention sweep`."""
 
 import datetime
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import clients, retention
-from pipeline.config import get_config
-from pipeline.table import PhotoTable
+from pipeline.common import clients
+from pipeline.common.config import get_config
+from pipeline.retention import faces as retention
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 metrics = Metrics()

@@ -1,14 +1,17 @@
 """SaveResultsFunction: the photo item and its bib items, replacing whatever an earlier run wrote;
-a person's corrections on top (pipeline.corrections), and the reasons a person should look at the
-photo (pipeline.review)."""
+a person's corrections on top (pipeline.corrections.records), and the reasons a person should look at the
+photo (pipeline.corrections.review)."""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline import corrections, erasure, links, results, review
-from pipeline.event_settings import result_fingerprint
+from pipeline.common.models import StepState
+from pipeline.corrections import records as corrections
+from pipeline.corrections import review
+from pipeline.events.settings import result_fingerprint
 from pipeline.handlers import step_photo
-from pipeline.models import StepState
+from pipeline.processing import links, results
+from pipeline.retention import erasure
 
 logger = Logger()
 metrics = Metrics()
@@ -26,7 +29,7 @@ def lambda_handler(event: StepState, context) -> dict:
     record = store.table.correction(photo.org_id, photo.event_id, photo.photo_id)
     correction = corrections.for_content(record, event["photo"]["etag"])
     linked = corrections.apply(linked, detections["faces"], correction)
-    # an erased runner's face in a photo indexed later is dropped with its link (pipeline.erasure)
+    # an erased runner's face in a photo indexed later is dropped with its link (pipeline.retention.erasure)
     erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
     faces_on = store.table.faces_on(photo.org_id, photo.event_id)
@@ -53,7 +56,7 @@ def lambda_handler(event: StepState, context) -> dict:
     status = store.save(photo, event["photo"], event["executionName"], outcome)
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
-        # face retention counts from the event's last upload (pipeline.retention)
+        # face retention counts from the event's last upload (pipeline.retention.faces)
         store.table.note_upload(photo.org_id, photo.event_id, results.now_iso())
     linked = sum(1 for bib in outcome.bibs if "faceId" in bib)
     logger.info(

@@ -1,4 +1,4 @@
-"""SecondLookFunction: the photo's bibs looked at again with its faces (pipeline.second_look):
+"""SecondLookFunction: the photo's bibs looked at again with its faces (pipeline.processing.second_look):
 numbers no one wears dropped, the torsos of runners left without a bib read again in one
 DetectText call, a partial read resolved by its runner's face. Returns the photo's bibs."""
 
@@ -9,13 +9,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from pipeline import clients, images, links, rekognition, second_look
-from pipeline.config import get_config
+from pipeline.common import clients, rekognition
+from pipeline.common.config import get_config
+from pipeline.common.keys import collection_id
+from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
 from pipeline.handlers.detect_text import bib_rules, event_settings
-from pipeline.keys import collection_id
-from pipeline.models import StepState
-from pipeline.table import PhotoTable
+from pipeline.processing import images, links, second_look
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 tracer = Tracer()

@@ -2,7 +2,7 @@
 
 Invalid keys are logged with their reason and dropped (they can never succeed); a duplicate
 event's ExecutionAlreadyExists counts as success; anything else fails only its own message.
-Executions that will call Rekognition are paced to the account's quota (pipeline.pacing); a record
+Executions that will call Rekognition are paced to the account's quota (pipeline.processing.pacing); a record
 whose turn would come after the function's time is up is left in the queue for the next batch.
 """
 
@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from pipeline import clients, keys, pacing, uploads
-from pipeline.config import get_config
-from pipeline.errors import InvalidKey
-from pipeline.event_settings import EventSettings, result_fingerprint
-from pipeline.models import INDEXED
-from pipeline.table import PhotoTable
+from pipeline.common import clients, keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import InvalidKey
+from pipeline.common.models import INDEXED
+from pipeline.events.settings import EventSettings, result_fingerprint
+from pipeline.processing import pacing, uploads
+from pipeline.store.table import PhotoTable
 
 logger = Logger()
 metrics = Metrics()

@@ -1,0 +1,57 @@
+"""Configuration: every environment variable the functions read, declared in template.yaml (a
+test checks). Limits that are not deployment choices are constants where they are used
+(pipeline.processing.images, pipeline.processing.bibs, pipeline.common.rekognition)."""
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+from pipeline.processing.bibs import BibRules
+
+
+@dataclass(frozen=True)
+class Config:
+    stage: str
+    bucket_name: str
+    table_name: str
+    state_machine_arn: str
+    upload_queue_url: str
+    collection_prefix: str
+    bib_min_length: int
+    bib_max_length: int
+    rekognition_tps: float
+    public_searches_per_minute: int
+    public_selfies_per_hour: int
+    starter_concurrency: int
+    signing_key_secret_name: str
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@cache
+def get_config() -> Config:
+    """Read the environment once per container (tests call get_config.cache_clear())."""
+    stage = os.environ.get("STAGE", "dev")
+    return Config(
+        stage=stage,
+        bucket_name=os.environ.get("BUCKET_NAME", f"snaprace-images-{stage}"),
+        table_name=os.environ.get("TABLE_NAME", f"PhotoService-{stage}"),
+        state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
+        upload_queue_url=os.environ.get("UPLOAD_QUEUE_URL", ""),
+        collection_prefix=os.environ.get("COLLECTION_PREFIX", f"snaprace-{stage}"),
+        bib_min_length=_int("BIB_MIN_LENGTH", BibRules.min_length),
+        bib_max_length=_int("BIB_MAX_LENGTH", BibRules.max_length),
+        rekognition_tps=_float("REKOGNITION_TPS", 5.0),
+        public_searches_per_minute=_int("PUBLIC_SEARCHES_PER_MINUTE", 60),
+        public_selfies_per_hour=_int("PUBLIC_SELFIES_PER_HOUR", 10),
+        starter_concurrency=_int("STARTER_MAX_CONCURRENCY", 5),
+        signing_key_secret_name=os.environ.get(
+            "SIGNING_KEY_SECRET_NAME", f"{stage}/image-rekognition/signing-key"
+        ),
+    )

@@ -1,0 +1,74 @@
+"""The shapes that cross a boundary: the state the steps share, the table's photo and bib items,
+and the photo statuses. Everything that reads or writes one of these names its type here."""
+
+from typing import NotRequired, TypedDict
+
+INDEXED, REJECTED, FAILED = "INDEXED", "REJECTED", "FAILED"  # a photo item's final statuses
+SUPERSEDED = "SUPERSEDED"  # a run that wrote nothing: a newer event's run owns the photo
+FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
+
+
+class PhotoState(TypedDict):
+    """The state's "photo": which upload a run is for (pipeline.processing.uploads.photo_state)."""
+
+    bucket: str
+    rawKey: str
+    etag: str
+    orgId: str
+    eventId: str
+    photoId: str
+    versionId: NotRequired[str]  # a versioned bucket's object version
+
+
+class StepState(TypedDict):
+    """An execution's input, and what the steps add to it on the way."""
+
+    action: str  # "process" | "reject" | "delete"
+    executionName: str
+    photo: PhotoState
+    reason: NotRequired[str]  # "reject": why
+    image: NotRequired[
+        dict
+    ]  # Preprocess: processedKey, thumbnailKey, width, height, bytes, takenAt, photographer
+    detections: NotRequired[dict]  # Analyse: bibs, faces, errors
+
+
+class BibRead(TypedDict):
+    """A bib read on a photo (DetectText), and the face linked to it (pipeline.processing.links)."""
+
+    bib: str
+    confidence: float
+    box: dict  # left, top, width, height: fractions of the photo
+    faceId: NotRequired[str]
+    look: NotRequired[int]  # 2: read by the second look (pipeline.processing.second_look)
+    read: NotRequired[str]  # what was read, when part of the bib (pipeline.processing.second_look)
+
+
+class PhotoItem(TypedDict, total=False):
+    """The table's photo item (pipeline.store.table, docs/data-model.md)."""
+
+    PK: str
+    SK: str
+    orgId: str
+    eventId: str
+    photoId: str
+    rawKey: str
+    etag: str
+    status: str
+    reason: str
+    executionName: str
+    bibs: list[str]
+    faceIds: list[str]
+    processedKey: str
+    thumbnailKey: str
+    width: int
+    height: int
+    bytes: int
+    takenAt: str
+    photographer: str
+    createdAt: str
+    updatedAt: str
+    galleryKey: str  # INDEXED photos only (GalleryIndex is sparse)
+    camera: str  # the photographer metadata, else the upload's first folder (pipeline.timing.rules)
+    cameraKey: str  # CameraIndex (sparse): INDEXED photos with a camera and an EXIF time
+    cameraTime: str  # the camera's own clock, YYYY-MM-DDTHH:MM:SS
