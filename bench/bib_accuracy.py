@@ -290,7 +290,7 @@ def measure(
         event = f"{event[:50]}-listed"
         participants = {bib for bibs in measured.labels.values() for bib in bibs}
         participants |= {bib for bibs in read_unlabelled(folder).values() for bib in bibs}
-        Stack(endpoint_url=reader.stack.endpoint_url).photo_table.put_event_settings(
+        Stack(endpoint_url=reader.stack.endpoint_url).photo_table.settings.put(
             "bench", event, EventSettings(participants=frozenset(participants)).to_item()
         )
         measured.participants = frozenset(participants)

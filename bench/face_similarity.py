@@ -19,7 +19,8 @@ from pathlib import Path
 from link_accuracy import label_box
 from PIL import Image
 
-from pipeline.search.photos import LINKED_FACE_THRESHOLD, SELFIE_THRESHOLD
+from pipeline.processing.links import LINKED_FACE_THRESHOLD
+from pipeline.search.selfie import SELFIE_THRESHOLD
 
 THRESHOLDS = {
     "Rekognition's default": 80.0,

@@ -43,7 +43,7 @@ def measure(reader: Reader, folder: Path, participants: set[str] | None, show=la
     labels, unlabelled = read_labels(folder), read_unlabelled(folder)
     event = event_id_for(folder.name) + ("-listed" if participants else "")
     if participants:
-        Stack(endpoint_url=reader.stack.endpoint_url).photo_table.put_event_settings(
+        Stack(endpoint_url=reader.stack.endpoint_url).photo_table.settings.put(
             "bench", event, EventSettings(participants=frozenset(participants)).to_item()
         )
     queued, errors, caught, by_reason, by_top = 0, 0, 0, {}, {}

@@ -28,7 +28,7 @@ from link_accuracy import label_box
 from PIL import Image
 
 from pipeline.common import keys
-from pipeline.search.photos import SELFIE_THRESHOLD
+from pipeline.search.selfie import SELFIE_THRESHOLD
 from snaprace.local.rekognition import RekognitionError
 from snaprace.local.stack import STAGE
 

@@ -118,8 +118,7 @@ def addresses():
 
 def names(runners: int, budget: int) -> dict:
     from pipeline.common import clients
-    from pipeline.store.table import PhotoTable
-    from pipeline.store.timing import TimingTable
+    from pipeline.store import Store
     from pipeline.timing import rules as timing
     from snaprace import strangers
 
@@ -130,9 +129,9 @@ def names(runners: int, budget: int) -> dict:
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
-    table = PhotoTable(clients.dynamodb_table(os.environ["TABLE_NAME"]))
-    TimingTable(table.table).replace_results(ORG, EVENT, results, "results.csv")
-    table.put_event_settings(ORG, EVENT, {"published": True, "nameSearch": "on"})
+    table = Store(clients.dynamodb_table(os.environ["TABLE_NAME"]))
+    table.timing.replace_results(ORG, EVENT, results, "results.csv")
+    table.settings.put(ORG, EVENT, {"published": True, "nameSearch": "on"})
     sources = addresses()
 
     def ask(name: str) -> list[dict]:
@@ -156,14 +155,14 @@ def names(runners: int, budget: int) -> dict:
 def cost(budget: int, cached: bool) -> dict:
     from pipeline.common import clients
     from pipeline.search import photos as search
-    from pipeline.store.table import PhotoTable
+    from pipeline.store import Store
     from snaprace import strangers
     from snaprace.samples import selfie
 
     with stack() as (emulator, dynamodb):
         search.FACE_MATCHES_SECONDS = 600 if cached else 0
-        table = PhotoTable(clients.dynamodb_table(os.environ["TABLE_NAME"]))
-        table.put_event_settings(ORG, EVENT, {"published": True})
+        table = Store(clients.dynamodb_table(os.environ["TABLE_NAME"]))
+        table.settings.put(ORG, EVENT, {"published": True})
         rekognition = clients.rekognition()
         collection = f"snaprace-{STAGE}.{ORG}.{EVENT}"
         popular = [str(3000 + n) for n in range(20)]

@@ -12,17 +12,12 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from pipeline.common import keys
-from pipeline.common.errors import InvalidImage
+from pipeline.common.errors import BadRequest, InvalidImage
 from pipeline.common.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
 from pipeline.processing.bibs import normalise_bib
+from pipeline.processing.links import LINKED_FACE_THRESHOLD
 from pipeline.retention import erasure
-from pipeline.search.photos import (
-    LINKED_FACE_THRESHOLD,
-    SELFIE_THRESHOLD,
-    BadRequest,
-    check_selfie,
-    selfie_problem,
-)
+from pipeline.search.selfie import SELFIE_THRESHOLD, check_selfie, selfie_problem
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
@@ -57,7 +52,7 @@ def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
             for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
                 plan.objects.append((version["Key"], version["VersionId"]))
     table = stack.photo_table
-    plan.items = [{"PK": i["PK"], "SK": i["SK"]} for i in table.event_items(org_id, event_id)]
+    plan.items = [{"PK": i["PK"], "SK": i["SK"]} for i in table.core.event_items(org_id, event_id)]
     try:
         plan.faces = stack.client("rekognition").describe_collection(CollectionId=plan.collection)[
             "FaceCount"
@@ -78,7 +73,7 @@ def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = la
             Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in chunk], "Quiet": True},
         )
         on_progress(len(chunk))
-    stack.photo_table.delete_items(plan.items)
+    stack.photo_table.core.delete_items(plan.items)
     on_progress(len(plan.items))
     rekognition = stack.client("rekognition")
     with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
@@ -109,7 +104,7 @@ def runner_plan(
                 {m["Face"]["FaceId"]: m["Face"].get("ExternalImageId") for m in response["FaceMatches"]}
             )
         else:
-            for item in stack.photo_table.photos_with_bib(org_id, event_id, normalise_bib(bib)):
+            for item in stack.photo_table.bibs.photos_with(org_id, event_id, normalise_bib(bib)):
                 if item.get("faceId"):
                     faces[item["faceId"]] = item["photoId"]
             for face_id in list(faces):
@@ -134,7 +129,7 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
         return
     rekognition_client, table = stack.client("rekognition"), stack.photo_table
     collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
-    photos = table.get_photos(org_id, event_id, plan.photo_ids)
+    photos = table.photos.get_many(org_id, event_id, plan.photo_ids)
     faces_on: dict[str, list[dict]] = {}
     for photo_id, box in listed_faces(rekognition_client, collection, sorted(plan.face_ids)).values():
         if photo_id in photos:
@@ -144,13 +139,13 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
         for photo_id, found in faces_on.items()
     }
     now = datetime.now(UTC)
-    table.put_erasure(
+    table.erasures.put(
         org_id,
         event_id,
         now.isoformat(timespec="seconds"),
         uuid.uuid4().hex[:12],
         erasure.record([plan.bib] if plan.bib else [], erased),
     )
-    table.forget_face_matches(org_id, event_id)  # no bib search answers from them meanwhile
+    table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
     delete_faces(rekognition_client, collection, sorted(plan.face_ids))
-    table.forget_faces(org_id, event_id, plan.face_ids)
+    table.faces.forget(org_id, event_id, plan.face_ids)

@@ -14,12 +14,13 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.common import keys
-from pipeline.common.errors import InvalidKey
+from pipeline.common.errors import BadRequest, InvalidKey
 from pipeline.events import progress
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants, parse_range
 from pipeline.processing.results import FAILED, INDEXED, REJECTED
 from pipeline.retention import faces as retention
-from pipeline.search.photos import MAX_PAGE, BadRequest, FaceSearchOff, PhotoSearch, photo_urls
+from pipeline.search.answers import photo_urls
+from pipeline.search.photos import MAX_PAGE, FaceSearchOff, PhotoSearch
 from pipeline.timing.rules import InvalidTiming, event_zone
 from snaprace.stack import Stack, StackError
 
@@ -104,7 +105,7 @@ def known_event(stack: Stack, org_id: str, event_id: str) -> None:
     for prefix in progress.raw_prefixes(org_id, event_id):
         if s3.list_objects_v2(Bucket=stack.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
             return
-    if stack.photo_table.event_photos(org_id, event_id):
+    if stack.photo_table.photos.of_event(org_id, event_id):
         return
     known = events_of(stack, org_id)
     listed = (
@@ -148,7 +149,7 @@ def event_settings(
     Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
     table = stack.photo_table
-    current = EventSettings.from_item(table.event_settings(org_id, event_id))
+    current = EventSettings.from_item(table.settings.get(org_id, event_id))
     if clear:  # the bib settings only: face search, publication and retention stay as they are
         current = replace(current, bib_range=None, participants=None)
     changes = {
@@ -184,7 +185,7 @@ def event_settings(
     changes = {name: value for name, value in changes.items() if value is not None}
     settings = replace(current, **changes)
     if clear or changes:
-        table.put_event_settings(org_id, event_id, settings.to_item())
+        table.settings.put(org_id, event_id, settings.to_item())
     return settings
 
 
@@ -227,8 +228,8 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
     table = stack.photo_table
-    items = {item["photoId"]: item for item in table.event_photos(org_id, event_id)}
-    in_flight = table.photos_with_runs_in_flight(org_id, event_id)  # results written, faces not yet tidied
+    items = {item["photoId"]: item for item in table.photos.of_event(org_id, event_id)}
+    in_flight = table.runs.photos_in_flight(org_id, event_id)  # results written, faces not yet tidied
     result = Audit()
     seen_ids, running = set(), set()  # running: photos whose current content has no final result yet
     for raw_key, etag in sorted(objects.items()):
@@ -286,7 +287,7 @@ def photos_with_status(stack: Stack, org_id: str, event_id: str, status: str) ->
     return [
         {key: item.get(key) for key in ("photoId", "rawKey", "reason", "updatedAt")}
         for item in sorted(
-            stack.photo_table.event_photos(org_id, event_id), key=lambda i: i.get("rawKey", "")
+            stack.photo_table.photos.of_event(org_id, event_id), key=lambda i: i.get("rawKey", "")
         )
         if item.get("status") == status and objects.get(item.get("rawKey")) == item.get("etag")
     ]

@@ -21,7 +21,7 @@ def _now() -> str:
 def create(stack: Stack, org_id: str) -> access.NewKey:
     validate_ids(org_id, "any")
     key = access.new_org_key(org_id)
-    stack.photo_table.put_org_key(org_id, key.key_id, key.secret_hash, _now())
+    stack.photo_table.org_keys.put(org_id, key.key_id, key.secret_hash, _now())
     return key
 
 
@@ -34,13 +34,13 @@ def listing(stack: Stack, org_id: str) -> list[dict]:
             "createdAt": item["createdAt"],
             "revokedAt": item.get("revokedAt"),
         }
-        for item in stack.photo_table.org_keys(org_id)
+        for item in stack.photo_table.org_keys.of_org(org_id)
     ]
 
 
 def revoke(stack: Stack, org_id: str, key_id: str) -> None:
     validate_ids(org_id, "any")
-    if not stack.photo_table.revoke_org_key(org_id, key_id, _now()):
+    if not stack.photo_table.org_keys.revoke(org_id, key_id, _now()):
         known = ", ".join(k["keyId"] for k in listing(stack, org_id)) or "none"
         raise StackError(f"org {org_id} has no key {key_id!r} (its keys: {known})")
 
@@ -69,7 +69,7 @@ def make_runner_links(
     the event's settings, so the command can say when links are not what the event needs. The link
     carries the token after `#`: a fragment never reaches a server's or a CDN's logs."""
     validate_ids(org_id, event_id)
-    settings = EventSettings.from_item(stack.photo_table.event_settings(org_id, event_id))
+    settings = EventSettings.from_item(stack.photo_table.settings.get(org_id, event_id))
     if bibs_file is not None:
         try:
             with bibs_file.open(encoding="utf-8-sig", errors="replace") as lines:

@@ -60,7 +60,7 @@ def collections(stack: Stack) -> list[dict]:
             if collection.startswith(prefix):
                 org, _, event = collection[len(prefix) :].partition(".")
                 count = rekognition.describe_collection(CollectionId=collection)["FaceCount"]
-                erasures = len(table.erasures(org, event))
+                erasures = len(table.erasures.of_event(org, event))
                 found.append(
                     {
                         "collection": collection,
@@ -211,7 +211,7 @@ def reprocess_plan(stack: Stack, org_id: str, event_id: str, photo_id: str | Non
     validate_ids(org_id, event_id)
     objects = raw_objects(stack, org_id, event_id)
     if status is not None:
-        items = stack.photo_table.event_photos(org_id, event_id)
+        items = stack.photo_table.photos.of_event(org_id, event_id)
         wanted = {i["rawKey"] for i in items if i.get("status") == status}
         return [(k, e) for k, e in sorted(objects.items()) if k in wanted]
     if photo_id is not None:

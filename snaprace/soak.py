@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from pipeline.common import keys
 from pipeline.common.models import INDEXED
-from pipeline.store.table import PHOTO_PREFIX
+from pipeline.store.photos import PHOTO_PREFIX
 from snaprace import operations
 from snaprace.corpus import corpus
 from snaprace.runbook import failure_of, queue_depth, recent_executions
@@ -97,7 +97,7 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
     """The invariants, counted. Every violation is listed by name."""
     audit = operations.audit(stack, org, event)
     table = stack.photo_table
-    items = table.event_items(org, event)
+    items = table.core.event_items(org, event)
     photos = {i["photoId"]: i for i in items if i["SK"].startswith(PHOTO_PREFIX)}
     violations = [f"missing: {k}" for k in audit.missing] + [f"problem: {p}" for p in audit.problems]
     violations += [f"result of a deleted photo: {k}" for k in audit.orphaned]

@@ -170,7 +170,7 @@ class Stack:
 
     @cached_property
     def photo_table(self):
-        """The stack's table, through the same code the functions use (pipeline.store.table)."""
-        from pipeline.store.table import PhotoTable
+        """The stack's table, through the same code the functions use (pipeline.store)."""
+        from pipeline.store import Store
 
-        return PhotoTable(self.resource("dynamodb").Table(self.table_name))
+        return Store(self.resource("dynamodb").Table(self.table_name))

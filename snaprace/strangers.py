@@ -108,5 +108,5 @@ def index_runner_photo(
         "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
     }
     reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]
-    table.replace_photo(item, reads if bib_read else [], None)
+    table.photos.replace(item, reads if bib_read else [], None)
     return face_id

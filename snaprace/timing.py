@@ -4,9 +4,9 @@ estimate their clock offsets, find runners by name (docs/timing.md)."""
 import datetime
 from pathlib import Path
 
+from pipeline.common.errors import BadRequest
 from pipeline.events.settings import EventSettings
-from pipeline.search.photos import BadRequest
-from pipeline.store.timing import ImportRaced, TimingTable
+from pipeline.store.timing import ImportRaced, TimingItems
 from pipeline.timing import rules as timing
 from snaprace.operations import photo_search, validate_ids
 from snaprace.stack import Stack, StackError
@@ -16,15 +16,15 @@ MAX_CAMERA = 100
 MAX_OFFSET_SECONDS = 2 * 86400
 
 
-def timing_table(stack: Stack) -> TimingTable:
-    return TimingTable(stack.photo_table.table)
+def timing_table(stack: Stack) -> TimingItems:
+    return stack.photo_table.timing
 
 
 def import_results(stack: Stack, org_id: str, event_id: str, path: Path, columns: timing.Columns) -> dict:
     """Read the whole file, refuse it with every bad row's line if any, else replace the event's
     results with it; then estimate the cameras' offsets again."""
     validate_ids(org_id, event_id)
-    settings = EventSettings.from_item(stack.photo_table.event_settings(org_id, event_id, consistent=True))
+    settings = EventSettings.from_item(stack.photo_table.settings.get(org_id, event_id, consistent=True))
     if not settings.date or not settings.timezone:
         raise StackError(
             "the event has no date or time zone: set them first, e.g. snaprace event-settings "

@@ -159,7 +159,7 @@ def published(aws):
     """The fixtures' event published, its selfie search verified (the default): the public routes
     reach the searches and the runner-link check."""
     from pipeline.common import clients
-    from pipeline.store.table import PhotoTable
+    from pipeline.store import Store
 
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    table.put_event_settings("acme", "seoul-marathon-2026", {"published": True})
+    table = Store(clients.dynamodb_table(TABLE))
+    table.settings.put("acme", "seoul-marathon-2026", {"published": True})

@@ -53,7 +53,7 @@ class RunningStack(Launched):
     def settle(self, org: str, event: str, timeout: float = 60) -> None:
         """Until no execution of the event's photos is running (a reprocess's runs included: the
         photos' earlier results make `wait` return at once)."""
-        photo_ids = {item["photoId"] for item in self.stack.photo_table.event_photos(org, event)}
+        photo_ids = {item["photoId"] for item in self.stack.photo_table.photos.of_event(org, event)}
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -67,7 +67,7 @@ class RunningStack(Launched):
 
     def item(self, org: str, event: str, raw_key: str) -> dict | None:
         table = self.stack.photo_table
-        return table.get_photo(org, event, keys.photo_id_for(raw_key))
+        return table.photos.get(org, event, keys.photo_id_for(raw_key))
 
 
 def start_local_stack(tmp_path: Path, *options: str) -> RunningStack:

@@ -24,7 +24,7 @@ def review(ctx, org_id, event_id, limit, as_json) -> None:
     """Photos whose reads a person should look at, most useful first, each with its reasons.
     `tag` a photo (or `tag --confirm` it) to take it out of the queue."""
     operations.known_event(stack_of(ctx), org_id, event_id)
-    items = stack_of(ctx).photo_table.review_queue(org_id, event_id, limit)
+    items = stack_of(ctx).photo_table.corrections.review_queue(org_id, event_id, limit)
     photos = [queue.entry(item) for item in items]
     if as_json:
         click.echo(json.dumps({"photos": photos, "count": len(photos)}))

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-from pipeline.search.photos import LAMBDA_PAYLOAD_BYTES  # the event API Gateway builds must fit
+from pipeline.search.selfie import LAMBDA_PAYLOAD_BYTES  # the event API Gateway builds must fit
 from snaprace.template import LOCAL_ACCOUNT, resources_of_type
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")

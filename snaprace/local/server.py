@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from pipeline.search.photos import LAMBDA_PAYLOAD_BYTES
+from pipeline.search.selfie import LAMBDA_PAYLOAD_BYTES
 from snaprace.local import account, cloudformation, iam_requests
 from snaprace.local.rekognition import RekognitionError
 from snaprace.local.wsgi import read_body, respond, respond_bytes, s3_error

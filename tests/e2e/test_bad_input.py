@@ -48,7 +48,7 @@ def test_the_bad_input_corpus_ends_in_final_statuses_with_reasons(local_stack, e
     assert dlq == {"visible": 0, "inFlight": 0}
     table = local_stack.stack.photo_table
     for org, event in (("Acme Corp", event_id), ("acme", "seoul_2026!")):
-        assert not [i for i in table.event_photos(org, event)]
+        assert not [i for i in table.photos.of_event(org, event)]
     ignored = CliRunner().invoke(
         main,
         [

@@ -61,21 +61,21 @@ def test_a_misspelled_event_is_an_error_that_names_the_orgs_events(local_stack, 
 
 def test_previews_exit_0_and_change_nothing_and_reprocess_takes_a_file_name(local_stack, event):
     photo_id = keys.photo_id_for(f"{ORG}/{event}/raw/IMG_1.jpg")
-    before = local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"]
+    before = local_stack.stack.photo_table.photos.get(ORG, event, photo_id)["executionName"]
     preview = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_1.jpg")
     assert (
         preview.exit_code == 0 and "would start 1 executions" in preview.output and "--yes" in preview.output
     )
     purge = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event)
     assert purge.exit_code == 0 and "(a preview)" in purge.output
-    assert local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"] == before
+    assert local_stack.stack.photo_table.photos.get(ORG, event, photo_id)["executionName"] == before
 
     started = snaprace(
         local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_1.jpg", "--yes"
     )
     assert started.exit_code == 0 and "1 executions started" in started.output
     local_stack.settle(ORG, event)
-    assert local_stack.stack.photo_table.get_photo(ORG, event, photo_id)["executionName"] != before
+    assert local_stack.stack.photo_table.photos.get(ORG, event, photo_id)["executionName"] != before
     missing = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--photo", "IMG_9.jpg")
     assert missing.exit_code == 1 and "no photo IMG_9.jpg" in missing.output
     by_status = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event, "--status", "indexed")
@@ -303,7 +303,7 @@ def test_an_identical_reupload_keeps_its_result_until_the_settings_change(local_
     assert snaprace(local_stack, *settings).exit_code == 0
     upload_again()
     assert runs() == 2 and meter()[1] == calls + 2  # read again under the new range
-    assert local_stack.stack.photo_table.get_photo(ORG, event_id, photo_id)["bibs"] == ["841"]
+    assert local_stack.stack.photo_table.photos.get(ORG, event_id, photo_id)["bibs"] == ["841"]
 
 
 def test_global_options_anywhere_and_json_on_every_command_that_reports(local_stack, event, tmp_path):

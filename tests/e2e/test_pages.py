@@ -231,13 +231,13 @@ def test_the_organisers_page_shows_progress_and_makes_a_correction(browser, even
     page.get_by_label("Name search").check()
     page.get_by_role("button", name="Save settings").click()
     page.get_by_text("Settings saved.").wait_for()
-    saved = local_stack.stack.photo_table.event_settings(ORG, EVENT)
+    saved = local_stack.stack.photo_table.settings.get(ORG, EVENT)
     assert (saved["bibFirst"], saved["bibLast"], saved["published"]) == (6000, 6999, True)
     assert saved["nameSearch"] == "on"
     page.get_by_label("Name search").uncheck()
     with page.expect_response(lambda answer: answer.request.method == "PUT" and answer.ok):
         page.get_by_role("button", name="Save settings").click()
-    assert "nameSearch" not in local_stack.stack.photo_table.event_settings(ORG, EVENT)
+    assert "nameSearch" not in local_stack.stack.photo_table.settings.get(ORG, EVENT)
     context.close()
 
     runner = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

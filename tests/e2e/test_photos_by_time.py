@@ -227,7 +227,7 @@ def test_a_file_with_bad_rows_is_refused_whole_and_a_reimport_replaces(local_sta
     assert import_results(local_stack, event_id, again).exit_code == 0
     assert "0 runners named 'park'" in snaprace(local_stack, *named, "park").output
     assert "bib 301" in snaprace(local_stack, *named, "kim").output
-    items = local_stack.stack.photo_table.event_items(ORG, event_id)
+    items = local_stack.stack.photo_table.core.event_items(ORG, event_id)
     timing_items = [item["SK"] for item in items if item["SK"].startswith("TIMING#")]
     assert len({sk.split("#")[1] for sk in timing_items}) == 1  # the earlier import's items are gone
 

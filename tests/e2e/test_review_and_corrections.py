@@ -71,7 +71,7 @@ def tag(running, event_id: str, photo_id: str, *args: str) -> dict:
 
 
 def bibs_of(running, event_id: str, photo_id: str) -> list[str]:
-    return sorted(running.stack.photo_table.get_photo(ORG, event_id, photo_id)["bibs"])
+    return sorted(running.stack.photo_table.photos.get(ORG, event_id, photo_id)["bibs"])
 
 
 def found_by_bib(running, event_id: str, bib: str) -> dict[str, str]:
@@ -108,15 +108,15 @@ def test_a_correction_answers_at_once_and_survives_reprocess(local_stack, event)
     assert found_by_bib(local_stack, event["id"], "5104") == {}  # no read of it left, so no face either
     assert misread not in queue(local_stack, event["id"])
 
-    before = local_stack.stack.photo_table.get_photo(ORG, event["id"], misread)["executionName"]
+    before = local_stack.stack.photo_table.photos.get(ORG, event["id"], misread)["executionName"]
     reprocess(local_stack, event["id"], "--photo", misread)
-    after = local_stack.stack.photo_table.get_photo(ORG, event["id"], misread)["executionName"]
+    after = local_stack.stack.photo_table.photos.get(ORG, event["id"], misread)["executionName"]
     assert after != before  # a new run wrote the photo
     assert bibs_of(local_stack, event["id"], misread) == ["5101"]  # the removed read stays removed
     assert found_by_bib(local_stack, event["id"], "5104") == {}
     assert found_by_bib(local_stack, event["id"], "5101")[misread] == "corrected"
     assert misread not in queue(local_stack, event["id"])
-    record = local_stack.stack.photo_table.correction(ORG, event["id"], misread)
+    record = local_stack.stack.photo_table.corrections.get(ORG, event["id"], misread)
     assert [change["remove"] for change in record["history"]] == [["5104"]]
     assert record["added"]["5101"]["by"].startswith("operator ")
 
@@ -140,7 +140,7 @@ def test_a_bib_spreads_to_the_runners_other_photos_by_face_and_nowhere_else(loca
     assert bibs_of(local_stack, event["id"], pair) == ["5101", "5103"]
     assert bibs_of(local_stack, event["id"], turned) == []  # another runner's face
     assert found_by_bib(local_stack, event["id"], "5101")[hidden] == "corrected"
-    record = local_stack.stack.photo_table.correction(ORG, event["id"], hidden)
+    record = local_stack.stack.photo_table.corrections.get(ORG, event["id"], hidden)
     assert record["added"]["5101"]["source"] == f"spread:{event['misread.jpg']}"
 
 
@@ -211,7 +211,7 @@ def test_an_organisers_page_drives_the_queue_and_corrections_through_the_api(loc
     assert any("half hidden" in why for p in listed["photos"] if p["photoId"] == half for why in p["why"])
     status, fixed = api(local_stack, f"{path}/photos/{half}/corrections", acme, {"add": ["5103"]})
     assert status == 200 and fixed["bibs"] == ["5103"] and fixed["linkedToFace"] == "5103"
-    record = local_stack.stack.photo_table.correction(ORG, event["id"], half)
+    record = local_stack.stack.photo_table.corrections.get(ORG, event["id"], half)
     assert record["added"]["5103"]["by"].startswith(f"organiser {ORG} key ")
     assert half not in [p["photoId"] for p in api(local_stack, f"{path}/review", acme)[1]["photos"]]
 

@@ -279,7 +279,7 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
     off = snaprace(local_stack, "event-settings", "--org", ORG, "--event", event_id, "--faces", "OFF")
     assert off.exit_code == 0 and "face search off" in off.output and "(2 faces)" in off.output
     assert faces_of(local_stack, event_id) == {}
-    items = local_stack.stack.photo_table.event_items(ORG, event_id)
+    items = local_stack.stack.photo_table.core.event_items(ORG, event_id)
     assert not any(item.get("faceIds") or item.get("faceId") or item.get("faceBoxes") for item in items)
 
     index_calls = local_stack.health()["rekognition"]["calls"].get("IndexFaces", 0)
@@ -326,7 +326,7 @@ def test_the_retention_sweep_deletes_face_data_past_its_date_and_bib_search_stil
     swept = json.loads(snaprace(local_stack, "retention", "sweep", "--json").stdout)["swept"]
     assert {"org": ORG, "event": event_id, "faces": 2, "itemsChanged": 3} in swept  # the photo, two bibs
     assert faces_of(local_stack, event_id) == {}
-    items = local_stack.stack.photo_table.event_items(ORG, event_id)
+    items = local_stack.stack.photo_table.core.event_items(ORG, event_id)
     assert not any(item.get("faceIds") or item.get("faceId") or item.get("faceBoxes") for item in items)
     by_bib = json.loads(
         snaprace(local_stack, "photos", "--org", ORG, "--event", event_id, "--bib", "781", "--json").stdout

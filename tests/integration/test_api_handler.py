@@ -11,7 +11,8 @@ import pytest
 from conftest import BUCKET, REGION, ROOT, SIGNING_KEY, TABLE
 
 from pipeline.access.runner_links import make_token
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
+from pipeline.store.faces import FaceData
 from snaprace.samples import selfie
 from snaprace.strangers import index_runner_photo
 
@@ -39,7 +40,7 @@ def with_query(event: dict, query: str) -> dict:
 
 @pytest.fixture
 def indexed_photos(aws):
-    table = PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
+    table = Store(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
     for n, bib in enumerate(["1234", "1234", "5678"]):
         photo_id = f"p{n}"
         item = {
@@ -54,7 +55,7 @@ def indexed_photos(aws):
             "galleryKey": f"2026-11-01T08:0{n}:00+00:00#{photo_id}",
             "createdAt": f"2026-11-01T08:0{n}:00+00:00",
         }
-        table.replace_photo(item, [{"bib": bib, "confidence": 99.0, "box": {}}], None)
+        table.photos.replace(item, [{"bib": bib, "confidence": 99.0, "box": {}}], None)
     return table
 
 
@@ -137,7 +138,7 @@ def index_runner(photo_id: str, bib: str, linked: bool, bib_read: bool = True) -
     from pipeline.common import clients
 
     return index_runner_photo(
-        PhotoTable(clients.dynamodb_table(TABLE)),
+        Store(clients.dynamodb_table(TABLE)),
         clients.rekognition(),
         f"snaprace-test.{ORG}.{EVENT}",
         ORG,
@@ -261,13 +262,13 @@ def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_d
         }
     assert emulated_rekognition.calls["SearchFaces"] == 1
 
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    matches = table.face_matches(ORG, EVENT, "1234")
-    table.forget_faces(ORG, EVENT, {hidden_face})  # the erasure's write; it clears the cache too
+    table = Store(clients.dynamodb_table(TABLE))
+    matches = table.faces.matches(ORG, EVENT, "1234")
+    table.faces.forget(ORG, EVENT, {hidden_face})  # the erasure's write; it clears the cache too
     status, answer = call(public("api_bib", "198.51.100.61"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
     # and were the cleared cache put back as it was, the photo item no longer lists the face
-    table.put_face_matches(ORG, EVENT, "1234", matches["linkedFaces"], matches["matches"], 4_000_000_000)
+    table.faces.put_matches(ORG, EVENT, "1234", matches["linkedFaces"], matches["matches"], 4_000_000_000)
     status, answer = call(public("api_bib", "198.51.100.62"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
 
@@ -281,7 +282,7 @@ def test_a_bib_whose_linked_faces_change_is_searched_again(emulated_rekognition,
     index_runner("p1234-b", "1234", linked=True)  # a second photo links another face to the bib
     status, answer = call(public("api_bib"), context)
     assert status == 200 and emulated_rekognition.calls["SearchFaces"] == 3  # both faces, once each
-    cached = PhotoTable(clients.dynamodb_table(TABLE)).face_matches(ORG, EVENT, "1234")
+    cached = Store(clients.dynamodb_table(TABLE)).faces.matches(ORG, EVENT, "1234")
     assert len(cached["linkedFaces"]) == 2 and int(cached["expiresAt"]) > time.time()
 
 
@@ -291,7 +292,6 @@ def named_runners(published):
     import datetime
 
     from pipeline.common import clients
-    from pipeline.store.timing import TimingTable
     from pipeline.timing import rules as timing
 
     names = {
@@ -307,7 +307,7 @@ def named_runners(published):
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
-    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
+    Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
     return names
 
 
@@ -320,7 +320,7 @@ def name_search(name: str, address: str = "198.51.100.70") -> dict:
 def test_the_public_name_search_is_off_until_the_organiser_turns_it_on(named_runners, context):
     status, answer = call(name_search("Ana Lima"), context)
     assert status == 403 and "search by your bib number" in answer["message"]
-    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+    Store(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).settings.put(
         ORG, EVENT, {"published": True, "nameSearch": "on"}
     )
     assert call(name_search("Ana Lima"), context)[1]["runners"] == [{"bib": "1003", "name": "Ana Lima"}]
@@ -343,7 +343,7 @@ def test_the_public_name_search_is_off_until_the_organiser_turns_it_on(named_run
 def test_a_stranger_finds_one_runner_by_their_whole_name_and_no_directory(
     named_runners, context, typed, bibs
 ):
-    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+    Store(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).settings.put(
         ORG, EVENT, {"published": True, "nameSearch": "on"}
     )
     status, answer = call(name_search(typed), context)
@@ -356,7 +356,7 @@ def test_one_client_makes_a_few_name_searches_an_hour_and_a_hit_and_a_miss_then_
     """Counted before the lookup: past the limit, "is this person running?" gets no answer."""
     from pipeline.access import ratelimit
 
-    PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).put_event_settings(
+    Store(boto3.resource("dynamodb", region_name=REGION).Table(TABLE)).settings.put(
         ORG, EVENT, {"published": True, "nameSearch": "on"}
     )
     names = ["oh li", "nobody here"] * ratelimit.NAMES_PER_HOUR
@@ -373,7 +373,6 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     import datetime
 
     from pipeline.common import clients
-    from pipeline.store.timing import TimingTable
     from pipeline.timing import rules as timing
 
     names = {str(1000 + n): f"Kim Seo{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}" for n in range(398)}
@@ -382,10 +381,8 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
-    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
-    PhotoTable(clients.dynamodb_table(TABLE)).put_event_settings(
-        ORG, EVENT, {"published": True, "nameSearch": "on"}
-    )
+    Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
+    Store(clients.dynamodb_table(TABLE)).settings.put(ORG, EVENT, {"published": True, "nameSearch": "on"})
     status, answer = call(name_search("kim li"), context)
     assert status == 200 and answer["runners"] == []
     long_word = "\u3300" * 100  # folds to 1,200 bytes: no sort key holds it
@@ -403,9 +400,9 @@ def test_a_runner_link_is_counted_in_its_own_event_only(emulated_rekognition, pu
     from pipeline.common import clients
 
     index_runner("p1234", "1234", linked=True)
-    table = PhotoTable(clients.dynamodb_table(TABLE))
+    table = Store(clients.dynamodb_table(TABLE))
     for race in range(4):
-        table.put_event_settings("rival", f"race-{race}", {"published": True})
+        table.settings.put("rival", f"race-{race}", {"published": True})
         elsewhere = make_token(
             SIGNING_KEY.encode(), "rival", f"race-{race}", "1234", int(time.time()) + 86400
         )
@@ -429,8 +426,8 @@ def test_face_search_off_stops_face_matches_at_once_even_from_the_cache(
     index_runner("p1234", "1234", linked=True)
     index_face_only("p1234-hidden", "1234")
     assert {p["photoId"] for p in call(public("api_bib"), context)[1]["photos"]} == {"p1234", "p1234-hidden"}
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    table.put_event_settings(ORG, EVENT, {"published": True, "faceSearch": "off"})  # faces not yet gone
+    table = Store(clients.dynamodb_table(TABLE))
+    table.settings.put(ORG, EVENT, {"published": True, "faceSearch": "off"})  # faces not yet gone
     status, answer = call(public("api_bib"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
     assert call(fixture("api_bib"), context)[1]["count"] == 1  # the keyed search too
@@ -442,10 +439,10 @@ def test_every_face_deletion_clears_the_cached_face_matches(emulated_rekognition
     index_runner("p1234", "1234", linked=True)
     hidden = index_face_only("p1234-hidden", "1234")
     call(public("api_bib"), context)
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    assert table.face_matches(ORG, EVENT, "1234") is not None
-    table.forget_faces(ORG, EVENT, {hidden})  # delete-runner's and retention's last step
-    assert table.face_matches(ORG, EVENT, "1234") is None
+    table = Store(clients.dynamodb_table(TABLE))
+    assert table.faces.matches(ORG, EVENT, "1234") is not None
+    table.faces.forget(ORG, EVENT, {hidden})  # delete-runner's and retention's last step
+    assert table.faces.matches(ORG, EVENT, "1234") is None
 
 
 def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
@@ -460,7 +457,7 @@ def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
         error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
         raise ClientError(error, "UpdateItem")
 
-    monkeypatch.setattr(PhotoTable, "put_face_matches", throttled)
+    monkeypatch.setattr(FaceData, "put_matches", throttled)
     status, answer = call(public("api_bib"), context)
     assert status == 200 and {p["matchedBy"] for p in answer["photos"]} == {"bib", "face"}
 
@@ -515,15 +512,15 @@ class CollectionWatcher:
         return {"FaceCount": 2}
 
     def delete_collection(self, CollectionId):  # noqa: N803
-        self.matches_when_deleted = self.table.face_matches(ORG, EVENT, "1234")
+        self.matches_when_deleted = self.table.faces.matches(ORG, EVENT, "1234")
 
 
 def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces_go(aws):
     from pipeline.common import clients
     from pipeline.retention import faces as retention
 
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    table.put_face_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)
+    table = Store(clients.dynamodb_table(TABLE))
+    table.faces.put_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)
     watcher = CollectionWatcher(table)
     retention.delete_event_faces(table, watcher, "snaprace-test", ORG, EVENT)
     assert watcher.matches_when_deleted is None

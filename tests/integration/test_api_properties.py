@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.access.runner_links import make_token
-from pipeline.store.table import event_pk
+from pipeline.store.core import event_pk
 from snaprace.samples import selfie
 
 SELFIE = selfie("1234")
@@ -237,7 +237,7 @@ def timed(aws):
     import datetime
 
     from pipeline.common import clients
-    from pipeline.store.timing import TimingTable
+    from pipeline.store import Store
     from pipeline.timing import rules as timing
 
     rows = ["bib,checkpoint,time,name"] + [
@@ -246,7 +246,7 @@ def timed(aws):
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
-    TimingTable(clients.dynamodb_table(TABLE)).replace_results(ORG, EVENT, results, "results.csv")
+    Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
 
 
 @STRANGER
@@ -279,15 +279,13 @@ def test_no_name_query_makes_a_500_and_only_matching_runners_answer(
     from pipeline.access import ratelimit
     from pipeline.common import clients
     from pipeline.common.config import get_config
-    from pipeline.store.table import PhotoTable
+    from pipeline.store import Store
     from pipeline.timing import rules as timing
 
     monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # limits: test_api_handler's
     monkeypatch.setattr(ratelimit, "NAMES_PER_HOUR", 1_000_000)
     get_config.cache_clear()
-    PhotoTable(clients.dynamodb_table(TABLE)).put_event_settings(
-        ORG, EVENT, {"published": True, "nameSearch": "on"}
-    )
+    Store(clients.dynamodb_table(TABLE)).settings.put(ORG, EVENT, {"published": True, "nameSearch": "on"})
     event = copy.deepcopy(FIXTURES["api_runners"])
     if public:
         event["rawPath"] = event["requestContext"]["http"]["path"] = f"/public{event['rawPath']}"

@@ -3,11 +3,11 @@
 import boto3
 
 from pipeline.access import ratelimit
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 
 def test_a_client_gets_its_share_per_window_and_event_and_no_ip_is_stored(aws):
-    table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
+    table = Store(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
     limit = ratelimit.Limit(requests=2, window_seconds=60)
     start = 1_796_000_000.0  # 20 s into a minute
     answers = [
@@ -32,7 +32,7 @@ def test_a_client_gets_its_share_per_window_and_event_and_no_ip_is_stored(aws):
 
 def test_a_client_spreading_over_events_gets_its_share_across_them_all(aws):
     """Limits per event alone let one address multiply its share by the number of published events."""
-    table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
+    table = Store(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
     limit = ratelimit.Limit(requests=2, window_seconds=60)
     start = 1_796_000_000.0
     answers = [

@@ -14,7 +14,7 @@ from photos import face_record, photo, s3_eventbridge_event, sqs_batch, text_det
 
 from pipeline.common import clients, keys
 from pipeline.common.errors import InvalidImage, PhotoSuperseded
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 RAW_KEY = "acme/seoul-2026/raw/IMG_0001.JPG"
 COLLECTION = "snaprace-test.acme.seoul-2026"
@@ -27,7 +27,7 @@ def s3(aws):
 
 @pytest.fixture
 def table(aws):
-    return PhotoTable(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
+    return Store(boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
 
 
 @pytest.fixture
@@ -109,14 +109,14 @@ def test_photo_ends_indexed_with_bibs_and_faces(s3, table, rekognition, context)
     state = run_steps(state, context, rekognition, words, faces, collection_exists=False)
 
     assert state["result"] == {"status": "INDEXED", "bibs": 1, "faces": 1}
-    item = table.get_photo("acme", "seoul-2026", photo_id)
+    item = table.photos.get("acme", "seoul-2026", photo_id)
     assert item["status"] == "INDEXED" and item["bibs"] == ["1234"]
     assert item["faceIds"] == [faces[0]["Face"]["FaceId"]]
     assert (item["width"], item["height"], item["photographer"]) == (2048, 1365, "Kim Photo")
-    (bib_item,) = table.photos_with_bib("acme", "seoul-2026", "1234")
+    (bib_item,) = table.bibs.photos_with("acme", "seoul-2026", "1234")
     assert bib_item["photoId"] == photo_id
     assert bib_item["faceId"] == faces[0]["Face"]["FaceId"]  # the bib sits under that face: linked
-    assert table.photos_with_bib("other-org", "seoul-2026", "1234") == []
+    assert table.bibs.photos_with("other-org", "seoul-2026", "1234") == []
     processed = s3.get_object(Bucket=BUCKET, Key=item["processedKey"])
     assert processed["ContentType"] == "image/jpeg"
     assert object_exists(s3, item["thumbnailKey"])
@@ -147,10 +147,10 @@ def test_reupload_replaces_old_bibs_and_faces(s3, table, rekognition, context):
     second["detections"] = {"bibs": bibs, "faces": faces, "errors": []}
     save_results.lambda_handler(second, context)
 
-    item = table.get_photo("acme", "seoul-2026", photo_id)
+    item = table.photos.get("acme", "seoul-2026", photo_id)
     assert item["bibs"] == ["5678"] and item["faceIds"] == [new_face["Face"]["FaceId"]]
-    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
-    assert len(table.photos_with_bib("acme", "seoul-2026", "5678")) == 1
+    assert table.bibs.photos_with("acme", "seoul-2026", "1234") == []
+    assert len(table.bibs.photos_with("acme", "seoul-2026", "5678")) == 1
     assert item["createdAt"] <= item["updatedAt"]
 
 
@@ -164,7 +164,7 @@ def test_invalid_upload_is_rejected_with_its_reason_and_nothing_derived(s3, tabl
     state["error"] = {"Error": "InvalidImage", "Cause": json.dumps(cause)}
     assert record_status.lambda_handler(state, context)["status"] == "REJECTED"
 
-    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    item = table.photos.get("acme", "seoul-2026", state["photo"]["photoId"])
     assert (item["status"], item["reason"]) == ("REJECTED", "JPEG image data is truncated or corrupt")
     assert item["bibs"] == [] and item["faceIds"] == []
     assert not object_exists(s3, "acme/seoul-2026/processed/")
@@ -178,7 +178,7 @@ def test_unsupported_type_is_recorded_as_rejected(s3, table, context):
         action="reject", reason="unsupported file type .txt: upload .jpg, .jpeg, .png, .heic or .heif"
     )
     record_status.lambda_handler(state, context)
-    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    item = table.photos.get("acme", "seoul-2026", state["photo"]["photoId"])
     assert item["status"] == "REJECTED" and item["reason"].startswith("unsupported file type .txt")
 
 
@@ -203,7 +203,7 @@ def test_failure_after_indexing_deletes_the_faces_of_that_run(s3, table, rekogni
         {"CollectionId": COLLECTION, "FaceIds": [run_face["FaceId"]]},
     )
     assert record_status.lambda_handler(state, context)["status"] == "FAILED"
-    item = table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])
+    item = table.photos.get("acme", "seoul-2026", state["photo"]["photoId"])
     assert item["reason"] == "RekognitionThrottled: Rekognition DetectText throttled"
     assert item["faceIds"] == []
 
@@ -222,8 +222,8 @@ def test_deleted_upload_is_removed_everywhere(s3, table, rekognition, context):
     )
 
     assert delete_photo.lambda_handler({**state, "action": "delete"}, context) == {"deleted": True}
-    assert table.get_photo("acme", "seoul-2026", state["photo"]["photoId"]) is None
-    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
+    assert table.photos.get("acme", "seoul-2026", state["photo"]["photoId"]) is None
+    assert table.bibs.photos_with("acme", "seoul-2026", "1234") == []
     assert not object_exists(s3, "acme/seoul-2026/processed/")
     assert not object_exists(s3, "acme/seoul-2026/thumbnails/")
 
@@ -234,7 +234,7 @@ def test_deletion_keeps_a_photo_uploaded_again_since(s3, table, rekognition, con
     state = upload(s3)
     run_steps(state, context, rekognition, [], [])
     assert delete_photo.lambda_handler({**state, "action": "delete"}, context) == {"deleted": False}
-    assert table.get_photo("acme", "seoul-2026", state["photo"]["photoId"])["status"] == "INDEXED"
+    assert table.photos.get("acme", "seoul-2026", state["photo"]["photoId"])["status"] == "INDEXED"
 
 
 def test_run_for_a_replaced_upload_writes_nothing_and_drops_its_faces(s3, table, rekognition, context):
@@ -253,7 +253,7 @@ def test_run_for_a_replaced_upload_writes_nothing_and_drops_its_faces(s3, table,
         "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
     )
     assert save_results.lambda_handler(stale, context)["status"] == "SUPERSEDED"
-    assert table.get_photo("acme", "seoul-2026", stale["photo"]["photoId"]) is None
+    assert table.photos.get("acme", "seoul-2026", stale["photo"]["photoId"]) is None
 
 
 def test_preprocess_of_a_deleted_or_replaced_upload_is_superseded(s3, context):
@@ -300,12 +300,12 @@ class PartlyUnprocessed:
 def test_unprocessed_batch_items_are_written_after_backoff(table):
     flaky = PartlyUnprocessed(table.table)
     waits = []
-    writer = PhotoTable(flaky, sleep=waits.append)
+    writer = Store(flaky, sleep=waits.append)
     bibs = [{"bib": str(1000 + n), "confidence": 99.0, "box": {}} for n in range(30)]
-    writer.replace_photo({"orgId": "acme", "eventId": "e1", "photoId": "p1", "status": "INDEXED"}, bibs, None)
+    writer.photos.replace({"orgId": "acme", "eventId": "e1", "photoId": "p1", "status": "INDEXED"}, bibs, None)
     assert flaky.calls == 3 and len(waits) == 1  # 31 writes: 25 (13 held back, resent) + 6
-    assert len(table.photos_with_bib("acme", "e1", "1029")) == 1
-    assert sum(len(table.photos_with_bib("acme", "e1", b["bib"])) for b in bibs) == 30
+    assert len(table.bibs.photos_with("acme", "e1", "1029")) == 1
+    assert sum(len(table.bibs.photos_with("acme", "e1", b["bib"])) for b in bibs) == 30
 
 
 # ------------------------------------------------------------------ the starter
@@ -454,13 +454,13 @@ def test_authorizer_passes_an_organisers_org_on_and_refuses_a_revoked_key(table,
         Name="test/image-rekognition/api-key", SecretString="the-operators-key"
     )
     key = access.new_org_key("acme")
-    table.put_org_key("acme", key.key_id, key.secret_hash, "2026-12-01T05:00:00+00:00")
+    table.org_keys.put("acme", key.key_id, key.secret_hash, "2026-12-01T05:00:00+00:00")
     event["headers"]["x-api-key"] = key.key
     assert api_authorizer.lambda_handler(event, context) == {
         "isAuthorized": True,
         "context": {"role": "organiser", "org": "acme", "keyId": key.key_id},
     }
-    assert table.revoke_org_key("acme", key.key_id, "2026-12-01T06:00:00+00:00")
+    assert table.org_keys.revoke("acme", key.key_id, "2026-12-01T06:00:00+00:00")
     assert api_authorizer.lambda_handler(event, context) == {"isAuthorized": False}
 
 
@@ -503,8 +503,8 @@ def test_faces_of_an_index_faces_answer_lost_to_a_timeout_are_deleted_when_the_r
     )
     state["detections"] = {"bibs": [], "faces": answer["faces"], "errors": []}
     assert save_results.lambda_handler(state, context)["status"] == "INDEXED"
-    assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
-    assert table.run_notes("acme", "seoul-2026", photo_id) == {}  # the note is gone too
+    assert table.photos.get("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
+    assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {}  # the note is gone too
 
 
 def test_a_stale_run_of_the_same_content_never_overwrites_a_later_ones_result(
@@ -536,9 +536,11 @@ def test_a_stale_run_of_the_same_content_never_overwrites_a_later_ones_result(
             {"CollectionId": COLLECTION, "FaceIds": [stale_face]},
         )
     assert save_results.lambda_handler(runs["later"], context)["status"] == "INDEXED"
-    assert table.run_notes("acme", "seoul-2026", photo_id) == {}  # the earlier run's note went with its face
+    assert (
+        table.runs.of_photo("acme", "seoul-2026", photo_id) == {}
+    )  # the earlier run's note went with its face
     assert save_results.lambda_handler(runs["earlier"], context)["status"] == "SUPERSEDED"
-    item = table.get_photo("acme", "seoul-2026", photo_id)
+    item = table.photos.get("acme", "seoul-2026", photo_id)
     assert item["executionName"] == later["executionName"]
     assert item["faceIds"] == [runs["later"]["detections"]["faces"][0]["faceId"]]
 
@@ -554,7 +556,7 @@ def test_a_run_clears_the_notes_a_dead_earlier_run_left(s3, table, rekognition, 
     dead = face_record(photo_id)
     rekognition.add_response("index_faces", {"FaceRecords": [dead], "FaceModelVersion": "7.0"})
     index_faces.lambda_handler({**state, "image": image}, context)  # then the run died
-    assert set(table.run_notes("acme", "seoul-2026", photo_id)) == {state["executionName"]}
+    assert set(table.runs.of_photo("acme", "seoul-2026", photo_id)) == {state["executionName"]}
 
     reprocess = {**state, "executionName": keys.execution_name(photo_id, state["photo"]["etag"], "R0001")}
     kept = face_record(photo_id)
@@ -566,8 +568,8 @@ def test_a_run_clears_the_notes_a_dead_earlier_run_left(s3, table, rekognition, 
     )
     reprocess.update(image=image, detections={"bibs": [], "faces": answer["faces"], "errors": []})
     assert save_results.lambda_handler(reprocess, context)["status"] == "INDEXED"
-    assert table.run_notes("acme", "seoul-2026", photo_id) == {}
-    assert table.get_photo("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
+    assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {}
+    assert table.photos.get("acme", "seoul-2026", photo_id)["faceIds"] == [kept["Face"]["FaceId"]]
 
 
 def test_runs_are_ordered_by_their_event():
@@ -603,7 +605,7 @@ def test_a_run_of_an_earlier_upload_of_the_same_content_is_superseded(s3, table,
         "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
     )
     assert save_results.lambda_handler(earlier, context)["status"] == "SUPERSEDED"
-    assert table.get_photo("acme", "seoul-2026", earlier["photo"]["photoId"]) is None
+    assert table.photos.get("acme", "seoul-2026", earlier["photo"]["photoId"]) is None
     assert object_exists(s3, image["processedKey"])  # the later run's photo is left alone
 
 
@@ -629,14 +631,14 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
     monkeypatch.setattr(results.PhotoStore, "_delete_derived", lambda self, photo: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         record_status.lambda_handler(failed, context)
-    item = table.get_photo("acme", "seoul-2026", photo_id)
+    item = table.photos.get("acme", "seoul-2026", photo_id)
     assert item["status"] == "FAILED" and item["faceIds"] == [] and "galleryKey" not in item
-    assert table.photos_with_bib("acme", "seoul-2026", "1234") == []
-    assert table.run_notes("acme", "seoul-2026", photo_id) == {state["executionName"]: {face_id}}
+    assert table.bibs.photos_with("acme", "seoul-2026", "1234") == []
+    assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {state["executionName"]: {face_id}}
 
     monkeypatch.setattr(results.PhotoStore, "_delete_derived", original)
     assert record_status.lambda_handler(failed, context)["status"] == "FAILED"
-    assert table.run_notes("acme", "seoul-2026", photo_id) == {}
+    assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {}
     image = state["image"]
     assert not object_exists(s3, image["processedKey"]) and not object_exists(s3, image["thumbnailKey"])
 
@@ -659,15 +661,15 @@ def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekogn
         return sorted(bib["bib"] for bib in detect_text.lambda_handler(state, context)["bibs"])
 
     assert bibs_read() == ["1234", "9876"]  # no settings: years are not bibs
-    table.put_event_settings("acme", "seoul-2026", EventSettings(bib_range=(1, 3000)).to_item())
+    table.settings.put("acme", "seoul-2026", EventSettings(bib_range=(1, 3000)).to_item())
     assert bibs_read() == ["1234", "2008"]
-    table.put_event_settings(
+    table.settings.put(
         "acme", "seoul-2026", EventSettings(participants=frozenset({"9876", "2008"})).to_item()
     )
     assert bibs_read() == ["2008", "9876"]
-    table.put_event_settings("other-org", "seoul-2026", EventSettings(bib_range=(1, 10)).to_item())
+    table.settings.put("other-org", "seoul-2026", EventSettings(bib_range=(1, 10)).to_item())
     assert bibs_read() == ["2008", "9876"]  # another organiser's settings never apply
-    table.put_event_settings("acme", "seoul-2026", {})
+    table.settings.put("acme", "seoul-2026", {})
     assert bibs_read() == ["1234", "9876"]
 
 

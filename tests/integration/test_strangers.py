@@ -20,8 +20,7 @@ ORG, EVENT = "acme", "seoul-marathon-2026"
 def race_with_names(published, monkeypatch):
     """150 runners with census-weighted names in the event's timing results, name search on."""
     from pipeline.common import clients
-    from pipeline.store.table import PhotoTable
-    from pipeline.store.timing import TimingTable
+    from pipeline.store import Store
     from pipeline.timing import rules as timing
 
     monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # many addresses: limits do not bind
@@ -30,9 +29,9 @@ def race_with_names(published, monkeypatch):
     results = timing.parse_results(
         "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
-    table = PhotoTable(clients.dynamodb_table(TABLE))
-    TimingTable(table.table).replace_results(ORG, EVENT, results, "results.csv")
-    table.put_event_settings(ORG, EVENT, {"published": True, "nameSearch": "on"})
+    table = Store(clients.dynamodb_table(TABLE))
+    table.timing.replace_results(ORG, EVENT, results, "results.csv")
+    table.settings.put(ORG, EVENT, {"published": True, "nameSearch": "on"})
     return names
 
 

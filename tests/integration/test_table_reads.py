@@ -5,7 +5,7 @@ request itself is what is checked here)."""
 
 import boto3
 
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 TABLE = "PhotoService-test"
 
@@ -26,14 +26,14 @@ class RecordingTable:
 
 def test_run_notes_and_event_purges_read_consistently_and_searches_do_not(aws):
     recording = RecordingTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table(TABLE))
-    table = PhotoTable(recording)
-    table.record_run_faces("acme", "seoul", "p1", "run-1", ["face-a", "face-b"])
+    table = Store(recording)
+    table.runs.record_faces("acme", "seoul", "p1", "run-1", ["face-a", "face-b"])
 
-    assert table.run_notes("acme", "seoul", "p1") == {"run-1": {"face-a", "face-b"}}
-    assert table.photos_with_runs_in_flight("acme", "seoul") == {"p1"}
-    assert len(table.event_items("acme", "seoul")) == 1
+    assert table.runs.of_photo("acme", "seoul", "p1") == {"run-1": {"face-a", "face-b"}}
+    assert table.runs.photos_in_flight("acme", "seoul") == {"p1"}
+    assert len(table.core.event_items("acme", "seoul")) == 1
     assert recording.reads == [True, True, True]
 
     recording.reads.clear()
-    assert table.photos_with_bib("acme", "seoul", "1234") == []
+    assert table.bibs.photos_with("acme", "seoul", "1234") == []
     assert recording.reads == [False]  # a runner's search may lag a write by a moment; half the cost

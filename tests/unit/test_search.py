@@ -6,21 +6,25 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.common.errors import BadRequest
+from pipeline.search import answers
+from pipeline.search import cursor as cursors
 from pipeline.search import photos as search
-from pipeline.store.table import event_pk
+from pipeline.search import selfie as selfies
+from pipeline.store.core import event_pk
 
 KEY = b"k" * 32
 
 
 def test_cursor_round_trip_and_it_stays_in_its_event():
     key = {"PK": event_pk("acme", "seoul"), "SK": "PHOTO#abc", "galleryKey": "2026-11-01T08:00:00Z#abc"}
-    cursor = search.encode_cursor(key, "acme", "seoul", KEY)
+    cursor = cursors.encode_cursor(key, "acme", "seoul", KEY)
     assert "=" not in cursor and "PHOTO" not in cursor  # opaque and URL-safe
-    assert search.decode_cursor(cursor, "acme", "seoul", KEY) == key
+    assert cursors.decode_cursor(cursor, "acme", "seoul", KEY) == key
     for org, event in (("rival", "seoul"), ("acme", "busan")):
-        with pytest.raises(search.BadRequest, match="cursor"):
-            search.decode_cursor(cursor, org, event, KEY)
-    assert search.encode_cursor(None, "acme", "seoul", KEY) is None
+        with pytest.raises(BadRequest, match="cursor"):
+            cursors.decode_cursor(cursor, org, event, KEY)
+    assert cursors.encode_cursor(None, "acme", "seoul", KEY) is None
 
 
 def forged(key: dict, mac: str = "AAAAAAAAAAAAAAAAAAAAAA") -> str:
@@ -39,16 +43,16 @@ GENUINE = {"PK": event_pk("acme", "seoul"), "SK": "PHOTO#abc", "galleryKey": "20
         forged(GENUINE),  # the shape of a real one, no valid signature
         forged(
             {**GENUINE, "SK": "PHOTO#other"},
-            search.encode_cursor(GENUINE, "acme", "seoul", KEY).split(".")[1],
+            cursors.encode_cursor(GENUINE, "acme", "seoul", KEY).split(".")[1],
         ),
-        search.encode_cursor(GENUINE, "acme", "seoul", b"another-stacks-key"),
-        search.encode_cursor({"PK": event_pk("acme", "seoul")}, "acme", "seoul", KEY),  # signed, wrong shape
-        search.encode_cursor(GENUINE, "acme", "seoul", KEY) + "x",
+        cursors.encode_cursor(GENUINE, "acme", "seoul", b"another-stacks-key"),
+        cursors.encode_cursor({"PK": event_pk("acme", "seoul")}, "acme", "seoul", KEY),  # signed, wrong shape
+        cursors.encode_cursor(GENUINE, "acme", "seoul", KEY) + "x",
     ],
 )
 def test_a_cursor_the_api_did_not_make_for_this_gallery_is_refused(cursor):
-    with pytest.raises(search.BadRequest, match="cursor"):
-        search.decode_cursor(cursor, "acme", "seoul", KEY)
+    with pytest.raises(BadRequest, match="cursor"):
+        cursors.decode_cursor(cursor, "acme", "seoul", KEY)
 
 
 def test_selfies_are_checked_before_rekognition_sees_them():
@@ -59,15 +63,15 @@ def test_selfies_are_checked_before_rekognition_sees_them():
         (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "at most 4 MB"),
         (b"\xff\xd8\xff" + b"\0" * (4_500_000), "at most 4 MB"),  # would never reach the function
     ):
-        with pytest.raises(search.BadRequest, match=message):
+        with pytest.raises(BadRequest, match=message):
             finder.by_selfie("acme", "seoul", selfie)
 
 
 def test_bib_reads_rank_before_face_matches_newest_first():
     def match(photo_id, created, by, similarity=None):
-        return search.Match({"photoId": photo_id, "galleryKey": f"{created}#{photo_id}"}, by, similarity)
+        return answers.Match({"photoId": photo_id, "galleryKey": f"{created}#{photo_id}"}, by, similarity)
 
-    ranked = search._ranked(
+    ranked = answers.ranked(
         [
             match("old-bib", "2026-11-01T08:00", "bib"),
             match("face-96", "2026-11-01T09:00", "face", 96.0),
@@ -81,7 +85,7 @@ def test_bib_reads_rank_before_face_matches_newest_first():
 def test_gallery_limit_is_bounded():
     finder = search.PhotoSearch(table=None, rekognition_client=None, collection_prefix="snaprace-test")
     for limit in (0, 101):
-        with pytest.raises(search.BadRequest, match="limit"):
+        with pytest.raises(BadRequest, match="limit"):
             finder.gallery("acme", "seoul", limit)
 
 
@@ -90,13 +94,13 @@ def test_the_largest_selfie_accepted_reaches_the_function_within_lambdas_payload
     the API accepts must still fit Lambda's 6 MB synchronous payload, or it is refused before
     the function (and its clear message) ever runs."""
     event = json.loads((Path(__file__).parents[2] / "events" / "api_selfie.json").read_text())
-    selfie = b"\xff\xd8\xff" + b"\x7f" * (search.MAX_SELFIE_BYTES - 3)
+    selfie = b"\xff\xd8\xff" + b"\x7f" * (selfies.MAX_SELFIE_BYTES - 3)
     event["headers"]["content-type"] = "image/jpeg"
     event["body"], event["isBase64Encoded"] = base64.b64encode(selfie).decode(), True
-    assert len(json.dumps(event).encode()) < search.LAMBDA_PAYLOAD_BYTES
+    assert len(json.dumps(event).encode()) < selfies.LAMBDA_PAYLOAD_BYTES
     finder = search.PhotoSearch(table=None, rekognition_client=None, collection_prefix="snaprace-test")
-    search.check_selfie(selfie)  # accepted by the API's own check
-    with pytest.raises(search.BadRequest):
+    selfies.check_selfie(selfie)  # accepted by the API's own check
+    with pytest.raises(BadRequest):
         finder.by_selfie("acme", "seoul", selfie + b"\0")
 
 
@@ -106,11 +110,11 @@ def test_a_throttled_face_search_still_answers_the_bib_reads(aws):
     import boto3
     from botocore.stub import Stubber
 
-    from pipeline.store.table import PhotoTable
+    from pipeline.store import Store
 
-    table = PhotoTable(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
+    table = Store(boto3.resource("dynamodb", region_name="ap-northeast-2").Table("PhotoService-test"))
     photo = {"orgId": "acme", "eventId": "seoul", "photoId": "p1", "status": "INDEXED", "bibs": ["1234"]}
-    table.replace_photo(photo, [{"bib": "1234", "confidence": 99.0, "box": {}, "faceId": "face-1"}], None)
+    table.photos.replace(photo, [{"bib": "1234", "confidence": 99.0, "box": {}, "faceId": "face-1"}], None)
     rekognition = boto3.client("rekognition", region_name="ap-northeast-2")
     finder = search.PhotoSearch(table, rekognition, "snaprace-test")
     with Stubber(rekognition) as stub:

@@ -2,7 +2,7 @@
 organiser's key opens that org's events only.
 
 An organiser key reads `snr.{orgId}.{keyId}.{secret}`: the org and key id say which record to
-check (ORG#{orgId} / KEY#{keyId} in the table, pipeline.store.table), the secret is never stored, only
+check (ORG#{orgId} / KEY#{keyId} in the table, pipeline.store), the secret is never stored, only
 its SHA-256 (the secret is 32 random bytes: a plain hash cannot be reversed or guessed). A revoked
 key's record keeps its `revokedAt`. The authorizer (handlers.api_authorizer) passes the caller on
 to the API as its context; every route checks the org in its path against it (`reaches`).

@@ -72,3 +72,7 @@ def reason_from_state_error(error: dict | None) -> str:
     else:
         reason = f"{name}: {message}" if message else name
     return reason[:MAX_REASON_LENGTH]
+
+
+class BadRequest(ValueError):
+    """A caller's mistake (an API request, an operator's command), with a message they can act on."""

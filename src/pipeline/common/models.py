@@ -45,7 +45,7 @@ class BibRead(TypedDict):
 
 
 class PhotoItem(TypedDict, total=False):
-    """The table's photo item (pipeline.store.table, docs/data-model.md)."""
+    """The table's photo item (pipeline.store, docs/data-model.md)."""
 
     PK: str
     SK: str

@@ -1,6 +1,6 @@
 """A person's corrections of a photo's bibs, applied on top of every run.
 
-A correction is its own record (CORRECTION#{photoId} in the event, pipeline.store.table): the photo
+A correction is its own record (CORRECTION#{photoId} in the event, pipeline.store): the photo
 content it is for (ETag), the bibs added and removed (each with who and when, and for an added bib
 the box of the face it belongs to), whether a person reviewed the photo, and the history of every
 change. SaveResults applies the record to each run's reads (`apply`), so a `reprocess`, a retried
@@ -193,12 +193,12 @@ class Corrector:
         """Record the change once, then write the photo's items from it; when a run wrote the photo
         in between (the transaction's condition), read the photo again and write again."""
         item = self._indexed_photo(org_id, event_id, photo_id)
-        reads = self.table.photo_bibs(org_id, event_id, photo_id, item.get("bibs", []))
+        reads = self.table.bibs.of_photo(org_id, event_id, photo_id, item.get("bibs", []))
         if len(add) == 1 and box is None:
             box = self._face_box(faces_of(item), [r for r in reads if r["bib"] not in remove], face)
         boxes = {add[0]: box} if len(add) == 1 and box is not None else {}
         record, dropped = updated(
-            self.table.correction(org_id, event_id, photo_id),
+            self.table.corrections.get(org_id, event_id, photo_id),
             item["etag"],
             add=add,
             remove=remove,
@@ -208,23 +208,23 @@ class Corrector:
             source=source,
             boxes=boxes,
         )
-        self.table.put_correction(org_id, event_id, photo_id, record)
+        self.table.corrections.put(org_id, event_id, photo_id, record)
         reviewed = record.get("reviewed") if source == "person" else None
         for _ in range(self.ATTEMPTS):
             machine_reads = [{k: v for k, v in r.items() if k != "corrected"} for r in reads]
             bibs = apply(machine_reads, faces_of(item), record)
-            if self.table.write_corrected(item, bibs, reviewed):
+            if self.table.corrections.write_corrected(item, bibs, reviewed):
                 linked = next((b["bib"] for b in bibs if b["bib"] in boxes and b.get("faceId")), None)
                 return TagResult(photo_id, [b["bib"] for b in bibs], linked, dropped)
             item = self._indexed_photo(org_id, event_id, photo_id)
-            reads = self.table.photo_bibs(org_id, event_id, photo_id, item.get("bibs", []))
+            reads = self.table.bibs.of_photo(org_id, event_id, photo_id, item.get("bibs", []))
         raise CorrectionError(
             f"photo {photo_id} is being processed again right now: the correction is recorded and its "
             "next run applies it; try again in a minute to see it"
         )
 
     def _indexed_photo(self, org_id: str, event_id: str, photo_id: str) -> dict:
-        item = self.table.get_photo(org_id, event_id, photo_id)
+        item = self.table.photos.get(org_id, event_id, photo_id)
         if not item:
             raise CorrectionError(f"no photo {photo_id} in {org_id}/{event_id} (see `snaprace photos`)")
         if item.get("status") != INDEXED:
@@ -256,7 +256,7 @@ class Corrector:
             )
         face_id = next(
             read["faceId"]
-            for read in self.table.photo_bibs(org_id, event_id, photo_id, [bib])
+            for read in self.table.bibs.of_photo(org_id, event_id, photo_id, [bib])
             if read.get("faceId")
         )
         collection = collection_id(self.collection_prefix, org_id, event_id)
@@ -275,7 +275,7 @@ class Corrector:
                 }
         changed = []
         for other, found in sorted(seen.items()):
-            item = self.table.get_photo(org_id, event_id, other)
+            item = self.table.photos.get(org_id, event_id, other)
             if not item or item.get("status") != INDEXED or bib in item.get("bibs", []):
                 continue
             self._correct(

@@ -1,7 +1,7 @@
 """The review queue: photos whose reads a person should look at, each with its reasons.
 
 SaveResults works the reasons out from what its run found (pure: `reasons`) and stores them on the
-photo item with a `reviewKey`, the sort key of the sparse ReviewIndex (pipeline.store.table), so an
+photo item with a `reviewKey`, the sort key of the sparse ReviewIndex (pipeline.store.corrections), so an
 event's queue is one Query, most useful first. A person's correction or confirmation
 (pipeline.corrections.records) takes the photo out of the queue for that content; a re-upload of new
 content comes back with reason "reuploaded".

@@ -2,7 +2,7 @@
 
 When an organiser gives them, DetectText keeps only numbers they allow (a participant list decides
 alone; a range decides instead of the "years are not bibs" rule). Stored as one item in the table
-(`ORG#{orgId}#EVT#{eventId}` / `SETTINGS`, see pipeline.store.table) and set with
+(`ORG#{orgId}#EVT#{eventId}` / `SETTINGS`, see pipeline.store) and set with
 `snaprace event-settings`. DetectText reads it through `Cached`: at most once a minute per event
 and container. Face search (on unless the organiser turns it off) is read at every photo by
 IndexFaces and SaveResults, and by the selfie search: off must hold at once.

@@ -45,11 +45,13 @@ from pipeline.api.models import (
 )
 from pipeline.common import clients, keys
 from pipeline.common.config import get_config
-from pipeline.common.errors import InvalidKey, RekognitionThrottled, RekognitionUnavailable
+from pipeline.common.errors import BadRequest, InvalidKey, RekognitionThrottled, RekognitionUnavailable
 from pipeline.events.settings import VERIFIED, EventSettings
 from pipeline.processing.bibs import searched_bib
 from pipeline.search import photos as search
-from pipeline.store.table import PhotoTable
+from pipeline.search.answers import Match, describe, photo_urls
+from pipeline.search.names import full_name_words
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -67,7 +69,7 @@ def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:
     secret on a bib search's cold start."""
     config = get_config()
     return search.PhotoSearch(
-        PhotoTable(clients.dynamodb_table(config.table_name)),
+        Store(clients.dynamodb_table(config.table_name)),
         clients.rekognition(),
         config.collection_prefix,
         cursor_key,
@@ -97,12 +99,10 @@ def _authorizer_context() -> dict:
     return authorizer.get("lambda") or {}
 
 
-def answer(matches: list[search.Match], **extra) -> dict:
+def answer(matches: list[Match], **extra) -> dict:
     config = get_config()
     s3 = clients.s3_presigner()
-    photos = [
-        search.describe(match, search.photo_urls(s3, config.bucket_name, match.item)) for match in matches
-    ]
+    photos = [describe(match, photo_urls(s3, config.bucket_name, match.item)) for match in matches]
     return {"photos": photos, "count": len(photos), **extra}
 
 
@@ -211,7 +211,7 @@ def public_runners(org_id: str, event_id: str, client: ClientHeader, name: Name 
         return {"runners": [], "count": 0}
     if not settings.name_search:
         raise search.NameSearchOff("this event does not search by name: search by your bib number")
-    words = search.full_name_words(name)  # a typo is a 400 that costs no name search
+    words = full_name_words(name)  # a typo is a 400 that costs no name search
     within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.NAMES)
     found = photo_search().runner_named_in_full(org_id, event_id, words)
     metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
@@ -263,8 +263,8 @@ def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSetti
         raise BadRequestError(str(exc)) from None
     if counted:
         within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.SEARCH)
-    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
-    settings = EventSettings.from_item(table.event_settings(org_id, event_id, consistent=True))
+    table = Store(clients.dynamodb_table(get_config().table_name))
+    settings = EventSettings.from_item(table.settings.get(org_id, event_id, consistent=True))
     return settings if settings.published else None
 
 
@@ -277,7 +277,7 @@ def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
         ratelimit.SELFIE: ratelimit.Limit(config.public_selfies_per_hour, 3600),
         ratelimit.NAMES: ratelimit.Limit(ratelimit.NAMES_PER_HOUR, 3600),
     }[kind]
-    table = PhotoTable(clients.dynamodb_table(config.table_name))
+    table = Store(clients.dynamodb_table(config.table_name))
     allowed, retry_after = ratelimit.allow(table, client, org_id, event_id, kind, limit)
     if not allowed:
         raise RateLimited(retry_after)
@@ -346,8 +346,8 @@ def selfie_from_request(consent: str | None) -> bytes:
         raise BadRequestError("image must be base64") from None
 
 
-@app.exception_handler(search.BadRequest)
-def bad_request(exc: search.BadRequest) -> Response:
+@app.exception_handler(BadRequest)
+def bad_request(exc: BadRequest) -> Response:
     return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities import parameters
 from pipeline.access import org_keys as access
 from pipeline.common import clients
 from pipeline.common.config import get_config
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 KEY_CACHE_SECONDS = 300
@@ -35,7 +35,7 @@ def caller_for(given: str) -> access.Caller | None:
     if parsed is None:
         return None
     org_id, key_id, secret = parsed
-    record = PhotoTable(clients.dynamodb_table(get_config().table_name)).org_key(org_id, key_id)
+    record = Store(clients.dynamodb_table(get_config().table_name)).org_keys.get(org_id, key_id)
     return (
         access.Caller(access.ORGANISER, org_id, key_id)
         if access.organiser_key_matches(record, secret)

@@ -10,7 +10,7 @@ from pipeline.common.models import StepState
 from pipeline.events.settings import Cached, EventSettings
 from pipeline.handlers import step_photo
 from pipeline.processing import bibs
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -18,8 +18,8 @@ metrics = Metrics()
 
 
 def _load_settings(org_id: str, event_id: str) -> EventSettings:
-    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
-    return EventSettings.from_item(table.event_settings(org_id, event_id))
+    table = Store(clients.dynamodb_table(get_config().table_name))
+    return EventSettings.from_item(table.settings.get(org_id, event_id))
 
 
 event_settings = Cached(_load_settings)

@@ -9,7 +9,7 @@ from pipeline.common.keys import collection_id
 from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
 from pipeline.retention import erasure
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -22,8 +22,8 @@ metrics = Metrics()
 def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
-    table = PhotoTable(clients.dynamodb_table(config.table_name))
-    if not table.faces_on(photo.org_id, photo.event_id):  # the organiser turned face search off
+    table = Store(clients.dynamodb_table(config.table_name))
+    if not table.settings.faces_on(photo.org_id, photo.event_id):  # the organiser turned face search off
         logger.info("Face search is off for this event: no faces indexed")
         return {"faces": [], "otherFaces": []}
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
@@ -34,13 +34,13 @@ def lambda_handler(event: StepState, context) -> dict:
         event["image"]["processedKey"],
         photo.photo_id,
     )
-    table.record_run_faces(
+    table.runs.record_faces(
         photo.org_id, photo.event_id, photo.photo_id, event["executionName"], [face.face_id for face in faces]
     )
     found = [face.as_dict() for face in faces]
     # a runner erased from this photo stays erased (pipeline.retention.erasure); the note covers a crash here
     boxes = erasure.erased_boxes(
-        table.erasures(photo.org_id, photo.event_id), photo.photo_id, event["photo"]["etag"]
+        table.erasures.of_event(photo.org_id, photo.event_id), photo.photo_id, event["photo"]["etag"]
     )
     erased = erasure.faces_where_erased(found, boxes)
     if erased:

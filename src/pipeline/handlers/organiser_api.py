@@ -33,8 +33,8 @@ from pipeline.events import progress
 from pipeline.events.settings import OPEN, VERIFIED, EventSettings, InvalidSettings, parse_range
 from pipeline.processing import results
 from pipeline.retention import faces as retention
-from pipeline.search.photos import photo_urls
-from pipeline.store.table import PhotoTable
+from pipeline.search.answers import photo_urls
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -44,8 +44,8 @@ CORRECTION_FIELDS = {"add", "remove", "confirm", "face", "spread"}
 MAX_BODY_CHARS = 4096
 
 
-def table() -> PhotoTable:
-    return PhotoTable(clients.dynamodb_table(get_config().table_name))
+def table() -> Store:
+    return Store(clients.dynamodb_table(get_config().table_name))
 
 
 def caller_of(org_id: str, event_id: str) -> access.Caller:
@@ -65,13 +65,13 @@ def event_progress(org_id: str, event_id: str) -> dict:
     caller_of(org_id, event_id)
     config = get_config()
     objects = progress.raw_objects(clients.s3(), config.bucket_name, org_id, event_id)
-    return progress.summary(objects, table().event_photos(org_id, event_id))
+    return progress.summary(objects, table().photos.of_event(org_id, event_id))
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/settings")
 def event_settings(org_id: str, event_id: str) -> dict:
     caller_of(org_id, event_id)
-    return EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True)).summary()
+    return EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True)).summary()
 
 
 @app.put("/orgs/<org_id>/events/<event_id>/settings")
@@ -80,7 +80,7 @@ def change_settings(org_id: str, event_id: str) -> dict:
     selfie mode; what is not in the body stays as it is."""
     caller_of(org_id, event_id)
     change = json_body({"published", "faces", "bibRange", "selfieSearch", "nameSearch"})
-    current = EventSettings.from_item(table().event_settings(org_id, event_id, consistent=True))
+    current = EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True))
     updates = {}
     for name, field in (("published", "published"), ("faces", "faces"), ("nameSearch", "name_search")):
         if name in change:
@@ -99,7 +99,7 @@ def change_settings(org_id: str, event_id: str) -> dict:
         except InvalidSettings as exc:
             raise BadRequestError(str(exc)) from None
     settings = replace(current, **updates)
-    table().put_event_settings(org_id, event_id, settings.to_item())
+    table().settings.put(org_id, event_id, settings.to_item())
     answer = settings.summary()
     if current.faces and not settings.faces:
         faces, _ = retention.delete_event_faces(
@@ -118,7 +118,7 @@ def review_queue(org_id: str, event_id: str) -> dict:
     presigner, bucket = clients.s3_presigner(), get_config().bucket_name
     photos = [
         {**review.entry(item), "thumbnailUrl": photo_urls(presigner, bucket, item)["thumbnailUrl"]}
-        for item in table().review_queue(org_id, event_id, int(raw_limit))
+        for item in table().corrections.review_queue(org_id, event_id, int(raw_limit))
     ]
     return {"photos": photos, "count": len(photos)}
 

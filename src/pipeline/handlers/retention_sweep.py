@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pipeline.common import clients
 from pipeline.common.config import get_config
 from pipeline.retention import faces as retention
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 metrics = Metrics()
@@ -20,7 +20,7 @@ metrics = Metrics()
 def lambda_handler(event: dict, context) -> dict:
     config = get_config()
     swept = retention.sweep(
-        PhotoTable(clients.dynamodb_table(config.table_name)),
+        Store(clients.dynamodb_table(config.table_name)),
         clients.rekognition(),
         config.collection_prefix,
         datetime.datetime.now(datetime.UTC),

@@ -26,13 +26,13 @@ def lambda_handler(event: StepState, context) -> dict:
     store = results.default_store()
     linked = links.attach_faces(detections["bibs"], detections["faces"], image["width"], image["height"])
     # a person's corrections of this content hold against every run; new content drops them
-    record = store.table.correction(photo.org_id, photo.event_id, photo.photo_id)
+    record = store.table.corrections.get(photo.org_id, photo.event_id, photo.photo_id)
     correction = corrections.for_content(record, event["photo"]["etag"])
     linked = corrections.apply(linked, detections["faces"], correction)
     # an erased runner's face in a photo indexed later is dropped with its link (pipeline.retention.erasure)
-    erased = erasure.erased_bibs(store.table.erasures(photo.org_id, photo.event_id))
+    erased = erasure.erased_bibs(store.table.erasures.of_event(photo.org_id, photo.event_id))
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erased)
-    faces_on = store.table.faces_on(photo.org_id, photo.event_id)
+    faces_on = store.table.settings.faces_on(photo.org_id, photo.event_id)
     if not faces_on:  # turned off while this run indexed
         bibs, faces = [{k: v for k, v in bib.items() if k != "faceId"} for bib in bibs], []
     attributes = {name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None}
@@ -57,7 +57,7 @@ def lambda_handler(event: StepState, context) -> dict:
     if status == results.INDEXED:
         metrics.add_metric(name="PhotosIndexed", unit=MetricUnit.Count, value=1)
         # face retention counts from the event's last upload (pipeline.retention.faces)
-        store.table.note_upload(photo.org_id, photo.event_id, results.now_iso())
+        store.table.registry.note_upload(photo.org_id, photo.event_id, results.now_iso())
     linked = sum(1 for bib in outcome.bibs if "faceId" in bib)
     logger.info(
         "Results saved",

@@ -16,7 +16,7 @@ from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
 from pipeline.handlers.detect_text import bib_rules, event_settings
 from pipeline.processing import images, links, second_look
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -40,12 +40,12 @@ def lambda_handler(event: StepState, context) -> list[dict]:
         detections = rekognition.detect_text(clients.rekognition(), {"Bytes": layout.jpeg})
         added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)
         words = len(detections)
-    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
+    table = Store(clients.dynamodb_table(get_config().table_name))
     bibs = second_look.same_runners_bibs(
         first + added,
         found["faces"],
         (image["width"], image["height"]),
-        lambda bib: table.longer_bibs(photo.org_id, photo.event_id, bib),
+        lambda bib: table.bibs.longer(photo.org_id, photo.event_id, bib),
         lambda face_id: same_runner(photo, face_id),
         photo.photo_id,
         rules.max_length,

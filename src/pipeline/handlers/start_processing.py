@@ -21,7 +21,7 @@ from pipeline.common.errors import InvalidKey
 from pipeline.common.models import INDEXED
 from pipeline.events.settings import EventSettings, result_fingerprint
 from pipeline.processing import pacing, uploads
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 logger = Logger()
 metrics = Metrics()
@@ -103,17 +103,15 @@ def already_processed(photo: dict) -> bool:
     """Whether the photo's result is for this very content, made under the event's current
     settings: a photographer re-syncing a card then costs two reads, not two Rekognition calls.
     `snaprace reprocess` starts its executions itself, so it always reads again."""
-    table = PhotoTable(clients.dynamodb_table(get_config().table_name))
-    item = table.get_photo(photo["orgId"], photo["eventId"], photo["photoId"]) or {}
+    table = Store(clients.dynamodb_table(get_config().table_name))
+    item = table.photos.get(photo["orgId"], photo["eventId"], photo["photoId"]) or {}
     if (
         item.get("status") != INDEXED
         or item.get("etag") != photo["etag"]
         or not item.get("settingsFingerprint")
     ):
         return False
-    settings = EventSettings.from_item(
-        table.event_settings(photo["orgId"], photo["eventId"], consistent=True)
-    )
+    settings = EventSettings.from_item(table.settings.get(photo["orgId"], photo["eventId"], consistent=True))
     return item["settingsFingerprint"] == result_fingerprint(settings.reads_fingerprint(), settings.faces)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pipeline.common.keys import RawPhoto, normalise_etag, started_after
 from pipeline.common.models import INDEXED, SUPERSEDED, BibRead, PhotoItem, PhotoState
-from pipeline.store.table import camera_key, gallery_key
+from pipeline.store.photos import camera_key, gallery_key
 from pipeline.timing.rules import camera_time
 
 

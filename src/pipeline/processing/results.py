@@ -17,7 +17,7 @@ from pipeline.common.config import get_config
 from pipeline.common.keys import RawPhoto, collection_id, is_missing_object, is_same_upload
 from pipeline.common.models import FAILED, INDEXED, REJECTED, SUPERSEDED
 from pipeline.processing.replacement import Outcome, Plan, plan_removal, plan_save
-from pipeline.store.table import PhotoTable
+from pipeline.store import Store
 
 __all__ = ["FAILED", "INDEXED", "REJECTED", "SUPERSEDED", "Outcome", "PhotoStore", "default_store"]
 
@@ -29,7 +29,7 @@ def now_iso() -> str:
 class PhotoStore:
     """Reads what the replacement plan needs (replacement), then carries it out in order."""
 
-    def __init__(self, *, s3, rekognition_client, table: PhotoTable, bucket: str, collection_prefix: str):
+    def __init__(self, *, s3, rekognition_client, table: Store, bucket: str, collection_prefix: str):
         self.s3 = s3
         self.rekognition = rekognition_client
         self.table = table
@@ -38,14 +38,14 @@ class PhotoStore:
 
     def save(self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome) -> str:
         """Replace the photo's results with this run's (plan_save says how); returns the status."""
-        previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
+        previous = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
         plan = plan_save(
             photo,
             source,
             execution_name,
             outcome,
             previous=previous,
-            notes=self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id),
+            notes=self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id),
             current=self.is_current(photo, source),
             now=now_iso(),
         )
@@ -56,8 +56,8 @@ class PhotoStore:
         """Remove a deleted upload everywhere; False when the key was uploaded again since."""
         if self._head(photo) is not None:
             return False
-        previous = self.table.get_photo(photo.org_id, photo.event_id, photo.photo_id) or {}
-        notes = self.table.run_notes(photo.org_id, photo.event_id, photo.photo_id)
+        previous = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
+        notes = self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id)
         self._carry_out(
             photo, execution_name, plan_removal(execution_name, previous=previous, notes=notes), previous
         )
@@ -68,15 +68,15 @@ class PhotoStore:
         the faces, the derived objects, and last the notes of the runs that ended."""
         ids = (photo.org_id, photo.event_id, photo.photo_id)
         if plan.note_faces:
-            self.table.record_run_faces(*ids, execution_name, plan.note_faces)
+            self.table.runs.record_faces(*ids, execution_name, plan.note_faces)
         if plan.item is not None:
-            self.table.replace_photo(plan.item, plan.bibs, previous)
+            self.table.photos.replace(plan.item, plan.bibs, previous)
         if plan.delete_item:
-            self.table.delete_photo(*ids, previous)
+            self.table.photos.delete(*ids, previous)
         self._delete_faces(photo, set(plan.delete_faces))
         if plan.delete_derived:
             self._delete_derived(photo)
-        self.table.forget_runs(*ids, list(plan.forget_runs))
+        self.table.runs.forget(*ids, list(plan.forget_runs))
 
     def is_current(self, photo: RawPhoto, source: dict) -> bool:
         """Whether the raw object is still the upload this run is for (same ETag, and the same
@@ -114,7 +114,7 @@ def default_store() -> PhotoStore:
     return PhotoStore(
         s3=clients.s3(),
         rekognition_client=clients.rekognition(),
-        table=PhotoTable(clients.dynamodb_table(config.table_name)),
+        table=Store(clients.dynamodb_table(config.table_name)),
         bucket=config.bucket_name,
         collection_prefix=config.collection_prefix,
     )

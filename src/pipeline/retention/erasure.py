@@ -1,7 +1,7 @@
 """A runner's erasure that lasts against every later run.
 
 `snaprace delete-runner` deletes a runner's faces and records the erasure (an ERASURE# item of the
-event, pipeline.store.table): the bib it was asked for, and for each photo the runner's faces were on,
+event, pipeline.store): the bib it was asked for, and for each photo the runner's faces were on,
 the photo's ETag and where those faces were. No face vector is kept: positions and a bib number
 cannot find anyone in another photo. Later runs honour every record:
 

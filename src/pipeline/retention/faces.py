@@ -39,13 +39,13 @@ def to_sweep(registry_item: dict, settings: EventSettings, now: datetime.datetim
 def sweep(table, rekognition_client, collection_prefix: str, now: datetime.datetime) -> list[dict]:
     """Delete the face data of every event past its retention; what was swept."""
     swept = []
-    for item in table.registered_events():
+    for item in table.registry.events():
         org_id, event_id = item["orgId"], item["eventId"]
-        settings = EventSettings.from_item(table.event_settings(org_id, event_id, consistent=True))
+        settings = EventSettings.from_item(table.settings.get(org_id, event_id, consistent=True))
         if not to_sweep(item, settings, now):
             continue
         faces, items = delete_event_faces(table, rekognition_client, collection_prefix, org_id, event_id)
-        table.note_faces_deleted(org_id, event_id, now.isoformat(timespec="seconds"))
+        table.registry.note_faces_deleted(org_id, event_id, now.isoformat(timespec="seconds"))
         swept.append({"org": org_id, "event": event_id, "faces": faces, "itemsChanged": items})
     return swept
 
@@ -55,19 +55,19 @@ def delete_event_faces(table, rekognition_client, collection_prefix: str, org_id
     go (retention passed, or face search turned off: the settings already say so, so no run
     indexes new ones)."""
     collection = collection_id(collection_prefix, org_id, event_id)
-    table.forget_face_matches(org_id, event_id)  # no bib search answers from them meanwhile
+    table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
     faces = 0
     with suppress(rekognition_client.exceptions.ResourceNotFoundException):
         faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]
         rekognition_client.delete_collection(CollectionId=collection)
-    return faces, table.forget_all_faces(org_id, event_id)
+    return faces, table.faces.forget_all(org_id, event_id)
 
 
 def due_within(table, days: int, now: datetime.datetime) -> list[dict]:
     """Events whose face data goes within `days` (for `snaprace status`)."""
     found = []
-    for item in table.registered_events():
-        settings = EventSettings.from_item(table.event_settings(item["orgId"], item["eventId"]))
+    for item in table.registry.events():
+        settings = EventSettings.from_item(table.settings.get(item["orgId"], item["eventId"]))
         when = due(item, settings)
         if (
             when is not None

@@ -1,0 +1,31 @@
+"""The DynamoDB single table, by item kind (docs/data-model.md): each module of this package owns
+its items' keys, and nothing outside it builds or parses a PK or SK. `Store` gives the code one
+handle with every kind: `store.photos.get(...)`, `store.settings.faces_on(...)`."""
+
+import time
+
+from pipeline.store.access import Counters, OrgKeys
+from pipeline.store.core import TableCore
+from pipeline.store.corrections import Corrections, Erasures
+from pipeline.store.events import Registry, Settings
+from pipeline.store.faces import FaceData
+from pipeline.store.photos import BibIndex, Photos
+from pipeline.store.runs import RunNotes
+from pipeline.store.timing import TimingItems
+
+
+class Store:
+    def __init__(self, table, sleep=time.sleep):
+        self.core = TableCore(table, sleep)
+        self.table = table  # the boto3 Table resource
+        self.photos = Photos(self.core)
+        self.bibs = BibIndex(self.core)
+        self.runs = RunNotes(self.core)
+        self.settings = Settings(self.core)
+        self.registry = Registry(self.core)
+        self.faces = FaceData(self.core)
+        self.corrections = Corrections(self.core)
+        self.erasures = Erasures(self.core)
+        self.org_keys = OrgKeys(self.core)
+        self.counters = Counters(self.core)
+        self.timing = TimingItems(self.core)

@@ -1,5 +1,10 @@
 """The timing items of the single table: an event's imported results, its runners' names, its
-cameras, and CameraIndex (keys in pipeline.store.table, docs/data-model.md).
+cameras, and CameraIndex (docs/data-model.md).
+
+| timing    | ORG#{orgId}#EVT#{eventId}   | TIMING                         |  the current import
+| runner    | ORG#{orgId}#EVT#{eventId}   | TIMING#{import}#BIB#{bib}      |  name, passings
+| name      | ORG#{orgId}#EVT#{eventId}   | TIMING#{import}#NAME#{w}#{bib} |  name search
+| camera    | ORG#{orgId}#EVT#{eventId}   | CAMERA#{camera}                |  checkpoint, clock offset
 
 An import is written under its own id and becomes current with one write of the TIMING item, so
 a search never sees half of one; the items of earlier imports are deleted after. Names (personal
@@ -13,18 +18,8 @@ from decimal import Decimal
 
 from boto3.dynamodb.conditions import Key
 
-from pipeline.store.table import (
-    CAMERA_INDEX,
-    CAMERA_PREFIX,
-    TIMING_PREFIX,
-    TIMING_SK,
-    PhotoTable,
-    camera_key,
-    event_pk,
-    timing_name_sk,
-    timing_runner_sk,
-    to_dynamo,
-)
+from pipeline.store.core import TableCore, event_pk, to_dynamo
+from pipeline.store.photos import camera_key
 from pipeline.timing.rules import (
     OffsetEstimate,
     Results,
@@ -36,14 +31,28 @@ from pipeline.timing.rules import (
 
 NAME_PAGE = 100  # name-search items read per query page
 MAX_NAME_PAGES = 3  # a stranger's "a b" must not read every name of a 30,000-runner event
+CAMERA_INDEX = "CameraIndex"
+TIMING_SK = "TIMING"
+TIMING_PREFIX = "TIMING#"
+CAMERA_PREFIX = "CAMERA#"
+
+
+def timing_runner_sk(import_id: str, bib: str) -> str:
+    return f"{TIMING_PREFIX}{import_id}#BIB#{bib}"
+
+
+def timing_name_sk(import_id: str, word: str, bib: str = "") -> str:
+    return f"{TIMING_PREFIX}{import_id}#NAME#{word}" + (f"#{bib}" if bib else "")
 
 
 class ImportRaced(RuntimeError):
     """Another import became current while this one was being written."""
 
 
-class TimingTable(PhotoTable):
-    """The timing side of the table (a PhotoTable: the same batching and retries)."""
+class TimingItems:
+    def __init__(self, core: TableCore):
+        self.core = core
+        self.table = core.table
 
     def current(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
         """The TIMING item: the current import's id, when, and its counts."""
@@ -72,7 +81,7 @@ class TimingTable(PhotoTable):
                         }  # fmt: skip
                     )
             items.append(item)
-        self._batch_write([{"PutRequest": {"Item": item}} for item in items])
+        self.core.batch_write([{"PutRequest": {"Item": item}} for item in items])
         summary = {
             "importId": import_id,
             "importedAt": now.isoformat(timespec="seconds"),
@@ -98,8 +107,10 @@ class TimingTable(PhotoTable):
     def _delete_imports(self, pk: str, keep: str | None, only: str | None = None) -> None:
         """Delete the runner and name items of every import but `keep` (or of `only`)."""
         prefix = f"{TIMING_PREFIX}{only}#" if only else TIMING_PREFIX
-        items = self._query_prefix(pk, prefix, keys_only=True)
-        self.delete_items([i for i in items if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")])
+        items = self.core.query_prefix(pk, prefix, keys_only=True)
+        self.core.delete_items(
+            [i for i in items if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")]
+        )
 
     def runner(self, org_id: str, event_id: str, import_id: str, bib: str) -> Runner | None:
         key = {"PK": event_pk(org_id, event_id), "SK": timing_runner_sk(import_id, bib)}
@@ -109,10 +120,10 @@ class TimingTable(PhotoTable):
         """Runners by bib (BatchGetItem); bibs with no result are left out."""
         pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": timing_runner_sk(import_id, bib)} for bib in sorted(set(bibs))]
-        return {item["bib"]: _runner(item) for item in self._batch_get(keys)}
+        return {item["bib"]: _runner(item) for item in self.core.batch_get(keys)}
 
     def all_runners(self, org_id: str, event_id: str, import_id: str) -> list[Runner]:
-        items = self._query_prefix(event_pk(org_id, event_id), f"{TIMING_PREFIX}{import_id}#BIB#")
+        items = self.core.query_prefix(event_pk(org_id, event_id), f"{TIMING_PREFIX}{import_id}#BIB#")
         return [_runner(item) for item in items]
 
     def named(self, org_id: str, event_id: str, import_id: str, words: list[str], limit: int) -> list[dict]:
@@ -158,7 +169,7 @@ class TimingTable(PhotoTable):
     def cameras(self, org_id: str, event_id: str) -> list[dict]:
         """Every camera assigned to a checkpoint: camera, checkpoint, clockOffset (set by hand),
         estimate ({offset, spread, photos, candidates})."""
-        return self._query_prefix(event_pk(org_id, event_id), CAMERA_PREFIX, consistent=True)
+        return self.core.query_prefix(event_pk(org_id, event_id), CAMERA_PREFIX, consistent=True)
 
     def put_camera(
         self, org_id: str, event_id: str, camera: str, checkpoint: str, offset: float | None

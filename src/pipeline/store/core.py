@@ -1,0 +1,123 @@
+"""The single table's core: the boto3 table, the partition of an event, and the reads and writes
+every item kind shares (queries by prefix, batches with backoff). The item kinds are the other
+modules of pipeline.store; they alone build or parse a PK or SK (docs/data-model.md)."""
+
+import random
+import time
+from decimal import Decimal
+
+from boto3.dynamodb.conditions import Key
+
+BATCH_SIZE = 25
+GET_BATCH_SIZE = 100
+MAX_BATCH_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 5.0
+
+
+def event_pk(org_id: str, event_id: str) -> str:
+    """The partition of one event's items: the org is part of every key, so no query of one
+    organiser can reach another's items."""
+    return f"ORG#{org_id}#EVT#{event_id}"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def to_dynamo(value):
+    """Floats become Decimal (DynamoDB's number type), recursively."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: to_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [to_dynamo(inner) for inner in value]
+    return value
+
+
+def item_key(item: dict) -> dict:
+    return {"PK": item["PK"], "SK": item["SK"]}
+
+
+class TableCore:
+    """The boto3 Table resource and the operations over many items."""
+
+    def __init__(self, table, sleep=time.sleep):
+        self.table = table
+        self._sleep = sleep
+
+    @property
+    def client(self):
+        return self.table.meta.client
+
+    def get(self, key: dict, consistent: bool = False) -> dict | None:
+        return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+
+    def query_prefix(
+        self, pk: str, sk_prefix: str, consistent: bool = False, keys_only: bool = False
+    ) -> list[dict]:
+        """Every item under pk whose SK starts with sk_prefix. `consistent`: a strongly consistent
+        read, for what a run just wrote (a retried IndexFaces's note of faces it must not leave
+        behind); the default eventually consistent read costs half as much. `keys_only`: PK and
+        SK alone (what a delete needs)."""
+        items, start = [], None
+        while True:
+            condition = Key("PK").eq(pk)
+            page = self.table.query(
+                KeyConditionExpression=condition & Key("SK").begins_with(sk_prefix)
+                if sk_prefix
+                else condition,
+                ConsistentRead=consistent,
+                **({"ProjectionExpression": "PK, SK"} if keys_only else {}),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def event_items(self, org_id: str, event_id: str) -> list[dict]:
+        """Every item of one event (photos, bib index, run notes, settings, ...): what an event
+        purge deletes."""
+        return self.query_prefix(event_pk(org_id, event_id), "", consistent=True)
+
+    def delete_items(self, item_keys: list[dict]) -> None:
+        self.batch_write([{"DeleteRequest": {"Key": item_key(k)}} for k in item_keys])
+
+    def batch_get(self, keys: list[dict], consistent: bool = False) -> list[dict]:
+        """The items with these keys (BatchGetItem in 100s, unprocessed keys resent); missing ones
+        are left out."""
+        name, found = self.table.name, []
+
+        def send(pending: list[dict]) -> list[dict]:
+            request = {"Keys": pending, **({"ConsistentRead": True} if consistent else {})}
+            response = self.client.batch_get_item(RequestItems={name: request})
+            found.extend(response.get("Responses", {}).get(name, []))
+            return response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+
+        for start in range(0, len(keys), GET_BATCH_SIZE):
+            self._until_processed(send, keys[start : start + GET_BATCH_SIZE], "reads")
+        return found
+
+    def batch_write(self, requests: list[dict]) -> None:
+        """BatchWriteItem in 25s."""
+        name = self.table.name
+
+        def send(pending: list[dict]) -> list[dict]:
+            response = self.client.batch_write_item(RequestItems={name: pending})
+            return response.get("UnprocessedItems", {}).get(name, [])
+
+        for start in range(0, len(requests), BATCH_SIZE):
+            self._until_processed(send, requests[start : start + BATCH_SIZE], "writes")
+
+    def _until_processed(self, send, pending: list[dict], what: str) -> None:
+        """Resend what DynamoDB left unprocessed, with full-jitter backoff."""
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            pending = send(pending)
+            if not pending:
+                return
+            self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+        raise RuntimeError(
+            f"DynamoDB left {len(pending)} {what} unprocessed after {MAX_BATCH_ATTEMPTS} attempts"
+        )

@@ -1,0 +1,136 @@
+"""Photo items and the bib index: what an event's photos are and which bibs were read on them.
+
+| item      | PK                          | SK                          |
+| photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}             |
+| bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}   |  (+ faceId when linked)
+
+GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
+CameraIndex (sparse): cameraKey = ORG#{orgId}#EVT#{eventId}#CAM#{camera}, cameraTime = the camera's
+own time, on INDEXED photos with a camera and an EXIF time (pipeline.timing.rules).
+"""
+
+from boto3.dynamodb.conditions import Key
+
+from pipeline.common.models import BibRead, PhotoItem
+from pipeline.store.core import TableCore, event_pk, to_dynamo
+
+PHOTO_PREFIX = "PHOTO#"
+GALLERY_INDEX = "GalleryIndex"
+LONGER_BIBS_READ = 100  # items a second look reads for the longer bibs a partial read can be
+
+
+def photo_sk(photo_id: str) -> str:
+    return f"{PHOTO_PREFIX}{photo_id}"
+
+
+def gallery_key(created_at: str, photo_id: str) -> str:
+    """GalleryIndex sort key: newest first when read backwards; the photo id keeps it unique."""
+    return f"{created_at}#{photo_id}"
+
+
+def camera_key(org_id: str, event_id: str, camera: str) -> str:
+    """CameraIndex partition: one camera's photos of one event, by the camera's own time."""
+    return f"{event_pk(org_id, event_id)}#CAM#{camera}"
+
+
+def bib_prefix(bib: str) -> str:
+    return f"BIB#{bib}#PHOTO#"
+
+
+def bib_sk(bib: str, photo_id: str) -> str:
+    return f"{bib_prefix(bib)}{photo_id}"
+
+
+def is_gallery_position(key, org_id: str, event_id: str) -> bool:
+    """Whether `key` is a position in this event's gallery (a GalleryIndex LastEvaluatedKey)."""
+    return (
+        isinstance(key, dict)
+        and set(key) == {"PK", "SK", "galleryKey"}
+        and all(isinstance(value, str) for value in key.values())
+        and key["PK"] == event_pk(org_id, event_id)
+    )
+
+
+def is_photo(item: dict) -> bool:
+    return item["SK"].startswith(PHOTO_PREFIX)
+
+
+class Photos:
+    def __init__(self, core: TableCore):
+        self.core = core
+
+    def get(self, org_id: str, event_id: str, photo_id: str) -> dict | None:
+        return self.core.get({"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, consistent=True)
+
+    def get_many(self, org_id: str, event_id: str, photo_ids) -> dict[str, dict]:
+        """Photo items by id (BatchGetItem in 100s); ids with no item are left out."""
+        pk = event_pk(org_id, event_id)
+        keys = [{"PK": pk, "SK": photo_sk(photo_id)} for photo_id in sorted(set(photo_ids))]
+        return {item["photoId"]: item for item in self.core.batch_get(keys)}
+
+    def of_event(self, org_id: str, event_id: str) -> list[dict]:
+        """Every photo item of one event, whatever its status."""
+        return self.core.query_prefix(event_pk(org_id, event_id), PHOTO_PREFIX)
+
+    def gallery(self, org_id: str, event_id: str, limit: int, start_key: dict | None = None):
+        """One page of the event's indexed photos, newest first: (items, key to continue from)."""
+        page = self.core.table.query(
+            IndexName=GALLERY_INDEX,
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id)),
+            ScanIndexForward=False,
+            Limit=limit,
+            **({"ExclusiveStartKey": start_key} if start_key else {}),
+        )
+        return page.get("Items", []), page.get("LastEvaluatedKey")
+
+    def replace(self, photo: PhotoItem, bibs: list[BibRead], previous: PhotoItem | None) -> None:
+        """Write the photo item and its bib items; remove bib items an earlier run left behind.
+
+        ``photo`` has orgId, eventId, photoId and the photo attributes; ``bibs`` are
+        {"bib", "confidence", "box"} dicts.
+        """
+        pk = event_pk(photo["orgId"], photo["eventId"])
+        photo_id = photo["photoId"]
+        puts = [
+            {"PK": pk, "SK": bib_sk(found["bib"], photo_id), "photoId": photo_id, **found} for found in bibs
+        ]
+        puts.append({"PK": pk, "SK": photo_sk(photo_id), **photo})
+        stale = set((previous or {}).get("bibs", [])) - {found["bib"] for found in bibs}
+        deletes = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in sorted(stale)]
+        self.core.batch_write(
+            [{"PutRequest": {"Item": to_dynamo(item)}} for item in puts]
+            + [{"DeleteRequest": {"Key": key}} for key in deletes]
+        )
+
+    def delete(self, org_id: str, event_id: str, photo_id: str, previous: PhotoItem | None) -> None:
+        pk = event_pk(org_id, event_id)
+        keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in (previous or {}).get("bibs", [])]
+        keys.append({"PK": pk, "SK": photo_sk(photo_id)})
+        self.core.delete_items(keys)
+
+
+class BibIndex:
+    def __init__(self, core: TableCore):
+        self.core = core
+
+    def photos_with(self, org_id: str, event_id: str, bib: str) -> list[dict]:
+        """All bib-index items of a bib in one event."""
+        return self.core.query_prefix(event_pk(org_id, event_id), bib_prefix(bib))
+
+    def longer(self, org_id: str, event_id: str, bib: str, limit: int = LONGER_BIBS_READ) -> list[dict]:
+        """Bib-index items of the bibs that start with `bib` and go on with a digit ("10264" for
+        "1026"), at most `limit`: one page, bib, photoId and faceId only."""
+        page = self.core.table.query(
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id))
+            & Key("SK").between(f"BIB#{bib}0", f"BIB#{bib}9~"),
+            ProjectionExpression="bib, photoId, faceId",
+            Limit=limit,
+        )
+        return page.get("Items", [])
+
+    def of_photo(self, org_id: str, event_id: str, photo_id: str, bibs) -> list[dict]:
+        """The bib items of one photo (its item's `bibs`), read consistently."""
+        pk = event_pk(org_id, event_id)
+        keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in sorted(set(bibs))]
+        items = self.core.batch_get(keys, consistent=True)
+        return [{k: v for k, v in item.items() if k not in ("PK", "SK", "photoId")} for item in items]
