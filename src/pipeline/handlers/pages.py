@@ -2,7 +2,7 @@
 
     GET /e/{orgId}/{eventId}     the runner's page (?bib=NNN opens that bib's photos; #runner= a link)
     GET /o/{orgId}/{eventId}     the organiser's page
-    GET /assets/{name}           their script and style sheet
+    GET /assets/{name}           their scripts (common.js, then one each) and style sheet
 
 The pages are a few small static files in the package (src/pipeline/pages), with no framework,
 font or CDN: served from the same origin as the API they call, so no CORS is needed. The HTML is
@@ -25,6 +25,7 @@ logger = Logger()
 app = APIGatewayHttpResolver()
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 ASSETS = {  # the only files served: a name in the path never reaches the file system otherwise
+    "common.js": "text/javascript; charset=utf-8",
     "runner.js": "text/javascript; charset=utf-8",
     "organiser.js": "text/javascript; charset=utf-8",
     "pages.css": "text/css; charset=utf-8",

@@ -2,27 +2,17 @@
 // sessionStorage (this tab only); the organiser API of the same origin does the rest.
 "use strict";
 
-// the API's base is what precedes /o/: the root on AWS, a path on the local stack
-const [, base, org, event] = location.pathname.match(/^(.*)\/o\/([^/]+)\/([^/]+)\/?$/).map(decodeURIComponent);
-const api = `${base}/orgs/${encodeURIComponent(org)}/events/${encodeURIComponent(event)}`;
-const $ = (id) => document.getElementById(id);
+const api = `${base}${eventPath}`; // base, org, event and eventPath: common.js
 const REFRESH_MS = 15000;
 
-function say(text, bad = false) {
-  $("status").textContent = text;
-  $("status").className = bad ? "bad" : "";
-}
-
 async function call(path, method = "GET", body) {
-  const answer = await fetch(api + path, {
+  const options = {
     method,
     headers: { "x-api-key": sessionStorage.getItem("snaprace-key") || "", "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const parsed = await answer.json().catch(() => ({}));
-  if (answer.status === 401 || answer.status === 403) throw new Error("This key does not open this event: check it and try again.");
-  if (!answer.ok) throw new Error(parsed.message || `The request failed (${answer.status}).`);
-  return parsed;
+  };
+  return request(api + path, options, "The request failed", (answer) =>
+    answer.status === 401 || answer.status === 403 ? "This key does not open this event: check it and try again." : undefined);
 }
 
 function element(tag, text, attributes = {}) {

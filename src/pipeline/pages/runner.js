@@ -2,36 +2,27 @@
 // search API of the same origin (docs/api.md), a gallery that loads more as one scrolls.
 "use strict";
 
-// the API's base is what precedes /e/: the root on AWS, a path on the local stack
-const [, base, org, event] = location.pathname.match(/^(.*)\/e\/([^/]+)\/([^/]+)\/?$/).map(decodeURIComponent);
-const api = `${base}/public/orgs/${encodeURIComponent(org)}/events/${encodeURIComponent(event)}`;
+const api = `${base}/public${eventPath}`; // base, org, event and eventPath: common.js
 const runnerToken = new URLSearchParams(location.hash.slice(1)).get("runner");
 const BIB = /^#?[A-Za-z]?[0-9]{1,6}$/;
 const NAME = /\p{L}.*\p{L}/u; // two letters or more: a name, searched in the timing results
 let nameSearch = false; // the organiser's choice (the event's nameSearch): full names only
 const MAX_SELFIE_BYTES = 4 * 1024 * 1024;
-const $ = (id) => document.getElementById(id);
 let cursor = null;
 let loading = false;
 let galleryOn = false;
 
-function say(text, bad = false) {
-  $("status").textContent = text;
-  $("status").className = bad ? "bad" : "";
-}
-
 async function call(path, options = {}) {
-  // the header makes a search a request a browser asks the API about first (pipeline/web.py)
+  // the header makes a search a request a browser asks the API about first (pipeline/api/web.py)
   const headers = { "x-snaprace-client": "runner-page", ...(options.headers || {}) };
-  const answer = await fetch(api + path, { ...options, headers });
-  const body = await answer.json().catch(() => ({}));
-  if (answer.status === 429) {
-    const wait = answer.headers.get("Retry-After") || "60";
-    throw new Error(`Too many searches from here: try again in ${wait} seconds.`);
-  }
-  if (answer.status >= 500) throw new Error("The photo service is busy: try again in a moment.");
-  if (!answer.ok) throw new Error(body.message || `The search failed (${answer.status}).`);
-  return body;
+  return request(api + path, { ...options, headers }, "The search failed", (answer) => {
+    if (answer.status === 429) {
+      const wait = answer.headers.get("Retry-After") || "60";
+      return `Too many searches from here: try again in ${wait} seconds.`;
+    }
+    if (answer.status >= 500) return "The photo service is busy: try again in a moment.";
+    return undefined;
+  });
 }
 
 function describe(photo) {
