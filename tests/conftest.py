@@ -45,7 +45,8 @@ def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
     from pipeline.common import clients
     from pipeline.common.config import get_config
-    from pipeline.handlers import detect_text, start_processing
+    from pipeline.handlers import start_processing
+    from pipeline.processing import reading
 
     def clear():
         get_config.cache_clear()
@@ -58,7 +59,7 @@ def fresh_configuration():
             clients.stepfunctions,
         ):
             factory.cache_clear()
-        detect_text.event_settings.clear()
+        reading.event_settings.clear()
 
     clear()
     yield

@@ -302,7 +302,9 @@ def test_unprocessed_batch_items_are_written_after_backoff(table):
     waits = []
     writer = Store(flaky, sleep=waits.append)
     bibs = [{"bib": str(1000 + n), "confidence": 99.0, "box": {}} for n in range(30)]
-    writer.photos.replace({"orgId": "acme", "eventId": "e1", "photoId": "p1", "status": "INDEXED"}, bibs, None)
+    writer.photos.replace(
+        {"orgId": "acme", "eventId": "e1", "photoId": "p1", "status": "INDEXED"}, bibs, None
+    )
     assert flaky.calls == 3 and len(waits) == 1  # 31 writes: 25 (13 held back, resent) + 6
     assert len(table.bibs.photos_with("acme", "e1", "1029")) == 1
     assert sum(len(table.bibs.photos_with("acme", "e1", b["bib"])) for b in bibs) == 30
@@ -614,8 +616,8 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
 ):
     """SaveResults stored INDEXED, then the run failed and RecordFailure died after deleting the
     faces: the item already says FAILED and the note still names the faces; the retry finishes."""
+    from pipeline.common import clients
     from pipeline.handlers import record_status
-    from pipeline.processing import results
 
     state = upload(s3)
     photo_id = state["photo"]["photoId"]
@@ -627,16 +629,19 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
         rekognition.add_response(
             "delete_faces", {"DeletedFaces": [face_id]}, {"CollectionId": COLLECTION, "FaceIds": [face_id]}
         )
-    original = results.PhotoStore._delete_derived
-    monkeypatch.setattr(results.PhotoStore, "_delete_derived", lambda self, photo: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
+
+    def dies(**_request):
+        raise RuntimeError("the function died here")
+
+    monkeypatch.setattr(clients.s3(), "delete_objects", dies)  # the step after the faces' deletion
+    with pytest.raises(RuntimeError, match="died here"):
         record_status.lambda_handler(failed, context)
     item = table.photos.get("acme", "seoul-2026", photo_id)
     assert item["status"] == "FAILED" and item["faceIds"] == [] and "galleryKey" not in item
     assert table.bibs.photos_with("acme", "seoul-2026", "1234") == []
     assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {state["executionName"]: {face_id}}
 
-    monkeypatch.setattr(results.PhotoStore, "_delete_derived", original)
+    monkeypatch.undo()
     assert record_status.lambda_handler(failed, context)["status"] == "FAILED"
     assert table.runs.of_photo("acme", "seoul-2026", photo_id) == {}
     image = state["image"]
@@ -646,6 +651,7 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
 def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekognition, context):
     from pipeline.events.settings import EventSettings
     from pipeline.handlers import detect_text, preprocess
+    from pipeline.processing import reading
 
     state = upload(s3)
     state = {**state, "image": preprocess.lambda_handler(state, context)}
@@ -657,7 +663,7 @@ def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekogn
 
     def bibs_read() -> list[str]:
         rekognition.add_response("detect_text", {"TextDetections": words})
-        detect_text.event_settings.clear()  # as if a minute had passed
+        reading.event_settings.clear()  # as if a minute had passed
         return sorted(bib["bib"] for bib in detect_text.lambda_handler(state, context)["bibs"])
 
     assert bibs_read() == ["1234", "9876"]  # no settings: years are not bibs

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipeline.common.geometry import iou
 from pipeline.retention import erasure
 
 LEFT_RUNNER = {"left": 0.20, "top": 0.10, "width": 0.08, "height": 0.12}
@@ -38,8 +39,8 @@ def test_a_face_found_again_where_an_erased_face_was_is_dropped_and_a_neighbour_
     again = {"left": 0.205, "top": 0.102, "width": 0.079, "height": 0.118}  # re-detected, a little off
     faces = [{"faceId": "f-again", "box": again}, {"faceId": "f-other", "box": RIGHT_RUNNER}]
     assert erasure.faces_where_erased(faces, [LEFT_RUNNER]) == {"f-again"}
-    assert erasure.overlap(LEFT_RUNNER, LEFT_RUNNER) == pytest.approx(1.0)
-    assert erasure.overlap(LEFT_RUNNER, RIGHT_RUNNER) == 0.0
+    assert iou(LEFT_RUNNER, LEFT_RUNNER) == pytest.approx(1.0)
+    assert iou(LEFT_RUNNER, RIGHT_RUNNER) == 0.0
 
 
 def test_a_face_linked_to_an_erased_bib_loses_its_link_and_the_read_stays():

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from pipeline.common.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
+from pipeline.common.geometry import from_rekognition
 
 _IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
 _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
@@ -96,11 +97,6 @@ def retried(call, *args, patient: bool = True, **kwargs):
                 raise
 
 
-def box(bounding_box: dict) -> dict:
-    """A Rekognition BoundingBox as the pipeline keeps boxes: {"left", "top", "width", "height"}."""
-    return {side.lower(): round(float(value), 4) for side, value in bounding_box.items()}
-
-
 def s3_image(bucket: str, key: str) -> dict:
     return {"S3Object": {"Bucket": bucket, "Name": key}}
 
@@ -138,12 +134,12 @@ def index_faces(
         IndexedFace(
             face_id=record["Face"]["FaceId"],
             confidence=round(float(record["Face"].get("Confidence", 0.0)), 2),
-            box=box(record["Face"]["BoundingBox"]),
+            box=from_rekognition(record["Face"]["BoundingBox"]),
         )
         for record in response.get("FaceRecords", [])
     ]
     others = [
-        {"box": box(face["FaceDetail"]["BoundingBox"])}
+        {"box": from_rekognition(face["FaceDetail"]["BoundingBox"])}
         for face in response.get("UnindexedFaces", [])
         if face.get("FaceDetail", {}).get("BoundingBox")
     ]
@@ -159,7 +155,10 @@ def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, t
             while True:
                 page = retried(client.list_faces, MaxResults=4096, **request)
                 for face in page["Faces"]:
-                    boxes[face["FaceId"]] = (face.get("ExternalImageId", ""), box(face["BoundingBox"]))
+                    boxes[face["FaceId"]] = (
+                        face.get("ExternalImageId", ""),
+                        from_rekognition(face["BoundingBox"]),
+                    )
                 if not page.get("NextToken"):
                     break
                 request["NextToken"] = page["NextToken"]

@@ -15,11 +15,12 @@ one implementation of `snaprace tag` and the organiser API's correction route.
 from dataclasses import dataclass, field
 
 from pipeline.common import rekognition
+from pipeline.common.geometry import from_rekognition, iou
 from pipeline.common.keys import collection_id, normalise_etag
 from pipeline.common.models import INDEXED, BibRead
 from pipeline.processing.bibs import searched_bib
 from pipeline.processing.links import LINKED_FACE_THRESHOLD
-from pipeline.retention.erasure import MATCH_OVERLAP, overlap
+from pipeline.retention.erasure import MATCH_OVERLAP
 
 PERSON_CONFIDENCE = 100.0  # what a corrected bib's read is worth
 MAX_BIBS_PER_CORRECTION = 20
@@ -103,8 +104,8 @@ def apply(bibs: list[BibRead], faces: list[dict], record: dict | None) -> list[B
 def _face_at(faces: list[dict], box: dict | None) -> str | None:
     if not box:
         return None
-    best = max(faces, key=lambda face: overlap(face["box"], box), default=None)
-    return best["faceId"] if best and overlap(best["box"], box) >= MATCH_OVERLAP else None
+    best = max(faces, key=lambda face: iou(face["box"], box), default=None)
+    return best["faceId"] if best and iou(best["box"], box) >= MATCH_OVERLAP else None
 
 
 def faces_of(item: dict) -> list[dict]:
@@ -271,7 +272,7 @@ class Corrector:
             ):
                 seen[other] = {
                     "similarity": float(match["Similarity"]),
-                    "box": _box(match["Face"]["BoundingBox"]),
+                    "box": from_rekognition(match["Face"]["BoundingBox"]),
                 }
         changed = []
         for other, found in sorted(seen.items()):
@@ -283,10 +284,3 @@ class Corrector:
             )
             changed.append({"photoId": other, "bib": bib, "similarity": round(found["similarity"], 2)})
         return changed
-
-
-def _box(bounding_box: dict) -> dict:
-    return {
-        side.lower(): round(float(bounding_box.get(side, 0.0)), 4)
-        for side in ("Left", "Top", "Width", "Height")
-    }

@@ -7,27 +7,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pipeline.common import clients, rekognition
 from pipeline.common.config import get_config
 from pipeline.common.models import StepState
-from pipeline.events.settings import Cached, EventSettings
 from pipeline.handlers import step_photo
 from pipeline.processing import bibs
-from pipeline.store import Store
+from pipeline.processing.reading import event_settings, rules_for
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-
-def _load_settings(org_id: str, event_id: str) -> EventSettings:
-    table = Store(clients.dynamodb_table(get_config().table_name))
-    return EventSettings.from_item(table.settings.get(org_id, event_id))
-
-
-event_settings = Cached(_load_settings)
-
-
-def bib_rules() -> bibs.BibRules:
-    config = get_config()
-    return bibs.BibRules(min_length=config.bib_min_length, max_length=config.bib_max_length)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -40,7 +26,7 @@ def lambda_handler(event: StepState, context) -> dict:
     detections = rekognition.detect_text(
         clients.rekognition(), rekognition.s3_image(config.bucket_name, event["image"]["processedKey"])
     )
-    rules = bib_rules().for_event(settings.bib_range, settings.participants)
+    rules = rules_for(settings)
     found = bibs.read_bibs(detections, rules)
     doubtful = bibs.doubtful_reads(detections, rules)
     metrics.add_metric(name="BibsFound", unit=MetricUnit.Count, value=len(found))

@@ -25,6 +25,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
+from pipeline.common.geometry import from_rekognition
+
 _EDGE_PUNCTUATION = "#.,:;!?'\"()[]{}-_*"
 _WORD_WITH_LETTERS = re.compile(r"[A-Za-z]{3,}")
 YEARS = range(1990, 2040)
@@ -172,7 +174,7 @@ def doubtful_reads(text_detections: list[dict], rules: BibRules) -> list[dict]:
 def _candidate(detection: dict, line: dict | None, rules: BibRules) -> Bib | None:
     printed = _printed(detection.get("DetectedText", ""))  # lengths are judged on what is printed
     confidence = float(detection.get("Confidence", 0.0))
-    box = _box(detection.get("Geometry", {}).get("BoundingBox", {}))
+    box = from_rekognition(detection.get("Geometry", {}).get("BoundingBox", {}))
     if rules.pattern.fullmatch(printed) is None or box["height"] < rules.min_height:
         return None
     bib = _without_leading_zeros(printed)
@@ -210,10 +212,3 @@ def _small_print_of(small: Bib, big: Bib) -> bool:
         return False
     gap = max(a["top"] - (b["top"] + b["height"]), b["top"] - (a["top"] + a["height"]))
     return gap < b["height"]
-
-
-def _box(bounding_box: dict) -> dict:
-    return {
-        side.lower(): round(float(bounding_box.get(side, 0.0)), 4)
-        for side in ("Left", "Top", "Width", "Height")
-    }

@@ -36,18 +36,22 @@ class PhotoStore:
         self.bucket = bucket
         self.collection_prefix = collection_prefix
 
-    def save(self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome) -> str:
+    def save(
+        self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome, now: str | None = None
+    ) -> str:
         """Replace the photo's results with this run's (plan_save says how); returns the status."""
+        current = self.is_current(photo, source)
         previous = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
+        notes = self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id)
         plan = plan_save(
             photo,
             source,
             execution_name,
             outcome,
             previous=previous,
-            notes=self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id),
-            current=self.is_current(photo, source),
-            now=now_iso(),
+            notes=notes,
+            current=current,
+            now=now or now_iso(),
         )
         self._carry_out(photo, execution_name, plan, previous)
         return plan.status
@@ -73,9 +77,15 @@ class PhotoStore:
             self.table.photos.replace(plan.item, plan.bibs, previous)
         if plan.delete_item:
             self.table.photos.delete(*ids, previous)
-        self._delete_faces(photo, set(plan.delete_faces))
+        if plan.delete_faces:
+            collection = collection_id(self.collection_prefix, photo.org_id, photo.event_id)
+            rekognition.delete_faces(self.rekognition, collection, sorted(set(plan.delete_faces)))
         if plan.delete_derived:
-            self._delete_derived(photo)
+            derived = [{"Key": photo.processed_key}, {"Key": photo.thumbnail_key}]
+            response = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": derived, "Quiet": True})
+            if response.get("Errors"):
+                failed = ", ".join(f"{e.get('Key')}: {e.get('Code')}" for e in response["Errors"])
+                raise RuntimeError(f"could not delete derived objects ({failed})")
         self.table.runs.forget(*ids, list(plan.forget_runs))
 
     def is_current(self, photo: RawPhoto, source: dict) -> bool:
@@ -93,28 +103,14 @@ class PhotoStore:
                 return None
             raise
 
-    def _delete_faces(self, photo: RawPhoto, face_ids: set[str]) -> None:
-        if face_ids:
-            collection = collection_id(self.collection_prefix, photo.org_id, photo.event_id)
-            rekognition.delete_faces(self.rekognition, collection, sorted(face_ids))
 
-    def _delete_derived(self, photo: RawPhoto) -> None:
-        response = self.s3.delete_objects(
-            Bucket=self.bucket,
-            Delete={"Objects": [{"Key": photo.processed_key}, {"Key": photo.thumbnail_key}], "Quiet": True},
-        )
-        if response.get("Errors"):
-            failed = ", ".join(f"{e.get('Key')}: {e.get('Code')}" for e in response["Errors"])
-            raise RuntimeError(f"could not delete derived objects ({failed})")
-
-
-def default_store() -> PhotoStore:
+def default_store(table: Store | None = None) -> PhotoStore:
     """The store wired to this function's configuration and clients."""
     config = get_config()
     return PhotoStore(
         s3=clients.s3(),
         rekognition_client=clients.rekognition(),
-        table=Store(clients.dynamodb_table(config.table_name)),
+        table=table or Store(clients.dynamodb_table(config.table_name)),
         bucket=config.bucket_name,
         collection_prefix=config.collection_prefix,
     )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 
 from PIL import Image, ImageChops
 
+from pipeline.common.geometry import covered
 from pipeline.processing import bibs, links
 
 MIN_TILE_HEIGHT = 1000  # px: on set 1 (colour view), 600 and 800 read one more wrong number, 1,200 the same
@@ -201,7 +202,7 @@ def reads(
         for bib, value in _candidates([d for d, t in mapped if t.face is face], rules, extra):
             if value in seen or value in added:
                 continue
-            if extra.not_first_look and any(_overlap(bib.box, other["box"]) > OVERLAP for other in first):
+            if extra.not_first_look and any(covered(bib.box, other["box"]) > OVERLAP for other in first):
                 continue
             if extra.placed_under_face and links.plausible(face["box"], bib.box, aspect) is None:
                 continue
@@ -293,11 +294,3 @@ def _resolved(read: str, participants: frozenset[str]) -> str | None:
         return read
     longer = [p for p in participants if p != read and (p.startswith(read) or p.endswith(read))]
     return longer[0] if len(longer) == 1 else None
-
-
-def _overlap(a: dict, b: dict) -> float:
-    """Intersection over the smaller box's area."""
-    across = min(a["left"] + a["width"], b["left"] + b["width"]) - max(a["left"], b["left"])
-    down = min(a["top"] + a["height"], b["top"] + b["height"]) - max(a["top"], b["top"])
-    smaller = min(a["width"] * a["height"], b["width"] * b["height"])
-    return max(0.0, across) * max(0.0, down) / smaller if smaller > 0 else 0.0

@@ -13,6 +13,7 @@ cannot find anyone in another photo. Later runs honour every record:
 
 from dataclasses import dataclass
 
+from pipeline.common.geometry import as_floats, iou
 from pipeline.processing.bibs import normalise_bib
 
 MATCH_OVERLAP = 0.5  # intersection over union: the same face found again in the same photo
@@ -52,21 +53,18 @@ def erased_bibs(erasures: list[dict]) -> set[str]:
     return {normalise_bib(bib) for erasure in erasures for bib in erasure.get("bibs", [])}
 
 
-def overlap(a: dict, b: dict) -> float:
-    """Intersection over union of two boxes."""
-    left, top = max(float(a["left"]), float(b["left"])), max(float(a["top"]), float(b["top"]))
-    right = min(float(a["left"]) + float(a["width"]), float(b["left"]) + float(b["width"]))
-    bottom = min(float(a["top"]) + float(a["height"]), float(b["top"]) + float(b["height"]))
-    inter = max(0.0, right - left) * max(0.0, bottom - top)
-    union = float(a["width"]) * float(a["height"]) + float(b["width"]) * float(b["height"]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def faces_where_erased(faces: list[dict], boxes: list[dict]) -> set[str]:
     """Face ids of `faces` ({"faceId", "box"}) found where an erased face was."""
-    return {
-        face["faceId"] for face in faces if any(overlap(face["box"], box) >= MATCH_OVERLAP for box in boxes)
-    }
+    return {face["faceId"] for face in faces if any(iou(face["box"], box) >= MATCH_OVERLAP for box in boxes)}
+
+
+def others_and_erased_places(others: list[dict], boxes: list[dict]) -> list[dict]:
+    """Boxes only (no face data) for the second look: the runners whose faces are not searchable,
+    but not where an erased face was, and the erased places themselves (someone wears the bib
+    there; it is not read again)."""
+    return [face for face in others if not any(iou(face["box"], box) >= MATCH_OVERLAP for box in boxes)] + [
+        {"box": as_floats(box), "erased": True} for box in boxes
+    ]
 
 
 def unlink_erased_bibs(
