@@ -18,6 +18,7 @@ from pipeline.processing.bibs import normalise_bib
 from pipeline.processing.links import LINKED_FACE_THRESHOLD
 from pipeline.retention import erasure
 from pipeline.search.selfie import SELFIE_THRESHOLD, check_selfie, selfie_problem
+from pipeline.store.core import item_key
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
@@ -47,12 +48,12 @@ def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
     validate_ids(org_id, event_id)
     plan = PurgePlan(collection=keys.collection_id(stack.collection_prefix, org_id, event_id))
     s3 = stack.client("s3")
-    for prefix in (f"{org_id}/{event_id}/", f"raw/{org_id}/{event_id}/"):
+    for prefix in keys.event_prefixes(org_id, event_id):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix=prefix):
             for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
                 plan.objects.append((version["Key"], version["VersionId"]))
     table = stack.photo_table
-    plan.items = [{"PK": i["PK"], "SK": i["SK"]} for i in table.core.event_items(org_id, event_id)]
+    plan.items = [item_key(i) for i in table.core.event_items(org_id, event_id)]
     try:
         plan.faces = stack.client("rekognition").describe_collection(CollectionId=plan.collection)[
             "FaceCount"

@@ -5,7 +5,6 @@ Every function takes a `Stack` (deployed or local) and returns data; `snaprace.c
 
 import json
 import os
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,16 +14,14 @@ from pathlib import Path
 
 from pipeline.common import keys
 from pipeline.common.errors import BadRequest, InvalidKey
+from pipeline.common.models import FAILED, FINAL_STATUSES, INDEXED, REJECTED
 from pipeline.events import progress
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants, parse_range
-from pipeline.processing.results import FAILED, INDEXED, REJECTED
 from pipeline.retention import faces as retention
 from pipeline.search.answers import photo_urls
 from pipeline.search.photos import MAX_PAGE, FaceSearchOff, PhotoSearch
 from pipeline.timing.rules import InvalidTiming, event_zone
 from snaprace.stack import Stack, StackError
-
-FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
 
 
 def validate_ids(org_id: str, event_id: str, photographer: str | None = None) -> None:
@@ -34,10 +31,6 @@ def validate_ids(org_id: str, event_id: str, photographer: str | None = None) ->
             keys.validate_id("photographer", photographer)
     except InvalidKey as exc:
         raise StackError(str(exc)) from None
-
-
-def raw_prefix(org_id: str, event_id: str) -> str:
-    return f"{org_id}/{event_id}/raw/"
 
 
 # ---------------------------------------------------------------- audit
@@ -87,7 +80,7 @@ def events_of(stack: Stack, org_id: str) -> list[str]:
     """The org's events with uploads (either layout), sorted."""
     validate_ids(org_id, "any")
     s3, found = stack.client("s3"), set()
-    for prefix in (f"{org_id}/", f"raw/{org_id}/"):
+    for prefix in keys.org_prefixes(org_id):
         for page in s3.get_paginator("list_objects_v2").paginate(
             Bucket=stack.bucket, Prefix=prefix, Delimiter="/"
         ):
@@ -119,10 +112,10 @@ def known_event(stack: Stack, org_id: str, event_id: str) -> None:
 def photo_id_of(org_id: str, event_id: str, photo: str) -> str:
     """A photo id from what the operator has: the id, a raw key, or the file's name under the
     event's raw/ folder (as uploaded: `IMG_0001.jpg`, `cam1/IMG_0001.jpg`)."""
-    if re.fullmatch(rf"[0-9a-f]{{{keys.PHOTO_ID_LENGTH}}}", photo):
+    if keys.is_photo_id(photo):
         return photo
-    is_key = photo.startswith((f"{org_id}/{event_id}/raw/", f"raw/{org_id}/{event_id}/"))
-    return keys.photo_id_for(photo if is_key else f"{raw_prefix(org_id, event_id)}{photo}")
+    is_key = photo.startswith(keys.raw_prefixes(org_id, event_id))
+    return keys.photo_id_for(photo if is_key else keys.raw_key(org_id, event_id, photo))
 
 
 def listing(stack: Stack, prefix: str) -> dict[str, str]:
@@ -252,9 +245,8 @@ def audit(stack: Stack, org_id: str, event_id: str) -> Audit:
             result.missing.append(raw_key)
             running.add(photo.photo_id)
     result.orphaned = sorted(item.get("rawKey", pid) for pid, item in items.items() if pid not in seen_ids)
-    derived = listing(stack, f"{org_id}/{event_id}/processed/") | listing(
-        stack, f"{org_id}/{event_id}/thumbnails/"
-    )
+    processed, thumbnails = keys.derived_prefixes(org_id, event_id)
+    derived = listing(stack, processed) | listing(stack, thumbnails)
     faces = collection_faces(stack, org_id, event_id)
     listed_faces = set()
     for item in items.values():

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from pipeline.common import keys
 from pipeline.common.models import INDEXED
-from pipeline.store.photos import PHOTO_PREFIX
+from pipeline.store.photos import is_bib, is_photo
 from snaprace import operations
 from snaprace.corpus import corpus
 from snaprace.runbook import failure_of, queue_depth, recent_executions
@@ -52,7 +52,7 @@ def make_batch(stack: Stack, org: str, event: str, photos: int, seed: int, concu
     batch, jobs = Batch(), []
 
     def key(index: int, name: str = "jpg") -> str:
-        return f"{org}/{event}/raw/soak/{index:05d}.{name}"
+        return keys.raw_key(org, event, f"soak/{index:05d}.{name}")
 
     for index in range(photos):
         roll = rng.random()
@@ -98,20 +98,19 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
     audit = operations.audit(stack, org, event)
     table = stack.photo_table
     items = table.core.event_items(org, event)
-    photos = {i["photoId"]: i for i in items if i["SK"].startswith(PHOTO_PREFIX)}
+    photos = {i["photoId"]: i for i in items if is_photo(i)}
     violations = [f"missing: {k}" for k in audit.missing] + [f"problem: {p}" for p in audit.problems]
     violations += [f"result of a deleted photo: {k}" for k in audit.orphaned]
     for item in items:
-        if item["SK"].startswith("BIB#"):
+        if is_bib(item):
             photo = photos.get(item["photoId"])
             if not photo or photo.get("status") != INDEXED or item["bib"] not in photo.get("bibs", []):
                 violations.append(f"bib item {item['SK']} points at no indexed photo with that bib")
     for raw_key in batch.present:
         if raw_key not in audit.missing and keys.photo_id_for(raw_key) not in photos:
             violations.append(f"no photo item: {raw_key}")
-    derived = operations.listing(stack, f"{org}/{event}/processed/") | operations.listing(
-        stack, f"{org}/{event}/thumbnails/"
-    )
+    processed, thumbnails = keys.derived_prefixes(org, event)
+    derived = operations.listing(stack, processed) | operations.listing(stack, thumbnails)
     for raw_key in batch.deleted:
         photo_id = keys.photo_id_for(raw_key)
         if photo_id in photos or any(photo_id in k for k in derived):

@@ -21,6 +21,7 @@ import random
 import string
 from collections.abc import Callable, Iterator
 
+from pipeline.common import keys
 from snaprace.samples import Runner, race_photo
 
 Ask = Callable[[str], list[dict]]  # a name typed -> the runners answered, [{bib, name}]
@@ -103,8 +104,8 @@ def index_runner_photo(
         "status": "INDEXED",
         "bibs": [bib] if bib_read else [],
         "faceIds": [face_id],
-        "processedKey": f"{org_id}/{event_id}/processed/{photo_id}.jpg",
-        "thumbnailKey": f"{org_id}/{event_id}/thumbnails/{photo_id}.jpg",
+        "processedKey": keys.processed_key(org_id, event_id, photo_id),
+        "thumbnailKey": keys.thumbnail_key(org_id, event_id, photo_id),
         "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
     }
     reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]

@@ -11,7 +11,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from pipeline.common import keys
-from snaprace.operations import raw_prefix, validate_ids
+from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
 SKIPPED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
@@ -39,7 +39,7 @@ def plan_uploads(
     keys.PHOTO_SUFFIXES) are left out unless `force` (it would reject them, with a reason); OS
     litter always is."""
     validate_ids(org_id, event_id, photographer)
-    prefix = raw_prefix(org_id, event_id) + (f"{photographer}/" if photographer else "")
+    prefix = keys.raw_prefixes(org_id, event_id)[0] + (f"{photographer}/" if photographer else "")
     plans, unsupported = [], []
     for path in paths:
         if path.is_dir():

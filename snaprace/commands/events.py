@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.common import keys
 from pipeline.events.settings import OPEN, VERIFIED
 from pipeline.processing.bibs import searched_bib
 from snaprace import operations, timing, uploads
@@ -53,7 +54,7 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
             "leftOut": [str(path) for path in unsupported],
         },
         f"{len(report.uploaded)} uploaded, {len(report.skipped)} already there, {len(report.failed)} failed "
-        f"-> s3://{stack.bucket}/{operations.raw_prefix(org_id, event_id)}",
+        f"-> s3://{stack.bucket}/{keys.raw_prefixes(org_id, event_id)[0]}",
     )
     for path, error in sorted(report.failed.items()):
         click.echo(f"  failed: {path}: {error}", err=True)

@@ -138,3 +138,23 @@ def test_no_derived_object_of_any_valid_ids_can_match_the_upload_rule(template):
                         keys.parse_raw_key(derived)
                     checked += 1
     assert checked == 2 * 3 * 8 * 7  # every valid pair: 8 orgs (not raw), 7 events
+
+
+@pytest.mark.parametrize(
+    "raw_key, name",
+    [
+        ("acme/seoul-2026/raw/IMG_0001.jpg", "IMG_0001.jpg"),
+        ("raw/acme/seoul-2026/IMG_0001.jpg", "IMG_0001.jpg"),  # the older layout: not the whole key
+        ("acme/seoul-2026/raw/cam/raw/x.jpg", "cam/raw/x.jpg"),  # a card folder named raw keeps its folder
+        ("not-a-layout.jpg", "not-a-layout.jpg"),
+    ],
+)
+def test_an_uploads_name_is_its_path_under_the_events_raw_folder_in_either_layout(raw_key, name):
+    assert keys.file_name_of(raw_key) == name
+
+
+def test_a_photo_id_is_24_lower_case_hex_digits_the_hash_of_its_key():
+    photo_id = keys.photo_id_for("acme/seoul-2026/raw/IMG_0001.jpg")
+    assert keys.is_photo_id(photo_id)
+    assert not keys.is_photo_id(photo_id.upper()) and not keys.is_photo_id(photo_id[:-1])
+    assert not keys.is_photo_id(photo_id + "0") and not keys.is_photo_id("")

@@ -55,6 +55,19 @@ def test_a_server_error_is_tried_three_times_then_left_to_the_state_machine(clie
     assert len(slept) == 2 and all(0 <= wait <= 0.8 for wait in slept)  # short, jittered: not a quota window
 
 
+@pytest.mark.parametrize("code, status", [("BadGateway", 502), ("", 504)])
+def test_any_5xx_is_retried_and_then_reaches_the_state_machine_as_unavailable(client, slept, code, status):
+    """One classifier for the retries and the error mapping: a 5xx whose code Rekognition's model
+    does not name (a load balancer's 502, a bare 504) is retried as unavailable and then raised as
+    RekognitionUnavailable, the error the state machine retries, never a plain ClientError."""
+    client, stubber = client
+    for _ in range(rekognition.UNAVAILABLE_ATTEMPTS):
+        stubber.add_client_error("detect_text", code, http_status_code=status)
+    with pytest.raises(RekognitionUnavailable, match=code or str(status)):
+        rekognition.detect_text(client, PROCESSED)
+    assert len(slept) == rekognition.UNAVAILABLE_ATTEMPTS - 1
+
+
 def test_the_search_api_asks_once():
     """A runner waits on the page: no in-process retry (the bib reads answer alone, or 503)."""
     client = boto3.client(

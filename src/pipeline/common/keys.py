@@ -22,6 +22,7 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 RESERVED_IDS = {"orgId": {"raw"}, "eventId": {"processed", "thumbnails"}}
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif")
 PHOTO_ID_LENGTH = 24
+PHOTO_ID_PATTERN = re.compile(rf"[0-9a-f]{{{PHOTO_ID_LENGTH}}}")
 MAX_EXECUTION_NAME = 80
 _NOT_NAME_SAFE = re.compile(r"[^0-9A-Za-z_-]")
 
@@ -58,11 +59,19 @@ class RawPhoto:
 
     @property
     def processed_key(self) -> str:
-        return f"{self.org_id}/{self.event_id}/processed/{self.photo_id}.jpg"
+        return processed_key(self.org_id, self.event_id, self.photo_id)
 
     @property
     def thumbnail_key(self) -> str:
-        return f"{self.org_id}/{self.event_id}/thumbnails/{self.photo_id}.jpg"
+        return thumbnail_key(self.org_id, self.event_id, self.photo_id)
+
+
+def processed_key(org_id: str, event_id: str, photo_id: str) -> str:
+    return f"{derived_prefixes(org_id, event_id)[0]}{photo_id}.jpg"
+
+
+def thumbnail_key(org_id: str, event_id: str, photo_id: str) -> str:
+    return f"{derived_prefixes(org_id, event_id)[1]}{photo_id}.jpg"
 
 
 def validate_id(kind: str, value: str) -> str:
@@ -99,6 +108,44 @@ def parse_raw_key(raw_key: str) -> RawPhoto:
     validate_id("orgId", org_id)
     validate_id("eventId", event_id)
     return RawPhoto(raw_key=raw_key, org_id=org_id, event_id=event_id, file_name=file_name)
+
+
+def raw_key(org_id: str, event_id: str, file_name: str) -> str:
+    """Where an upload goes today (the current layout)."""
+    return f"{org_id}/{event_id}/raw/{file_name}"
+
+
+def raw_prefixes(org_id: str, event_id: str) -> tuple[str, str]:
+    """Where an event's uploads are: both upload layouts, the current one first."""
+    return f"{org_id}/{event_id}/raw/", f"raw/{org_id}/{event_id}/"
+
+
+def event_prefixes(org_id: str, event_id: str) -> tuple[str, str]:
+    """Every object of an event, uploads and derived, in both layouts (what a purge deletes)."""
+    return f"{org_id}/{event_id}/", f"raw/{org_id}/{event_id}/"
+
+
+def derived_prefixes(org_id: str, event_id: str) -> tuple[str, str]:
+    """Where an event's processed photos and thumbnails are."""
+    return f"{org_id}/{event_id}/processed/", f"{org_id}/{event_id}/thumbnails/"
+
+
+def org_prefixes(org_id: str) -> tuple[str, str]:
+    """Where an org's events are, in both layouts: list them with Delimiter="/"."""
+    return f"{org_id}/", f"raw/{org_id}/"
+
+
+def file_name_of(raw_key: str) -> str:
+    """The upload's name under its event's raw/ folder, sub-folders kept (`cam1/raw/x.jpg` too),
+    in either layout; the key itself when it fits neither."""
+    try:
+        return parse_raw_key(raw_key).file_name
+    except InvalidKey:
+        return raw_key
+
+
+def is_photo_id(text: str) -> bool:
+    return PHOTO_ID_PATTERN.fullmatch(text or "") is not None
 
 
 def event_keys(key_in_event: str) -> list[str]:

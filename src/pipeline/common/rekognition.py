@@ -46,37 +46,51 @@ class IndexedFace:
         return {"faceId": self.face_id, "confidence": self.confidence, "box": self.box}
 
 
-@contextmanager
-def rekognition_errors(operation: str, reads_image: bool = True):
-    try:
-        yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
-        if reads_image and code in _IMAGE_ERRORS:
-            raise InvalidImage(f"Rekognition {operation} cannot read the photo: {message or code}") from exc
-        if code in _THROTTLING_ERRORS:
-            raise RekognitionThrottled(f"Rekognition {operation} throttled: {code}") from exc
-        if code in _UNAVAILABLE_ERRORS:
-            raise RekognitionUnavailable(f"Rekognition {operation} unavailable: {code}") from exc
-        raise
-    except (ConnectionError, ReadTimeoutError) as exc:
-        raise RekognitionUnavailable(f"Rekognition {operation} unreachable: {type(exc).__name__}") from exc
-
-
-def _kind(exc: Exception) -> str | None:
+def kind_of(exc: Exception, reads_image: bool = True) -> str | None:
+    """What a failed call means, decided once for the retries and the error mapping: "image" (the
+    photo cannot be read: never retried), "throttled", "unavailable" (any 5xx, named or not: a 502
+    BadGateway too, and connection errors), or None (a caller's mistake or a missing resource:
+    raised as it is)."""
     if isinstance(exc, (ConnectionError, ReadTimeoutError)):
         return "unavailable"
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_ERRORS:
-            return "throttled"
-        if (
-            code in _UNAVAILABLE_ERRORS
-            or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-        ):
-            return "unavailable"
+    if not isinstance(exc, ClientError):
+        return None
+    code = exc.response.get("Error", {}).get("Code", "")
+    if reads_image and code in _IMAGE_ERRORS:
+        return "image"
+    if code in _THROTTLING_ERRORS:
+        return "throttled"
+    if (
+        code in _UNAVAILABLE_ERRORS
+        or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    ):
+        return "unavailable"
     return None
+
+
+@contextmanager
+def rekognition_errors(operation: str, reads_image: bool = True):
+    """A failed call as the pipeline's error for its kind (kind_of); the state machine retries
+    RekognitionThrottled and RekognitionUnavailable, and rejects the photo on InvalidImage."""
+    try:
+        yield
+    except (ClientError, ConnectionError, ReadTimeoutError) as exc:
+        kind = kind_of(exc, reads_image)
+        if not isinstance(exc, ClientError):  # connection errors are always "unavailable"
+            raise RekognitionUnavailable(
+                f"Rekognition {operation} unreachable: {type(exc).__name__}"
+            ) from exc
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')}"
+        if kind == "image":
+            raise InvalidImage(
+                f"Rekognition {operation} cannot read the photo: {error.get('Message') or code}"
+            ) from exc
+        if kind == "throttled":
+            raise RekognitionThrottled(f"Rekognition {operation} throttled: {code}") from exc
+        if kind == "unavailable":
+            raise RekognitionUnavailable(f"Rekognition {operation} unavailable: {code}") from exc
+        raise
 
 
 def retried(call, *args, patient: bool = True, **kwargs):
@@ -86,7 +100,7 @@ def retried(call, *args, patient: bool = True, **kwargs):
         try:
             return call(*args, **kwargs)
         except (ClientError, ConnectionError, ReadTimeoutError) as exc:
-            kind = _kind(exc)
+            kind = kind_of(exc)
             if kind == "throttled" and patient and throttled < QUOTA_ATTEMPTS - 1:
                 throttled += 1
                 time.sleep(QUOTA_WINDOW_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311 - jitter

@@ -9,6 +9,7 @@ content comes back with reason "reuploaded".
 REASONS lists the reasons in the queue's order, most useful first.
 """
 
+from pipeline.common.keys import file_name_of
 from pipeline.common.models import BibRead
 
 REVIEW_CONFIDENCE = 90.0  # reads below this are doubtful (the bib rules accept from 80)
@@ -73,7 +74,7 @@ def entry(item: dict) -> dict:
     found = item.get("review", [])
     return {
         "photoId": item["photoId"],
-        "name": item.get("rawKey", "").rsplit("/raw/", 1)[-1],
+        "name": file_name_of(item.get("rawKey", "")),
         "bibs": list(item.get("bibs", [])),
         "reasons": [{k: v for k, v in reason.items()} for reason in found],
         "why": describe(found),

@@ -5,13 +5,8 @@ route and `snaprace audit` count the same way."""
 from collections import Counter
 
 from pipeline.common.errors import InvalidKey
-from pipeline.common.keys import normalise_etag, parse_raw_key
+from pipeline.common.keys import normalise_etag, parse_raw_key, raw_prefixes
 from pipeline.common.models import FAILED, FINAL_STATUSES, INDEXED, REJECTED
-
-
-def raw_prefixes(org_id: str, event_id: str) -> tuple[str, str]:
-    """Where an event's uploads are: both upload layouts."""
-    return f"{org_id}/{event_id}/raw/", f"raw/{org_id}/{event_id}/"
 
 
 def listing(s3, bucket: str, prefix: str) -> dict[str, str]:

@@ -126,7 +126,7 @@ def review_queue(org_id: str, event_id: str) -> dict:
 @app.post("/orgs/<org_id>/events/<event_id>/photos/<photo_id>/corrections")
 def correct(org_id: str, event_id: str, photo_id: str) -> dict:
     caller = caller_of(org_id, event_id)
-    if not re.fullmatch(rf"[0-9a-f]{{{keys.PHOTO_ID_LENGTH}}}", photo_id):
+    if not keys.is_photo_id(photo_id):
         raise BadRequestError("photoId is not a photo id (the `photoId` the API returns)")
     change = correction_body()
     result = Corrector(table(), clients.rekognition(), get_config().collection_prefix, results.now_iso).tag(

@@ -55,6 +55,11 @@ def is_photo(item: dict) -> bool:
     return item["SK"].startswith(PHOTO_PREFIX)
 
 
+def is_bib(item: dict) -> bool:
+    """A bib-index item."""
+    return item["SK"].startswith("BIB#")
+
+
 class Photos:
     def __init__(self, core: TableCore):
         self.core = core
