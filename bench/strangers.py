@@ -119,6 +119,7 @@ def addresses():
 def names(runners: int, budget: int) -> dict:
     from pipeline.common import clients
     from pipeline.store import Store
+    from pipeline.timing import results_file
     from pipeline.timing import rules as timing
     from snaprace import strangers
 
@@ -126,8 +127,8 @@ def names(runners: int, budget: int) -> dict:
     rows = ["bib,checkpoint,time,name"] + [
         f"{bib},FINISH,10:00:00,{name}" for bib, name in event_names.items()
     ]
-    results = timing.parse_results(
-        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    results = results_file.parse_results(
+        "\n".join(rows), results_file.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
     table = Store(clients.dynamodb_table(os.environ["TABLE_NAME"]))
     table.timing.replace_results(ORG, EVENT, results, "results.csv")

@@ -42,6 +42,7 @@ from PIL import Image
 
 from pipeline.common import keys
 from pipeline.timing import rules as timing
+from pipeline.timing.results_file import Columns
 from snaprace import operations
 from snaprace import timing as timing_ops
 from snaprace.local.engines import embed_script
@@ -206,9 +207,7 @@ def main() -> int:
             f"{len(photos)} photos of {args.runners} runners processed in {time.monotonic() - started:.0f} s"
         )
         with tempfile.TemporaryDirectory() as folder:
-            timing_ops.import_results(
-                stack, ORG, EVENT, results_file(passings, Path(folder)), timing.Columns()
-            )
+            timing_ops.import_results(stack, ORG, EVENT, results_file(passings, Path(folder)), Columns())
         for camera, (checkpoint, *_) in CAMERAS.items():
             cameras = timing_ops.set_checkpoint(stack, ORG, EVENT, camera, checkpoint, None)
         errors = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline.common.errors import BadRequest
 from pipeline.events.settings import EventSettings
 from pipeline.store.timing import ImportRaced, TimingItems
+from pipeline.timing import results_file
 from pipeline.timing import rules as timing
 from snaprace.operations import photo_search, validate_ids
 from snaprace.stack import Stack, StackError
@@ -20,7 +21,9 @@ def timing_table(stack: Stack) -> TimingItems:
     return stack.photo_table.timing
 
 
-def import_results(stack: Stack, org_id: str, event_id: str, path: Path, columns: timing.Columns) -> dict:
+def import_results(
+    stack: Stack, org_id: str, event_id: str, path: Path, columns: results_file.Columns
+) -> dict:
     """Read the whole file, refuse it with every bad row's line if any, else replace the event's
     results with it; then estimate the cameras' offsets again."""
     validate_ids(org_id, event_id)
@@ -41,7 +44,7 @@ def import_results(stack: Stack, org_id: str, event_id: str, path: Path, columns
     except OSError as exc:
         raise StackError(f"{path}: {exc.strerror}") from None
     try:
-        results = timing.parse_results(
+        results = results_file.parse_results(
             text, columns, datetime.date.fromisoformat(settings.date), timing.event_zone(settings.timezone)
         )
         summary = timing_table(stack).replace_results(org_id, event_id, results, path.name)
@@ -60,7 +63,7 @@ def set_checkpoint(
     if not camera or len(camera) > MAX_CAMERA or not camera.isprintable():
         raise StackError(f"--photographer {camera[:40]!r}: a name of 1-{MAX_CAMERA} printable characters")
     try:
-        checkpoint = timing.checked_checkpoint(checkpoint)
+        checkpoint = results_file.checked_checkpoint(checkpoint)
     except timing.InvalidTiming as exc:
         raise StackError(f"--checkpoint: {exc}") from None
     current = timing_table(stack).current(org_id, event_id, consistent=True)

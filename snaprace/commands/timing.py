@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.timing.rules import WINDOW_SECONDS, Columns
+from pipeline.timing.results_file import Columns
+from pipeline.timing.rules import WINDOW_SECONDS
 from snaprace import timing
 from snaprace.commands.common import event_options, say, stack_of
 

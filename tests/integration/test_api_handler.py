@@ -292,6 +292,7 @@ def named_runners(published):
     import datetime
 
     from pipeline.common import clients
+    from pipeline.timing import results_file
     from pipeline.timing import rules as timing
 
     names = {
@@ -304,8 +305,8 @@ def named_runners(published):
     rows = ["bib,checkpoint,time,name"] + [
         f"{bib},FINISH,10:00:0{i},{name}" for i, (bib, name) in enumerate(names.items())
     ]
-    results = timing.parse_results(
-        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    results = results_file.parse_results(
+        "\n".join(rows), results_file.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
     Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
     return names
@@ -373,13 +374,14 @@ def test_a_name_whose_runners_are_not_all_read_answers_nobody(published, context
     import datetime
 
     from pipeline.common import clients
+    from pipeline.timing import results_file
     from pipeline.timing import rules as timing
 
     names = {str(1000 + n): f"Kim Seo{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}" for n in range(398)}
     names["1000"] = names["9999"] = "Kim Li"  # one read on the first page, one beyond the third
     rows = ["bib,checkpoint,time,name"] + [f"{bib},FINISH,10:00:00,{name}" for bib, name in names.items()]
-    results = timing.parse_results(
-        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    results = results_file.parse_results(
+        "\n".join(rows), results_file.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
     Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
     Store(clients.dynamodb_table(TABLE)).settings.put(ORG, EVENT, {"published": True, "nameSearch": "on"})

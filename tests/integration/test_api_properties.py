@@ -238,13 +238,14 @@ def timed(aws):
 
     from pipeline.common import clients
     from pipeline.store import Store
+    from pipeline.timing import results_file
     from pipeline.timing import rules as timing
 
     rows = ["bib,checkpoint,time,name"] + [
         f"{bib},FINISH,10:00:0{i},{name}" for i, (bib, name) in enumerate(RUNNERS.items())
     ]
-    results = timing.parse_results(
-        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    results = results_file.parse_results(
+        "\n".join(rows), results_file.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
     Store(clients.dynamodb_table(TABLE)).timing.replace_results(ORG, EVENT, results, "results.csv")
 

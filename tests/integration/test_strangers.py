@@ -21,13 +21,14 @@ def race_with_names(published, monkeypatch):
     """150 runners with census-weighted names in the event's timing results, name search on."""
     from pipeline.common import clients
     from pipeline.store import Store
+    from pipeline.timing import results_file
     from pipeline.timing import rules as timing
 
     monkeypatch.setenv("PUBLIC_SEARCHES_PER_MINUTE", "1000000")  # many addresses: limits do not bind
     names = strangers.runners_with_names(150)
     rows = ["bib,checkpoint,time,name"] + [f"{bib},FINISH,10:00:00,{name}" for bib, name in names.items()]
-    results = timing.parse_results(
-        "\n".join(rows), timing.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
+    results = results_file.parse_results(
+        "\n".join(rows), results_file.Columns(), datetime.date(2026, 4, 12), timing.event_zone("Asia/Seoul")
     )
     table = Store(clients.dynamodb_table(TABLE))
     table.timing.replace_results(ORG, EVENT, results, "results.csv")

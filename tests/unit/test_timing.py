@@ -5,15 +5,17 @@ import random
 
 import pytest
 
+from pipeline.timing import results_file
 from pipeline.timing import rules as timing
-from pipeline.timing.rules import Columns, InvalidTiming
+from pipeline.timing.results_file import Columns
+from pipeline.timing.rules import InvalidTiming
 
 DAY = datetime.date(2026, 4, 12)
 SEOUL = timing.event_zone("Asia/Seoul")
 
 
 def parse(text: str, columns: Columns | None = None) -> timing.Results:
-    return timing.parse_results(text, columns or Columns(), DAY, SEOUL)
+    return results_file.parse_results(text, columns or Columns(), DAY, SEOUL)
 
 
 def test_a_results_file_gives_each_runner_their_passings_and_name():

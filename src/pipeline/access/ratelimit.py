@@ -41,3 +41,11 @@ def allow(table, client: str, org_id: str, event_id: str, kind: str, limit: Limi
         counter, f"*#{kind}", window, limit.requests * ACROSS_EVENTS, expires
     )
     return allowed, max(1, int(ends - now))
+
+
+class RateLimited(Exception):
+    """A client past one of its limits: a 429 with Retry-After (pipeline.api.shared)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many requests: try again in {retry_after} s")
+        self.retry_after = retry_after

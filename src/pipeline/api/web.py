@@ -9,7 +9,11 @@ party page cannot make its visitors spend our Rekognition quota. The pages' Cont
 allows images from this origin and the photo bucket's host only.
 """
 
+import base64
+import json
 import os
+
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 
 CLIENT_HEADER = "x-snaprace-client"  # any value; the runner page sends "runner-page"
 JSON_OR_IMAGE = ("application/json", "image/jpeg", "image/png")
@@ -56,3 +60,30 @@ def page_headers(bucket: str) -> dict:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",  # a runner link's page URL never leaves in a Referer
     }
+
+
+def selfie_of(event, consent: str | None) -> bytes:
+    """The selfie's bytes from a selfie search request (JSON with base64, or the image itself with
+    ?consent=true); 400 or 415 with what to send."""
+    check_selfie_request(event.headers)
+    content_type_ = content_type(event.headers)
+    if content_type_ in ("image/jpeg", "image/png"):
+        if consent != "true":
+            raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
+        body = event.body or ""
+        try:
+            return base64.b64decode(body) if event.is_base64_encoded else body.encode("latin-1")
+        except ValueError:  # binascii.Error, non-ASCII base64, a character no byte holds
+            raise BadRequestError("the body must be the image's bytes") from None
+    try:
+        body = json.loads(event.decoded_body or "")
+    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested thousands deep
+        raise BadRequestError(
+            'send {"consent": true, "image": "<base64 JPEG or PNG>"}, or the image'
+        ) from None
+    if not isinstance(body, dict) or body.get("consent") is not True:
+        raise BadRequestError("consent must be true: the selfie is compared with the event's photos")
+    try:
+        return base64.b64decode(body.get("image") or "", validate=True)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError, as is a non-ASCII string
+        raise BadRequestError("image must be base64") from None

@@ -11,23 +11,19 @@ on an event in `verified` selfie mode needs a runner's link (`x-runner-token`, p
 The selfie is never stored or logged.
 """
 
-import base64
 import json
-import re
 from functools import cache
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
-from pipeline.access import org_keys as access
 from pipeline.access import ratelimit, runner_links
-from pipeline.api import web
+from pipeline.api import shared, web
 from pipeline.api.models import (
     SELFIE_BODY,
     BibPhotos,
@@ -43,9 +39,8 @@ from pipeline.api.models import (
     SelfiePhotos,
     answers,
 )
-from pipeline.common import clients, keys
+from pipeline.common import clients
 from pipeline.common.config import get_config
-from pipeline.common.errors import BadRequest, InvalidKey, RekognitionThrottled, RekognitionUnavailable
 from pipeline.events.settings import VERIFIED, EventSettings
 from pipeline.processing.bibs import searched_bib
 from pipeline.search import photos as search
@@ -58,6 +53,7 @@ tracer = Tracer()
 metrics = Metrics()
 # an answer our code shapes wrong is our bug: a 500 the errors alarm counts, never the caller's 4xx
 app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+app.include_router(shared.shared_router())
 SIGNING_KEY_CACHE_SECONDS = 300
 
 
@@ -83,22 +79,6 @@ def signing_key() -> bytes:
     return secret.encode()
 
 
-def checked_ids(org_id: str, event_id: str) -> None:
-    """Valid ids, of an org this caller's key opens (pipeline.access.org_keys)."""
-    try:
-        keys.validate_event_ids(org_id, event_id)
-    except InvalidKey as exc:
-        raise BadRequestError(str(exc)) from None
-    caller = access.Caller.from_context(_authorizer_context())
-    if caller is None or not caller.reaches(org_id):
-        raise ForbiddenError(f"this key does not open org {org_id!r}")
-
-
-def _authorizer_context() -> dict:
-    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
-    return authorizer.get("lambda") or {}
-
-
 def answer(matches: list[Match], **extra) -> dict:
     config = get_config()
     s3 = clients.s3_presigner()
@@ -113,7 +93,7 @@ def answer(matches: list[Match], **extra) -> dict:
     security=KEYED,
 )
 def gallery(org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = None) -> Gallery:
-    checked_ids(org_id, event_id)
+    shared.caller_of(app, org_id, event_id)
     return gallery_of(org_id, event_id, limit, cursor)
 
 
@@ -124,7 +104,7 @@ def gallery(org_id: str, event_id: str, limit: Limit = "50", cursor: Cursor = No
     security=KEYED,
 )
 def by_bib(org_id: str, event_id: str, bib: str) -> BibPhotos:
-    checked_ids(org_id, event_id)
+    shared.caller_of(app, org_id, event_id)
     return bib_search_of(org_id, event_id, bib)
 
 
@@ -136,7 +116,7 @@ def by_bib(org_id: str, event_id: str, bib: str) -> BibPhotos:
     security=KEYED,
 )
 def by_selfie(org_id: str, event_id: str, consent: Consent = None) -> SelfiePhotos:
-    checked_ids(org_id, event_id)
+    shared.caller_of(app, org_id, event_id)
     return selfie_search_of(org_id, event_id, selfie_from_request(consent))
 
 
@@ -148,7 +128,7 @@ def by_selfie(org_id: str, event_id: str, consent: Consent = None) -> SelfiePhot
 )
 def runners(org_id: str, event_id: str, name: Name = "") -> Runners:
     """Runners whose name has a word starting with each word typed (the organiser's staff)."""
-    checked_ids(org_id, event_id)
+    shared.caller_of(app, org_id, event_id)
     found = photo_search().runners_named(org_id, event_id, name)
     metrics.add_metric(name="NameSearches", unit=MetricUnit.Count, value=1)
     return {"runners": found, "count": len(found)}
@@ -257,10 +237,7 @@ def public_event(org_id: str, event_id: str, counted: bool = True) -> EventSetti
     """Valid ids and, when `counted`, this client (its address) within its search limits, 429
     otherwise; then the event's settings if it is published (read consistently: unpublishing holds
     at once), else None."""
-    try:
-        keys.validate_event_ids(org_id, event_id)
-    except InvalidKey as exc:
-        raise BadRequestError(str(exc)) from None
+    shared.checked_ids(org_id, event_id)
     if counted:
         within_limit(app.current_event.request_context.http.source_ip, org_id, event_id, ratelimit.SEARCH)
     table = Store(clients.dynamodb_table(get_config().table_name))
@@ -280,13 +257,7 @@ def within_limit(client: str, org_id: str, event_id: str, kind: str) -> None:
     table = Store(clients.dynamodb_table(config.table_name))
     allowed, retry_after = ratelimit.allow(table, client, org_id, event_id, kind, limit)
     if not allowed:
-        raise RateLimited(retry_after)
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many requests: try again in {retry_after} s")
-        self.retry_after = retry_after
+        raise ratelimit.RateLimited(retry_after)
 
 
 def searched_or_400(bib: str) -> str:
@@ -297,9 +268,9 @@ def searched_or_400(bib: str) -> str:
 
 
 def gallery_of(org_id: str, event_id: str, limit: str, cursor: str | None) -> dict:
-    if not re.fullmatch(r"[0-9]{1,3}", limit):  # not str.isdigit: "²" and 5,000 digits are digits
-        raise BadRequestError("limit must be a whole number between 1 and 100")
-    matches, next_cursor = photo_search(signing_key()).gallery(org_id, event_id, int(limit), cursor)
+    matches, next_cursor = photo_search(signing_key()).gallery(
+        org_id, event_id, shared.page_limit(limit), cursor
+    )
     return answer(matches, nextCursor=next_cursor)
 
 
@@ -321,86 +292,14 @@ def selfie_search_of(
 
 
 def selfie_from_request(consent: str | None) -> bytes:
-    event = app.current_event
-    web.check_selfie_request(event.headers)
-    content_type = web.content_type(event.headers)
-    if content_type in ("image/jpeg", "image/png"):
-        if consent != "true":
-            raise BadRequestError("consent=true is required: the selfie is compared with the event's photos")
-        body = event.body or ""
-        try:
-            return base64.b64decode(body) if event.is_base64_encoded else body.encode("latin-1")
-        except ValueError:  # binascii.Error, non-ASCII base64, a character no byte holds
-            raise BadRequestError("the body must be the image's bytes") from None
-    try:
-        body = json.loads(event.decoded_body or "")
-    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested thousands deep
-        raise BadRequestError(
-            'send {"consent": true, "image": "<base64 JPEG or PNG>"}, or the image'
-        ) from None
-    if not isinstance(body, dict) or body.get("consent") is not True:
-        raise BadRequestError("consent must be true: the selfie is compared with the event's photos")
-    try:
-        return base64.b64decode(body.get("image") or "", validate=True)
-    except (ValueError, TypeError):  # binascii.Error is a ValueError, as is a non-ASCII string
-        raise BadRequestError("image must be base64") from None
-
-
-@app.exception_handler(BadRequest)
-def bad_request(exc: BadRequest) -> Response:
-    return Response(status_code=400, content_type="application/json", body=json.dumps({"message": str(exc)}))
+    return web.selfie_of(app.current_event, consent)
 
 
 @app.exception_handler(search.FaceSearchOff)
 @app.exception_handler(search.NameSearchOff)
 @app.exception_handler(runner_links.InvalidRunnerLink)
 def forbidden(exc: search.FaceSearchOff | search.NameSearchOff | runner_links.InvalidRunnerLink) -> Response:
-    return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
-
-
-@app.exception_handler(RequestValidationError)
-def invalid_request(exc: RequestValidationError) -> Response:
-    """What the description requires and the request lacks (the x-snaprace-client header): a 400
-    with the names, as every other refusal (the resolver's own would be a 422 without a message)."""
-    missing = sorted(
-        {
-            str(error["loc"][-1])
-            for error in exc.errors()
-            if isinstance(error, dict)
-            and len(error.get("loc") or ()) > 1
-            and error["loc"][0] in ("header", "query", "path")
-        }
-    )
-    message = f"the request needs {', '.join(missing) or 'what /openapi.json describes'}: see /openapi.json"
-    return Response(status_code=400, content_type="application/json", body=json.dumps({"message": message}))
-
-
-@app.exception_handler(web.UnsupportedMediaType)
-def unsupported_media_type(exc: web.UnsupportedMediaType) -> Response:
-    return Response(status_code=415, content_type="application/json", body=json.dumps({"message": str(exc)}))
-
-
-@app.exception_handler(RateLimited)
-def rate_limited(exc: RateLimited) -> Response:
-    return Response(
-        status_code=429,
-        content_type="application/json",
-        headers={"Retry-After": str(exc.retry_after)},
-        body=json.dumps({"message": str(exc)}),
-    )
-
-
-@app.exception_handler(RekognitionThrottled)
-@app.exception_handler(RekognitionUnavailable)
-def throttled(exc: RekognitionThrottled | RekognitionUnavailable) -> Response:
-    """Rekognition's quota is spent, or it failed (5xx, unreachable): the caller may retry. Not a
-    500: the search API's 5xx alarm counts these 503s, its errors alarm counts only our bugs."""
-    return Response(
-        status_code=503,
-        content_type="application/json",
-        headers={"Retry-After": "2"},
-        body=json.dumps({"message": "busy: try again in a few seconds"}),
-    )
+    return shared.message(403, str(exc))
 
 
 @cache
@@ -430,7 +329,7 @@ def description() -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return web.with_api_headers(app.resolve(event, context))
+    return shared.respond(app, event, context)
 
 
 if __name__ == "__main__":  # python -m pipeline.handlers.api > ../docs/openapi.json
