@@ -1,12 +1,13 @@
-"""Lambda entry points, one module per function in template.yaml: parse the event, call the
-shared code, shape the response. Step handlers receive the execution state (see pipeline.processing.uploads).
+"""Lambda entry points, one module per function in template.yaml: parse the event, call one
+domain function, shape the answer. Step handlers receive the execution state
+(pipeline.processing.uploads).
 
 Cold starts (bench/imports.py): only Preprocess and SecondLook import Pillow. Powertools Tracer
 (the X-Ray SDK, ~150 ms and ~20 MB per cold start here) is kept where a trace explains latency:
 the handlers that move image bytes or call Rekognition (preprocess, detect_text, index_faces,
-second_look, api). The bookkeeping handlers (start_processing, save_results, record_status,
-delete_photo, api_authorizer) go without; Lambda's active tracing still records their
-invocations."""
+second_look, api, organiser_api). The bookkeeping handlers (start_processing, save_results,
+record_status, delete_photo, api_authorizer, retention_sweep, pages) go without; Lambda's active
+tracing still records their invocations (tests/unit/test_cold_start.py checks the list)."""
 
 from aws_lambda_powertools import Logger
 
