@@ -9,7 +9,7 @@ no credentials; without it, to the CloudFormation stack in the region.
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from snaprace.commands import access, erase, events, local, operate, review, timing
+from snaprace.commands import access, corrections, events, local, operate, retention, timing
 from snaprace.commands.common import Failure
 from snaprace.stack import DEFAULT_STACK, Stack, StackError
 
@@ -111,20 +111,20 @@ COMMANDS = (  # the order of --help
     events.events,
     timing.timing_group,
     timing.checkpoint_group,
-    review.review,
-    review.tag,
+    corrections.review,
+    corrections.tag,
     access.api_key,
     access.org_key,
     access.runner_links,
     access.web_url,
-    access.retention,
+    retention.retention,
     operate.preflight,
     operate.status,
     operate.failures,
     operate.redrive,
     operate.reprocess,
-    erase.purge_event,
-    erase.delete_runner,
+    retention.purge_event,
+    retention.delete_runner,
     operate.backup,
     operate.logs,
     local.demo,

@@ -14,7 +14,7 @@ With `scripted`, the emulator reports what each photo declares, faces included.
 import time
 from collections import Counter
 
-from snaprace import operations, uploads
+from snaprace import operations, uploading
 from snaprace.local.launch import DidNotStart, launch
 from snaprace.samples import selfie, write_demo_set
 from snaprace.stack import Stack
@@ -61,9 +61,9 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"$ snaprace --endpoint-url {local.endpoint} upload {folder.relative_to(ROOT)} "
             f"--org {ORG} --event {EVENT}"
         )
-        plans, _ = uploads.plan_uploads([folder], ORG, EVENT, None, force=True)  # rejects on purpose
-        uploading = time.monotonic()
-        report = uploads.upload(stack, plans)
+        plans, _ = uploading.plan_uploads([folder], ORG, EVENT, None, force=True)  # rejects on purpose
+        upload_started = time.monotonic()
+        report = uploading.upload(stack, plans)
         say(
             f"  {len(report.uploaded)} uploaded, {len(report.skipped)} already there, "
             f"{len(report.failed)} failed"
@@ -71,7 +71,7 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
         say(f"$ snaprace wait --org {ORG} --event {EVENT}")
         finished, audit = operations.wait(stack, ORG, EVENT, timeout=180, interval=0.25)
         now = time.monotonic()
-        result = summarise(stack, samples, audit, finished, (now - started, now - uploading), engine)
+        result = summarise(stack, samples, audit, finished, (now - started, now - upload_started), engine)
         show_pages(stack, local.endpoint, keep)
         return result
     finally:

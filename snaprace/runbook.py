@@ -1,6 +1,6 @@
 """The operator's runs and queues as functions: status, failures, redrive, reprocess, back up.
 Each takes a `Stack` (deployed or local) and returns data; `snaprace.cli` prints it. Erasing
-personal data (an event, a runner) is snaprace.erasure."""
+personal data (an event, a runner) is snaprace.retention."""
 
 import json
 import time

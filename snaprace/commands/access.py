@@ -1,5 +1,4 @@
-"""Who may call the search API: `api-key`, `org-key`, `runner-links`; and face data that ends:
-`retention`."""
+"""Who may call the search API: `api-key`, `org-key`, `runner-links`"""
 
 import csv
 import json
@@ -10,7 +9,6 @@ from pathlib import Path
 import click
 
 from pipeline.events.settings import VERIFIED
-from snaprace import operations
 from snaprace.commands.common import say, stack_of
 
 
@@ -26,9 +24,9 @@ def org_key() -> None:
 @click.pass_context
 def org_key_create(ctx, org_id, as_json) -> None:
     """A new key for an organiser, shown once (only its hash is stored)."""
-    from snaprace import org_keys
+    from snaprace import access
 
-    created = org_keys.create(stack_of(ctx), org_id)
+    created = access.create(stack_of(ctx), org_id)
     if as_json:
         click.echo(json.dumps({"org": created.org, "keyId": created.key_id, "key": created.key}))
     else:
@@ -42,9 +40,9 @@ def org_key_create(ctx, org_id, as_json) -> None:
 @click.pass_context
 def org_key_list(ctx, org_id, as_json) -> None:
     """An organiser's keys (ids and dates; never the keys)."""
-    from snaprace import org_keys
+    from snaprace import access
 
-    found = org_keys.listing(stack_of(ctx), org_id)
+    found = access.listing(stack_of(ctx), org_id)
     if as_json:
         click.echo(json.dumps({"keys": found}))
         return
@@ -61,9 +59,9 @@ def org_key_list(ctx, org_id, as_json) -> None:
 @click.pass_context
 def org_key_revoke(ctx, org_id, key_id) -> None:
     """Revoke a key: refused within the authorizer's 5-minute cache."""
-    from snaprace import org_keys
+    from snaprace import access
 
-    org_keys.revoke(stack_of(ctx), org_id, key_id)
+    access.revoke(stack_of(ctx), org_id, key_id)
     click.echo(f"revoked key {key_id} of org {org_id}")
 
 
@@ -90,9 +88,9 @@ def runner_links(ctx, org_id, event_id, bibs_file, days, base_url, out) -> None:
     """Each runner's personal link, one CSV row per bib (bib,link,token,expiresAt), for the
     organiser to send through their registration system. On an event whose selfie search is
     verified (the default), a link opens selfie search for that runner, on that event only."""
-    from snaprace import org_keys
+    from snaprace import access
 
-    links, settings = org_keys.make_runner_links(stack_of(ctx), org_id, event_id, bibs_file, days, base_url)
+    links, settings = access.make_runner_links(stack_of(ctx), org_id, event_id, bibs_file, days, base_url)
     with out.open("w", newline="", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
         writer = csv.DictWriter(stream, fieldnames=["bib", "link", "token", "expiresAt"])
         writer.writeheader()
@@ -113,25 +111,6 @@ def _link_warnings(settings) -> list[str]:
     elif settings.selfie_mode != VERIFIED:
         warnings.append("the event's selfie search is open: anyone may search without a link")
     return warnings
-
-
-@click.group()
-def retention() -> None:
-    """Face data that ends: events past their face retention lose their faces (bibs stay)."""
-
-
-@retention.command("sweep")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def retention_sweep(ctx, as_json) -> None:
-    """Run the daily retention sweep now (RetentionSweepFunction, on AWS or the local stack)."""
-    swept = operations.run_retention_sweep(stack_of(ctx))
-    if as_json:
-        click.echo(json.dumps({"swept": swept}))
-        return
-    for event in swept:
-        click.echo(f"{event['org']}/{event['event']}: {event['faces']} faces deleted (retention passed)")
-    click.echo(f"{len(swept)} events swept")
 
 
 @click.command("web-url")

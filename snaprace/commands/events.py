@@ -11,7 +11,7 @@ import click
 from pipeline.common import keys
 from pipeline.events.settings import OPEN, VERIFIED
 from pipeline.processing.bibs import searched_bib
-from snaprace import operations, timing, uploads
+from snaprace import operations, timing, uploading
 from snaprace.commands.common import Failure, event_options, say, stack_of
 
 
@@ -28,7 +28,7 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
     with the same content are skipped. Ctrl-C stops at once: files not started are listed, and
     running the same command again finishes the job."""
     stack = stack_of(ctx)
-    plans, unsupported = uploads.plan_uploads(paths, org_id, event_id, photographer, force)
+    plans, unsupported = uploading.plan_uploads(paths, org_id, event_id, photographer, force)
     for path in unsupported[:10]:
         click.echo(f"  not a photo the pipeline reads, left out: {path}", err=True)
     if unsupported:
@@ -41,7 +41,7 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # finish the PUTs under way, start no more
     try:
         with click.progressbar(length=len(plans), label="Uploading", file=sys.stderr) as bar:
-            report = uploads.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1), stop=stop)
+            report = uploading.upload(stack, plans, concurrency, on_done=lambda _: bar.update(1), stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous)
     say(

@@ -194,15 +194,3 @@ class ScriptedEngine:
 
 class EngineUnavailable(ValueError):
     pass
-
-
-def make_engine(name: str, known_images=list):
-    if name == "scripted":
-        return ScriptedEngine(known_images)
-    if name == "vision":
-        try:
-            from snaprace.local.vision import VisionEngine
-        except ImportError as exc:
-            raise EngineUnavailable(str(exc)) from None
-        return VisionEngine(known_images)
-    raise EngineUnavailable(f"unknown engine {name!r}: use scripted or vision")

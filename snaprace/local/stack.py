@@ -25,7 +25,7 @@ from botocore.config import Config
 
 from snaprace.local import event_sources, iam_requests, logs, moto_fixes
 from snaprace.local.authorization import Authorizer
-from snaprace.local.engines import make_engine
+from snaprace.local.engine_choice import make_engine
 from snaprace.local.faults import Faults
 from snaprace.local.functions import FunctionRuntime, process_environment
 from snaprace.local.http_api import HttpApiGateway

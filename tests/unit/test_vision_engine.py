@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.processing.bibs import BibRules, read_bibs
-from snaprace.local.engines import EngineUnavailable, make_engine
+from snaprace.local.engine_choice import make_engine
+from snaprace.local.engines import EngineUnavailable
 from snaprace.local.rekognition import RekognitionEmulator
 from snaprace.samples import Runner, race_photo
 

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-from pipeline.processing.bibs import BibRules
-
 
 @dataclass(frozen=True)
 class Config:
@@ -17,8 +15,8 @@ class Config:
     state_machine_arn: str
     upload_queue_url: str
     collection_prefix: str
-    bib_min_length: int
-    bib_max_length: int
+    bib_min_length: int | None  # None: pipeline.processing.bibs.BibRules' own default
+    bib_max_length: int | None
     rekognition_tps: float
     public_searches_per_minute: int
     public_selfies_per_hour: int
@@ -28,6 +26,11 @@ class Config:
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return None if value is None else int(value)
 
 
 def _float(name: str, default: float) -> float:
@@ -45,8 +48,8 @@ def get_config() -> Config:
         state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
         upload_queue_url=os.environ.get("UPLOAD_QUEUE_URL", ""),
         collection_prefix=os.environ.get("COLLECTION_PREFIX", f"snaprace-{stage}"),
-        bib_min_length=_int("BIB_MIN_LENGTH", BibRules.min_length),
-        bib_max_length=_int("BIB_MAX_LENGTH", BibRules.max_length),
+        bib_min_length=_optional_int("BIB_MIN_LENGTH"),
+        bib_max_length=_optional_int("BIB_MAX_LENGTH"),
         rekognition_tps=_float("REKOGNITION_TPS", 5.0),
         public_searches_per_minute=_int("PUBLIC_SEARCHES_PER_MINUTE", 60),
         public_selfies_per_hour=_int("PUBLIC_SELFIES_PER_HOUR", 10),

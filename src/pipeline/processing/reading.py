@@ -20,5 +20,6 @@ event_settings = Cached(_load_settings)
 
 def rules_for(settings: EventSettings) -> BibRules:
     config = get_config()
-    stack = BibRules(min_length=config.bib_min_length, max_length=config.bib_max_length)
+    lengths = {"min_length": config.bib_min_length, "max_length": config.bib_max_length}
+    stack = BibRules(**{name: value for name, value in lengths.items() if value is not None})
     return stack.for_event(settings.bib_range, settings.participants)

@@ -1,9 +1,12 @@
-"""Erasing personal data: `purge-event`, `delete-runner`."""
+"""Personal data that ends: `retention sweep` (face data past its retention), and erasing it on
+request: `purge-event`, `delete-runner`."""
 
+import json
 import sys
 
 import click
 
+from snaprace import operations
 from snaprace.commands.common import Failure, event_options, say, stack_of
 
 
@@ -15,10 +18,10 @@ from snaprace.commands.common import Failure, event_options, say, stack_of
 def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
     """Delete an event everywhere: every photo version, derived object, table item and the face
     collection (an organiser's erasure request). Safe to run twice."""
-    from snaprace import erasure
+    from snaprace import retention
 
     stack = stack_of(ctx)
-    plan = erasure.purge_plan(stack, org_id, event_id)
+    plan = retention.purge_plan(stack, org_id, event_id)
     summary = plan.summary()
     if plan.empty:
         say(as_json, {**summary, "deleted": False}, f"nothing stored for {org_id}/{event_id}")
@@ -39,7 +42,7 @@ def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
         click.echo(found)
     total = len(plan.objects) + len(plan.items)
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
-        erasure.purge(stack, plan, on_progress=bar.update)
+        retention.purge(stack, plan, on_progress=bar.update)
     say(as_json, {**summary, "deleted": True}, f"deleted {org_id}/{event_id}")
 
 
@@ -53,13 +56,13 @@ def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
 def delete_runner(ctx, org_id, event_id, bib, selfie, yes, as_json) -> None:
     """Erase one runner's face data from the event: their faces in the collection and the links
     to their bib. Other runners' photos and faces stay."""
-    from snaprace import erasure
+    from snaprace import retention
 
     if (bib is None) == (selfie is None):
         raise Failure("give --bib or --selfie")
     stack = stack_of(ctx)
     image = selfie.read() if selfie is not None else None
-    plan = erasure.runner_plan(stack, org_id, event_id, bib, image)
+    plan = retention.runner_plan(stack, org_id, event_id, bib, image)
     who = f"bib {bib}" if bib else "the selfie"
     counts = {"faces": len(plan.face_ids), "photos": len(plan.photo_ids)}
     if not plan.face_ids:
@@ -73,5 +76,24 @@ def delete_runner(ctx, org_id, event_id, bib, selfie, yes, as_json) -> None:
             f"{found}\nnothing deleted (a preview): run again with --yes",
         )
         return
-    erasure.delete_runner(stack, org_id, event_id, plan)
+    retention.delete_runner(stack, org_id, event_id, plan)
     say(as_json, {**counts, "deleted": True}, f"{found}\ndeleted {len(plan.face_ids)} faces and their links")
+
+
+@click.group()
+def retention() -> None:
+    """Face data that ends: events past their face retention lose their faces (bibs stay)."""
+
+
+@retention.command("sweep")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retention_sweep(ctx, as_json) -> None:
+    """Run the daily retention sweep now (RetentionSweepFunction, on AWS or the local stack)."""
+    swept = operations.run_retention_sweep(stack_of(ctx))
+    if as_json:
+        click.echo(json.dumps({"swept": swept}))
+        return
+    for event in swept:
+        click.echo(f"{event['org']}/{event['event']}: {event['faces']} faces deleted (retention passed)")
+    click.echo(f"{len(swept)} events swept")
