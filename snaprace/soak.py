@@ -121,7 +121,7 @@ def check(stack: Stack, org: str, event: str, batch: Batch, started: float) -> d
     ids = {keys.photo_id_for(k) for k in (*batch.present, *batch.deleted)}
     since = timedelta(seconds=time.time() - started + 60)
     failed_runs = [
-        e for e in recent_executions(stack, since, "FAILED") if e["name"][: keys.PHOTO_ID_LENGTH] in ids
+        e for e in recent_executions(stack, since, "FAILED") if keys.photo_id_of_execution(e["name"]) in ids
     ]
     counts = audit.as_dict()
     causes = Counter(

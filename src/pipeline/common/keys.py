@@ -198,6 +198,11 @@ def execution_name(photo_id: str, etag: str, event_token: str) -> str:
     return name[:MAX_EXECUTION_NAME]
 
 
+def photo_id_of_execution(execution: str) -> str:
+    """The photo an execution (execution_name, deletion_execution_name) is for."""
+    return execution[:PHOTO_ID_LENGTH]
+
+
 def started_after(execution: str, other: str) -> bool:
     """Whether `execution` answers a later event than `other` (same photo and content): S3
     sequencers of one key grow with time when right-padded to one length; an operator's
