@@ -50,6 +50,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed cfn-lint sam-validate asl
 	$(VENV)/bin/ruff check snaprace src tests tools bench
 	$(VENV)/bin/ruff format --check snaprace src tests tools bench
+	$(VENV)/bin/mypy   # src/pipeline, as pyproject.toml's [tool.mypy] says
 
 # cfn-lint with the team's standards (tools/cfn_rules); from .venv, where the rules can use the
 # project's own SAM transform (snaprace.local.iam)

@@ -52,7 +52,7 @@ def runner_of(
     genuine = found is not None and hmac.compare_digest(
         found.group(3), _mac(signing_key, org_id, event_id, found.group(1), int(found.group(2)))
     )
-    if not genuine:
+    if found is None or not genuine:
         raise InvalidRunnerLink(
             "this runner link is not valid for this event: open the link the organiser sent"
         )

@@ -4,6 +4,7 @@ route starts with: valid ids of an org the caller's key opens, a page limit, a t
 Every answer leaves with API_HEADERS (pipeline.api.web)."""
 
 import json
+from collections.abc import Sequence
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
@@ -58,7 +59,7 @@ def shared_router() -> Router:
     return router
 
 
-def missing(errors: list) -> str:
+def missing(errors: Sequence) -> str:
     """The parts of a request its model refused (header, query, path, body field), by name."""
     names = set()
     for error in errors:

@@ -2,6 +2,8 @@
 shape Rekognition uses, in lower case). Boxes cross every boundary as this one shape (the step
 state's JSON, the table's items), so `Box` is a TypedDict, and its overlaps are measured here."""
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import TypedDict
 
 SIDES = ("Left", "Top", "Width", "Height")
@@ -14,6 +16,9 @@ class Box(TypedDict):
     height: float
 
 
+type StoredBox = Mapping[str, Decimal]  # a Box read back from the table: Decimal sides
+
+
 def from_rekognition(bounding_box: dict) -> Box:
     """A Rekognition BoundingBox ({"Left", "Top", "Width", "Height"}) as the pipeline keeps boxes;
     a side Rekognition left out is 0."""
@@ -21,13 +26,13 @@ def from_rekognition(bounding_box: dict) -> Box:
     return {"left": left, "top": top, "width": width, "height": height}
 
 
-def as_floats(box: dict) -> Box:
+def as_floats(box: StoredBox) -> Box:
     """A box read back from the table (Decimal sides) as floats."""
     return {"left": float(box["left"]), "top": float(box["top"]), "width": float(box["width"]),
             "height": float(box["height"])}  # fmt: skip
 
 
-def intersection(a: dict, b: dict) -> float:
+def intersection(a: Box | StoredBox, b: Box | StoredBox) -> float:
     """The area two boxes share."""
     across = min(float(a["left"]) + float(a["width"]), float(b["left"]) + float(b["width"])) - max(
         float(a["left"]), float(b["left"])
@@ -38,18 +43,18 @@ def intersection(a: dict, b: dict) -> float:
     return max(0.0, across) * max(0.0, down)
 
 
-def area(box: dict) -> float:
+def area(box: Box | StoredBox) -> float:
     return float(box["width"]) * float(box["height"])
 
 
-def iou(a: dict, b: dict) -> float:
+def iou(a: Box | StoredBox, b: Box | StoredBox) -> float:
     """Intersection over union: 1 for the same box, 0 for boxes apart (the same face found again)."""
     shared = intersection(a, b)
     union = area(a) + area(b) - shared
     return shared / union if union > 0 else 0.0
 
 
-def covered(a: dict, b: dict) -> float:
+def covered(a: Box | StoredBox, b: Box | StoredBox) -> float:
     """Intersection over the smaller box's area: 1 when one box lies inside the other (a word read
     on a bib that was already read)."""
     smaller = min(area(a), area(b))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from pipeline.common.errors import InvalidKey
+from pipeline.common.models import PhotoState
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # An org named "raw" would put its derived objects under raw/, the older upload layout: its
@@ -175,7 +176,7 @@ def normalise_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
 
 
-def is_same_upload(source: dict, response: dict) -> bool:
+def is_same_upload(source: PhotoState, response: dict) -> bool:
     """Whether a GetObject or HeadObject answer is the upload a run's state ("photo") names: the
     same ETag, and the same version when the state has one (two uploads of one file share the ETag)."""
     if normalise_etag(response.get("ETag")) != normalise_etag(source["etag"]):

@@ -3,6 +3,8 @@ and the photo statuses. Everything that reads or writes one of these names its t
 
 from typing import NotRequired, TypedDict
 
+from pipeline.common.geometry import Box
+
 INDEXED, REJECTED, FAILED = "INDEXED", "REJECTED", "FAILED"  # a photo item's final statuses
 SUPERSEDED = "SUPERSEDED"  # a run that wrote nothing: a newer event's run owns the photo
 FINAL_STATUSES = (INDEXED, REJECTED, FAILED)
@@ -31,6 +33,7 @@ class StepState(TypedDict):
         dict
     ]  # Preprocess: processedKey, thumbnailKey, width, height, bytes, takenAt, photographer
     detections: NotRequired[dict]  # Analyse: bibs, faces, errors
+    error: NotRequired[dict]  # a step's Catch (ResultPath $.error): Error, Cause
 
 
 class BibRead(TypedDict):
@@ -38,10 +41,11 @@ class BibRead(TypedDict):
 
     bib: str
     confidence: float
-    box: dict  # left, top, width, height: fractions of the photo
+    box: Box | dict  # a Box; {} for a bib a person added with no box (pipeline.corrections.records)
     faceId: NotRequired[str]
     look: NotRequired[int]  # 2: read by the second look (pipeline.processing.second_look)
     read: NotRequired[str]  # what was read, when part of the bib (pipeline.processing.second_look)
+    corrected: NotRequired[str]  # a person's correction added or kept it: its source
 
 
 class PhotoItem(TypedDict, total=False):
@@ -59,6 +63,7 @@ class PhotoItem(TypedDict, total=False):
     executionName: str
     bibs: list[str]
     faceIds: list[str]
+    faceBoxes: dict[str, Box]  # face id -> where it is (pipeline.processing.replacement)
     processedKey: str
     thumbnailKey: str
     width: int
@@ -72,3 +77,7 @@ class PhotoItem(TypedDict, total=False):
     camera: str  # the photographer metadata, else the upload's first folder (pipeline.timing.rules)
     cameraKey: str  # CameraIndex (sparse): INDEXED photos with a camera and an EXIF time
     cameraTime: str  # the camera's own clock, YYYY-MM-DDTHH:MM:SS
+    review: list[dict]  # the reasons a person should look (pipeline.corrections.review)
+    reviewKey: str  # ReviewIndex (sparse)
+    reviewed: dict  # who and when a person did, for this content
+    settingsFingerprint: str  # what the result was made under (pipeline.events.settings)

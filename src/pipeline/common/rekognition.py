@@ -16,13 +16,15 @@ has usually missed its window by a fraction of a second. The search API calls wi
 
 import random
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from pipeline.common.errors import InvalidImage, RekognitionThrottled, RekognitionUnavailable
-from pipeline.common.geometry import from_rekognition
+from pipeline.common.geometry import Box, from_rekognition
 
 _IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
 _THROTTLING_ERRORS = {"ProvisionedThroughputExceededException", "ThrottlingException"}
@@ -40,7 +42,7 @@ UNAVAILABLE_BASE_SECONDS = 0.2
 class IndexedFace:
     face_id: str
     confidence: float
-    box: dict
+    box: Box
 
     def as_dict(self) -> dict:
         return {"faceId": self.face_id, "confidence": self.confidence, "box": self.box}
@@ -93,7 +95,7 @@ def rekognition_errors(operation: str, reads_image: bool = True):
         raise
 
 
-def retried(call, *args, patient: bool = True, **kwargs):
+def retried[T](call: Callable[..., T], *args: Any, patient: bool = True, **kwargs: Any) -> T:
     """`call(*args, **kwargs)`, the only retry layer in the process (the module's table)."""
     throttled = unavailable = 0
     while True:
@@ -130,7 +132,7 @@ def index_faces(
     Returns the indexed faces and the boxes of those Rekognition left out (UnindexedFaces: too
     small, blurred, over MaxFaces): where the runners are whose faces are not searchable.
     """
-    request = {
+    request: dict[str, Any] = {
         "CollectionId": collection_id,
         "Image": s3_image(bucket, key),
         "ExternalImageId": photo_id,
@@ -160,11 +162,15 @@ def index_faces(
     return faces, others
 
 
-def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, tuple[str, dict]]:
+def listed_faces(client, collection_id: str, face_ids: list[str]) -> dict[str, tuple[str, Box]]:
     """Face id -> (its photo id, its box in the photo), by ListFaces filtered by FaceIds."""
-    boxes, face_ids = {}, sorted(set(face_ids))
+    boxes: dict[str, tuple[str, Box]] = {}
+    face_ids = sorted(set(face_ids))
     for start in range(0, len(face_ids), DELETE_FACES_BATCH):
-        request = {"CollectionId": collection_id, "FaceIds": face_ids[start : start + DELETE_FACES_BATCH]}
+        request: dict[str, Any] = {
+            "CollectionId": collection_id,
+            "FaceIds": face_ids[start : start + DELETE_FACES_BATCH],
+        }
         with rekognition_errors("ListFaces", reads_image=False):
             while True:
                 page = retried(client.list_faces, MaxResults=4096, **request)

@@ -13,6 +13,7 @@ one implementation of `snaprace tag` and the organiser API's correction route.
 """
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from pipeline.common import rekognition
 from pipeline.common.geometry import from_rekognition, iou
@@ -47,12 +48,14 @@ def updated(
     change marks the photo reviewed (it leaves the queue); a bib spread from another photo does not."""
     fresh = not record or record.get("etag") != etag
     dropped = bool(record) and fresh
-    record = {"etag": etag, "added": {}, "removed": {}, "history": []} if fresh else dict(record)
+    record = (
+        {"etag": etag, "added": {}, "removed": {}, "history": []} if fresh or not record else dict(record)
+    )
     added, removed = dict(record.get("added", {})), dict(record.get("removed", {}))
     for bib in add:
         removed.pop(bib, None)
         added[bib] = {"by": who, "at": at, "source": source}
-        if (boxes or {}).get(bib):
+        if boxes and boxes.get(bib):
             added[bib]["box"] = boxes[bib]
     for bib in remove:
         added.pop(bib, None)
@@ -84,7 +87,7 @@ def apply(bibs: list[BibRead], faces: list[dict], record: dict | None) -> list[B
     if not record:
         return bibs
     removed, added = set(record.get("removed", {})), record.get("added", {})
-    result = []
+    result: list[BibRead] = []
     for read in bibs:
         if read["bib"] in removed:
             continue
@@ -93,7 +96,7 @@ def apply(bibs: list[BibRead], faces: list[dict], record: dict | None) -> list[B
     for bib, how in sorted(added.items()):
         if bib in present:
             continue
-        read: dict = {"bib": bib, "confidence": PERSON_CONFIDENCE, "box": {}, "corrected": how["source"]}
+        read = {"bib": bib, "confidence": PERSON_CONFIDENCE, "box": {}, "corrected": how["source"]}
         face = _face_at(faces, how.get("box"))
         if face:
             read["faceId"] = face
@@ -212,7 +215,7 @@ class Corrector:
         self.table.corrections.put(org_id, event_id, photo_id, record)
         reviewed = record.get("reviewed") if source == "person" else None
         for _ in range(self.ATTEMPTS):
-            machine_reads = [{k: v for k, v in r.items() if k != "corrected"} for r in reads]
+            machine_reads = [cast(BibRead, {k: v for k, v in r.items() if k != "corrected"}) for r in reads]
             bibs = apply(machine_reads, faces_of(item), record)
             if self.table.corrections.write_corrected(item, bibs, reviewed):
                 linked = next((b["bib"] for b in bibs if b["bib"] in boxes and b.get("faceId")), None)

@@ -57,7 +57,8 @@ app.include_router(shared.shared_router())
 SIGNING_KEY_CACHE_SECONDS = 300
 
 
-KEYED = [{"apiKey": []}]  # the routes ApiAuthorizerFunction guards (an operator's or organiser's key)
+# the routes ApiAuthorizerFunction guards (an operator's or organiser's key)
+KEYED: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
 def photo_search(cursor_key: bytes = b"") -> search.PhotoSearch:

@@ -19,7 +19,7 @@ metrics = Metrics()
 METRIC_BY_STATUS = {results.REJECTED: "PhotosRejected", results.FAILED: "PhotosFailed"}
 
 
-def outcome_of(state: dict) -> results.Outcome:
+def outcome_of(state: StepState) -> results.Outcome:
     """REJECTED or FAILED, the reason, and the faces this run had already indexed."""
     detections = state.get("detections") or {}
     error = state.get("error") or next(iter(detections.get("errors") or []), None)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pipeline.common import clients
 from pipeline.common.config import get_config
 from pipeline.common.keys import collection_id
-from pipeline.common.models import StepState
+from pipeline.common.models import BibRead, StepState
 from pipeline.handlers import step_photo
 from pipeline.processing.look_again import look_again
 from pipeline.store import Store
@@ -20,7 +20,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: StepState, context) -> list[dict]:
+def lambda_handler(event: StepState, context) -> list[BibRead]:
     config = get_config()
     photo = step_photo(event, logger)
     store = Store(clients.dynamodb_table(config.table_name))

@@ -12,6 +12,7 @@ import threading
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
@@ -135,7 +136,7 @@ def defer(record: SQSRecord, seconds: float) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.SQS)  # per invocation: it holds the batch's state
     return process_partial_response(
         event=event, record_handler=start_photo, processor=processor, context=context

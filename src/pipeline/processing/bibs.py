@@ -25,7 +25,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from pipeline.common.geometry import from_rekognition
+from pipeline.common.geometry import Box, from_rekognition
+from pipeline.common.models import BibRead
 
 _EDGE_PUNCTUATION = "#.,:;!?'\"()[]{}-_*"
 _WORD_WITH_LETTERS = re.compile(r"[A-Za-z]{3,}")
@@ -82,9 +83,9 @@ class BibRules:
 class Bib:
     bib: str
     confidence: float
-    box: dict
+    box: Box
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> BibRead:
         return {"bib": self.bib, "confidence": self.confidence, "box": self.box}
 
 

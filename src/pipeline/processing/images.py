@@ -59,6 +59,7 @@ def normalise(
     """Validate and normalise one upload; raise InvalidImage with the reason when it cannot be."""
     check_upload_size(len(data), max_bytes)
     image = _open(data, max_pixels)
+    assert image.format is not None  # _open accepts only ACCEPTED_FORMATS
     source_format = ACCEPTED_FORMATS[image.format]
     original_width, original_height = image.size
     taken_at = _taken_at(image)

@@ -12,6 +12,10 @@ turns them into one unit (a normalised width is not a normalised height).
 """
 
 from dataclasses import dataclass
+from typing import cast
+
+from pipeline.common.geometry import Box
+from pipeline.common.models import BibRead
 
 MIN_DROP, MAX_DROP = 0.5, 6.0  # bib top below the face bottom, in face heights
 TYPICAL_DROP = 3.0
@@ -27,7 +31,7 @@ class Link:
     score: float  # 0 = the typical placement; larger = less typical
 
 
-def measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float] | None:
+def measure(face: Box, bib: Box, aspect: float) -> tuple[float, float, float] | None:
     """(drop below the chin in face heights, offset from the centre line in face widths, bib
     width in face widths); None for an empty face box."""
     face_width, face_height = face["width"] * aspect, face["height"]
@@ -39,7 +43,7 @@ def measure(face: dict, bib: dict, aspect: float) -> tuple[float, float, float] 
     return drop, offset, ratio
 
 
-def plausible(face: dict, bib: dict, aspect: float = 1.0) -> float | None:
+def plausible(face: Box, bib: Box, aspect: float = 1.0) -> float | None:
     """The pair's score when the bib can be this face's runner's, else None."""
     measured = measure(face, bib, aspect)
     if measured is None:
@@ -54,7 +58,7 @@ def plausible(face: dict, bib: dict, aspect: float = 1.0) -> float | None:
     return abs(offset) + abs(drop - TYPICAL_DROP) / TYPICAL_DROP
 
 
-def link(faces: list[dict], bibs: list[dict], aspect: float = 1.0) -> list[Link]:
+def link(faces: list[Box], bibs: list[Box], aspect: float = 1.0) -> list[Link]:
     """One-to-one links, the most plausible pairs first. `aspect` = photo width / height."""
     candidates = []
     for face_index, face in enumerate(faces):
@@ -71,17 +75,16 @@ def link(faces: list[dict], bibs: list[dict], aspect: float = 1.0) -> list[Link]
     return sorted(linked, key=lambda c: c.face)
 
 
-def attach_faces(bibs: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
+def attach_faces(bibs: list[BibRead], faces: list[dict], width: int, height: int) -> list[BibRead]:
     """The bibs a photo's run found, each with the faceId of the runner wearing it when linked. A
     bib that arrives with a faceId (the second look read it under that face) keeps it; the others
     are linked to the remaining faces."""
     taken = {bib["faceId"] for bib in bibs if "faceId" in bib}
     free_faces = [face for face in faces if face["faceId"] not in taken]
     free_bibs = [index for index, bib in enumerate(bibs) if "faceId" not in bib]
-    found = link(
-        [face["box"] for face in free_faces], [bibs[index]["box"] for index in free_bibs], width / height
-    )
+    boxes = cast(list[Box], [bibs[index]["box"] for index in free_bibs])  # a run's reads: each has its box
+    found = link([face["box"] for face in free_faces], boxes, width / height)
     by_bib = {free_bibs[pair.bib]: free_faces[pair.face]["faceId"] for pair in found}
     return [
-        {**bib, "faceId": by_bib[index]} if index in by_bib else dict(bib) for index, bib in enumerate(bibs)
+        {**bib, "faceId": by_bib[index]} if index in by_bib else bib.copy() for index, bib in enumerate(bibs)
     ]

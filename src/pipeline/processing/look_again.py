@@ -12,7 +12,7 @@ from PIL import Image
 
 from pipeline.common import rekognition
 from pipeline.common.keys import RawPhoto
-from pipeline.common.models import StepState
+from pipeline.common.models import BibRead, StepState
 from pipeline.processing import images, links, second_look
 from pipeline.processing.reading import event_settings, rules_for
 from pipeline.store import Store
@@ -22,7 +22,7 @@ logger = Logger(child=True)  # a shared module: the handler's Logger sets the ou
 
 @dataclass(frozen=True)
 class Looked:
-    bibs: list[dict]
+    bibs: list[BibRead]
     not_worn: int
     torsos: int
     words: int

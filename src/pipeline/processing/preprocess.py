@@ -7,13 +7,14 @@ from botocore.exceptions import ClientError
 from pipeline.common import keys
 from pipeline.common.errors import PhotoSuperseded
 from pipeline.common.keys import RawPhoto
+from pipeline.common.models import PhotoState
 from pipeline.processing import images
 
 MAX_PHOTOGRAPHER_LENGTH = 100
 ARCHIVE_TAG = {"Key": "snaprace-class", "Value": "raw"}
 
 
-def preprocess(s3, bucket: str, photo: RawPhoto, source: dict) -> dict:
+def preprocess(s3, bucket: str, photo: RawPhoto, source: PhotoState) -> dict:
     """The step's answer: where the derived objects are and what the image is."""
     raw = get_raw_object(s3, bucket, photo.raw_key, source)
     images.check_upload_size(raw["ContentLength"])
@@ -35,7 +36,7 @@ def preprocess(s3, bucket: str, photo: RawPhoto, source: dict) -> dict:
     }
 
 
-def get_raw_object(s3, bucket: str, key: str, source: dict) -> dict:
+def get_raw_object(s3, bucket: str, key: str, source: PhotoState) -> dict:
     """The raw object in the version the event announced (``source``: the state's "photo");
     PhotoSuperseded when it is gone or replaced, even by an upload of the same content."""
     try:

@@ -75,7 +75,7 @@ def plan_save(
     # those the ended runs left
     doomed = (owned | run_faces | noted | {face for name in ended for face in notes[name]}) - kept_faces
     bibs = outcome.bibs if indexed else []
-    item = {
+    item: PhotoItem = {
         **outcome.attributes,
         "orgId": photo.org_id,
         "eventId": photo.event_id,
@@ -97,7 +97,11 @@ def plan_save(
     camera, taken = outcome.attributes.get("photographer") or photo.folder, camera_time(item.get("takenAt"))
     if indexed and camera and taken:
         item.update(
-            camera=camera, cameraKey=camera_key(photo.org_id, photo.event_id, camera), cameraTime=taken
+            {
+                "camera": camera,
+                "cameraKey": camera_key(photo.org_id, photo.event_id, camera),
+                "cameraTime": taken,
+            }
         )
     return Plan(
         status=outcome.status,
@@ -110,7 +114,7 @@ def plan_save(
     )
 
 
-def plan_removal(execution_name: str, *, previous: dict, notes: dict[str, set[str]]) -> Plan:
+def plan_removal(execution_name: str, *, previous: PhotoItem, notes: dict[str, set[str]]) -> Plan:
     """A deleted upload removed everywhere (the caller has checked the key holds nothing new):
     the items first, with the faces they listed and every run's noted faces, then the faces."""
     doomed = set(previous.get("faceIds", [])).union(*notes.values())

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from pipeline.common import clients, rekognition
 from pipeline.common.config import get_config
 from pipeline.common.keys import RawPhoto, collection_id, is_missing_object, is_same_upload
-from pipeline.common.models import FAILED, INDEXED, REJECTED, SUPERSEDED
+from pipeline.common.models import FAILED, INDEXED, REJECTED, SUPERSEDED, PhotoItem, PhotoState
 from pipeline.processing.replacement import Outcome, Plan, plan_removal, plan_save
 from pipeline.store import Store
 
@@ -37,11 +37,16 @@ class PhotoStore:
         self.collection_prefix = collection_prefix
 
     def save(
-        self, photo: RawPhoto, source: dict, execution_name: str, outcome: Outcome, now: str | None = None
+        self,
+        photo: RawPhoto,
+        source: PhotoState,
+        execution_name: str,
+        outcome: Outcome,
+        now: str | None = None,
     ) -> str:
         """Replace the photo's results with this run's (plan_save says how); returns the status."""
         current = self.is_current(photo, source)
-        previous = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
+        previous: PhotoItem = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
         notes = self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id)
         plan = plan_save(
             photo,
@@ -60,14 +65,14 @@ class PhotoStore:
         """Remove a deleted upload everywhere; False when the key was uploaded again since."""
         if self._head(photo) is not None:
             return False
-        previous = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
+        previous: PhotoItem = self.table.photos.get(photo.org_id, photo.event_id, photo.photo_id) or {}
         notes = self.table.runs.of_photo(photo.org_id, photo.event_id, photo.photo_id)
         self._carry_out(
             photo, execution_name, plan_removal(execution_name, previous=previous, notes=notes), previous
         )
         return True
 
-    def _carry_out(self, photo: RawPhoto, execution_name: str, plan: Plan, previous: dict) -> None:
+    def _carry_out(self, photo: RawPhoto, execution_name: str, plan: Plan, previous: PhotoItem) -> None:
         """The plan, in the order that keeps a step that dies half-way safe: the note, the table,
         the faces, the derived objects, and last the notes of the runs that ended."""
         ids = (photo.org_id, photo.event_id, photo.photo_id)
@@ -88,7 +93,7 @@ class PhotoStore:
                 raise RuntimeError(f"could not delete derived objects ({failed})")
         self.table.runs.forget(*ids, list(plan.forget_runs))
 
-    def is_current(self, photo: RawPhoto, source: dict) -> bool:
+    def is_current(self, photo: RawPhoto, source: PhotoState) -> bool:
         """Whether the raw object is still the upload this run is for (same ETag, and the same
         version when the state names one)."""
         head = self._head(photo)

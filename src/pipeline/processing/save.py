@@ -11,9 +11,10 @@ is noted: face retention counts from it (pipeline.retention.faces).
 
 import datetime
 from dataclasses import dataclass
+from typing import cast
 
 from pipeline.common.keys import RawPhoto
-from pipeline.common.models import INDEXED, StepState
+from pipeline.common.models import INDEXED, BibRead, StepState
 from pipeline.corrections import records as corrections
 from pipeline.corrections import review
 from pipeline.events.settings import result_fingerprint
@@ -47,7 +48,7 @@ def save_run(store: Store, photo: RawPhoto, state: StepState, now: str | None = 
     linked = corrections.apply(linked, detections["faces"], correction)
     bibs, faces = erasure.unlink_erased_bibs(linked, detections["faces"], erasure.erased_bibs(erasures))
     if not faces_on:  # turned off while this run indexed
-        bibs, faces = [{k: v for k, v in bib.items() if k != "faceId"} for bib in bibs], []
+        bibs, faces = [cast(BibRead, {k: v for k, v in bib.items() if k != "faceId"}) for bib in bibs], []
     attributes = {name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None}
     fingerprint = result_fingerprint(detections.get("settings"), faces_on)
     if fingerprint:  # an identical re-upload under the same settings keeps this result (StartProcessing)

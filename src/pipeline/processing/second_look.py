@@ -28,10 +28,12 @@ bench/bib_accuracy.py measures each rule (`--ablation`).
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from PIL import Image, ImageChops
 
-from pipeline.common.geometry import covered
+from pipeline.common.geometry import Box, covered
+from pipeline.common.models import BibRead
 from pipeline.processing import bibs, links
 
 MIN_TILE_HEIGHT = 1000  # px: on set 1 (colour view), 600 and 800 read one more wrong number, 1,200 the same
@@ -77,12 +79,11 @@ def torso(face_box: dict) -> tuple[float, float, float, float]:
     )
 
 
-def faces_without_bib(found: list[dict], faces: list[dict], width: int, height: int) -> list[dict]:
+def faces_without_bib(found: list[BibRead], faces: list[dict], width: int, height: int) -> list[dict]:
     """The faces (indexed or not; not an erased runner's) no bib of the first look is linked to,
     largest first, at most MAX_TILES, each with a torso region big enough to read."""
-    linked = {
-        pair.face for pair in links.link([f["box"] for f in faces], [b["box"] for b in found], width / height)
-    }
+    boxes = cast(list[Box], [b["box"] for b in found])  # the first look's reads: each has its box
+    linked = {pair.face for pair in links.link([f["box"] for f in faces], boxes, width / height)}
     free = [face for index, face in enumerate(faces) if index not in linked and not face.get("erased")]
     free = [
         face
@@ -117,7 +118,8 @@ def sheet(image: Image.Image, faces: list[dict], views: tuple[str, ...] = VIEWS)
     crops, tiles, x, y, row_height = [], [], 0, 0, 0
     for face in faces:
         region = torso(face["box"])
-        crop = image.crop(tuple(round(value * side) for value, side in zip(region, sides, strict=True)))
+        left, top, right, bottom = (round(value * side) for value, side in zip(region, sides, strict=True))
+        crop = image.crop((left, top, right, bottom))
         factor = min(MAX_SCALE, max(1.0, MIN_TILE_HEIGHT / max(crop.height, 1)))
         size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
         crop = crop.resize(size, Image.Resampling.LANCZOS) if factor > 1.0 else crop
@@ -177,27 +179,27 @@ class SecondLookRules:
 
 
 def worn(
-    found: list[dict], faces: list[dict], aspect: float, extra: SecondLookRules = SecondLookRules()
-) -> list[dict]:
+    found: list[BibRead], faces: list[dict], aspect: float, extra: SecondLookRules = SecondLookRules()
+) -> list[BibRead]:
     """The first look's bibs someone can be wearing: all of them when the photo has no faces (no
     way to tell), else those with a face above them (a finish clock or a timer has none). An
     erased runner's face box counts: their bib is worn."""
     if not extra.worn or not faces:
         return list(found)
-    return [bib for bib in found if any(_under(face["box"], bib["box"], aspect) for face in faces)]
+    return [bib for bib in found if any(_under(face["box"], cast(Box, bib["box"]), aspect) for face in faces)]
 
 
 def reads(
     mapped: list[tuple[dict, Tile]],
-    first: list[dict],
+    first: list[BibRead],
     rules: bibs.BibRules,
     aspect: float,
     extra: SecondLookRules = SecondLookRules(),
-) -> list[dict]:
+) -> list[BibRead]:
     """The bibs the second look adds, each as the first look's dicts are, with `look: 2` and the
     faceId of the face it came from when that face is indexed."""
     seen = {bib["bib"] for bib in first}
-    added: dict[str, dict] = {}
+    added: dict[str, BibRead] = {}
     for face in _runners(mapped):
         for bib, value in _candidates([d for d, t in mapped if t.face is face], rules, extra):
             if value in seen or value in added:
@@ -206,7 +208,7 @@ def reads(
                 continue
             if extra.placed_under_face and links.plausible(face["box"], bib.box, aspect) is None:
                 continue
-            read = {**bib.as_dict(), "bib": value, "look": 2}
+            read: BibRead = {**bib.as_dict(), "bib": value, "look": 2}
             if value != bib.bib:
                 read["read"] = bib.bib
             if "faceId" in face:
@@ -216,7 +218,7 @@ def reads(
 
 
 def same_runners_bibs(
-    found: list[dict],
+    found: list[BibRead],
     faces: list[dict],
     size: tuple[int, int],
     longer_bibs: Callable[[str], list[dict]],
@@ -224,7 +226,7 @@ def same_runners_bibs(
     photo_id: str,
     max_length: int,
     extra: SecondLookRules = SecondLookRules(),
-) -> list[dict]:
+) -> list[BibRead]:
     """The photo's bibs, a partial read resolved by its runner's face: a read linked to an indexed
     face that is the start of bibs read in other photos of the event ("1026" of 10264,
     `longer_bibs`) is that bib when the faces like its own (`same_runner`: face ids) wear exactly
@@ -233,7 +235,7 @@ def same_runners_bibs(
         return list(found)
     linked = links.attach_faces(found, faces, *size)
     values = {bib["bib"] for bib in found}
-    out = []
+    out: list[BibRead] = []
     for bib, link in zip(found, linked, strict=True):
         face_id = link.get("faceId")
         longer = []
@@ -243,7 +245,7 @@ def same_runners_bibs(
                 for item in longer_bibs(bib["bib"])
                 if item.get("faceId") and item.get("photoId") != photo_id  # not this photo's last run
             ]
-        if longer:
+        if face_id and longer:  # longer bibs are looked up only for a read linked to a face
             matched = same_runner(face_id)
             wearing = {item["bib"] for item in longer if item["faceId"] in matched}
             if len(wearing) == 1:
@@ -283,7 +285,7 @@ def _runners(mapped: list[tuple[dict, Tile]]) -> list[dict]:
     return faces
 
 
-def _under(face: dict, bib: dict, aspect: float) -> bool:
+def _under(face: Box, bib: Box, aspect: float) -> bool:
     measured = links.measure(face, bib, aspect)
     return measured is not None and 0.0 <= measured[0] <= links.MAX_DROP and abs(measured[1]) <= WORN_OFFSET
 

@@ -45,7 +45,7 @@ def is_version_removal(body: dict) -> bool:
     expiring an old version or a delete marker 30 days on, or `purge-event` deleting every version.
     In the versioned bucket, a photo is removed by the delete marker its deletion creates ("Delete
     Marker Created"); a version's removal needs no run (and would start one per version)."""
-    detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+    detail = body["detail"] if isinstance(body.get("detail"), dict) else {}
     return body.get("detail-type") == DELETED and detail.get("deletion-type") == "Permanently Deleted"
 
 
@@ -92,6 +92,7 @@ def _parsed(candidates: list[str]) -> list[keys.RawPhoto]:
         except InvalidKey as exc:
             first_error = first_error or exc
     if not photos:
+        assert first_error is not None  # keys.event_keys gives at least one candidate
         raise first_error
     return photos
 

@@ -12,8 +12,10 @@ cannot find anyone in another photo. Later runs honour every record:
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from pipeline.common.geometry import as_floats, iou
+from pipeline.common.models import BibRead
 from pipeline.processing.bibs import normalise_bib
 
 MATCH_OVERLAP = 0.5  # intersection over union: the same face found again in the same photo
@@ -68,12 +70,14 @@ def others_and_erased_places(others: list[dict], boxes: list[dict]) -> list[dict
 
 
 def unlink_erased_bibs(
-    bibs: list[dict], faces: list[dict], erased: set[str]
-) -> tuple[list[dict], list[dict]]:
+    bibs: list[BibRead], faces: list[dict], erased: set[str]
+) -> tuple[list[BibRead], list[dict]]:
     """(bibs, faces) without the faces linked to an erased bib; those bibs keep their read."""
     dropped = {bib["faceId"] for bib in bibs if bib.get("faceId") and bib["bib"] in erased}
     kept_bibs = [
-        {k: v for k, v in bib.items() if k != "faceId"} if bib.get("faceId") in dropped else bib
+        cast(BibRead, {k: v for k, v in bib.items() if k != "faceId"})
+        if bib.get("faceId") in dropped
+        else bib
         for bib in bibs
     ]
     return kept_bibs, [face for face in faces if face["faceId"] not in dropped]

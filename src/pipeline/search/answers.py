@@ -32,7 +32,7 @@ def photo_urls(s3_client, bucket: str, item: dict) -> dict:
     as a download (Content-Disposition: attachment, so a phone saves it). Never a plain CDN URL:
     photo ids hash guessable camera file names, so unsigned URLs would let anyone list an event's
     photos."""
-    wanted = (
+    wanted: tuple[tuple[str, str, dict[str, str]], ...] = (
         ("photoUrl", "processedKey", {}),
         ("thumbnailUrl", "thumbnailKey", {}),
         (

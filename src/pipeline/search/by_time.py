@@ -14,7 +14,7 @@ def photos_by_time(store: Store, org_id: str, event_id: str, bib: str, known: se
     items = store.timing
     current = items.current(org_id, event_id)
     runner = current and items.runner(org_id, event_id, current["importId"], bib)
-    if not runner:
+    if not current or not runner:
         return {}
     passings = timing.group_passings(runner)
     ranges = [

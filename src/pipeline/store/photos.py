@@ -9,6 +9,8 @@ CameraIndex (sparse): cameraKey = ORG#{orgId}#EVT#{eventId}#CAM#{camera}, camera
 own time, on INDEXED photos with a camera and an EXIF time (pipeline.timing.rules).
 """
 
+from typing import TypeGuard, cast
+
 from boto3.dynamodb.conditions import Key
 
 from pipeline.common.models import BibRead, PhotoItem
@@ -41,7 +43,7 @@ def bib_sk(bib: str, photo_id: str) -> str:
     return f"{bib_prefix(bib)}{photo_id}"
 
 
-def is_gallery_position(key, org_id: str, event_id: str) -> bool:
+def is_gallery_position(key: object, org_id: str, event_id: str) -> TypeGuard[dict[str, str]]:
     """Whether `key` is a position in this event's gallery (a GalleryIndex LastEvaluatedKey)."""
     return (
         isinstance(key, dict)
@@ -64,8 +66,9 @@ class Photos:
     def __init__(self, core: TableCore):
         self.core = core
 
-    def get(self, org_id: str, event_id: str, photo_id: str) -> dict | None:
-        return self.core.get({"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, consistent=True)
+    def get(self, org_id: str, event_id: str, photo_id: str) -> PhotoItem | None:
+        item = self.core.get({"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, consistent=True)
+        return cast(PhotoItem | None, item)
 
     def get_many(self, org_id: str, event_id: str, photo_ids) -> dict[str, dict]:
         """Photo items by id (BatchGetItem in 100s); ids with no item are left out."""

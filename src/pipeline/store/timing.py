@@ -65,9 +65,9 @@ class TimingItems:
         previous = self.current(org_id, event_id, consistent=True)
         now = datetime.datetime.now(datetime.UTC)
         import_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-        items = []
+        items: list[dict] = []
         for runner in results.runners.values():
-            item = {"PK": pk, "SK": timing_runner_sk(import_id, runner.bib), "bib": runner.bib}
+            item: dict = {"PK": pk, "SK": timing_runner_sk(import_id, runner.bib), "bib": runner.bib}
             item["passings"] = runner.passings
             if runner.name:
                 item["name"] = runner.name
@@ -114,7 +114,8 @@ class TimingItems:
 
     def runner(self, org_id: str, event_id: str, import_id: str, bib: str) -> Runner | None:
         key = {"PK": event_pk(org_id, event_id), "SK": timing_runner_sk(import_id, bib)}
-        return _runner(self.table.get_item(Key=key).get("Item"))
+        item = self.table.get_item(Key=key).get("Item")
+        return _runner(item) if item else None
 
     def runners(self, org_id: str, event_id: str, import_id: str, bibs) -> dict[str, Runner]:
         """Runners by bib (BatchGetItem); bibs with no result are left out."""
@@ -176,7 +177,8 @@ class TimingItems:
     ) -> None:
         """Assign a camera to a checkpoint, with a clock offset set by hand or none (estimated)."""
         key = {"PK": event_pk(org_id, event_id), "SK": f"{CAMERA_PREFIX}{camera}"}
-        names, values = {"#cp": "checkpoint", "#cam": "camera"}, {":cp": checkpoint, ":cam": camera}
+        names = {"#cp": "checkpoint", "#cam": "camera"}
+        values: dict[str, str | Decimal] = {":cp": checkpoint, ":cam": camera}
         update = "SET #cp = :cp, #cam = :cam"
         if offset is None:
             update += " REMOVE clockOffset"
@@ -231,8 +233,6 @@ def name_matches_all(words: list[str], name: str) -> bool:
     return name_matches(words, name_tokens(name))
 
 
-def _runner(item: dict | None) -> Runner | None:
-    if not item:
-        return None
+def _runner(item: dict) -> Runner:
     passings = {cp: list(times) for cp, times in (item.get("passings") or {}).items()}
     return Runner(item["bib"], item.get("name"), passings)

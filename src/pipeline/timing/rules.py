@@ -193,7 +193,7 @@ def estimate_offset(differences: list[tuple[str, float]]) -> OffsetEstimate | No
         if best is None or candidate[:2] > best[:2]:
             best = candidate
     photos = len({photo for photo, _ in ordered[best[2] : best[3] + 1]}) if best else 0
-    if photos < MIN_PHOTOS:
+    if best is None or photos < MIN_PHOTOS:
         return None
     inliers = [value for _, value in ordered[best[2] : best[3] + 1]]
     middle = statistics.median(inliers)
@@ -204,7 +204,7 @@ def estimate_offset(differences: list[tuple[str, float]]) -> OffsetEstimate | No
 def offset_differences(photos: list[dict], passings_of: dict[str, list[float]]) -> list[tuple[str, float]]:
     """(photo id, passing - camera time) for every bib read on a camera's photos whose runner
     passed its checkpoint. `photos`: {photoId, cameraTime, bibs}; `passings_of`: bib -> seconds."""
-    pairs = []
+    pairs: list[tuple[str, float]] = []
     for photo in photos:
         taken = shot_seconds(photo["cameraTime"])
         for bib in photo.get("bibs") or ():
