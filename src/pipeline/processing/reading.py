@@ -20,6 +20,9 @@ event_settings = Cached(_load_settings)
 
 def rules_for(settings: EventSettings) -> BibRules:
     config = get_config()
-    lengths = {"min_length": config.bib_min_length, "max_length": config.bib_max_length}
-    stack = BibRules(**{name: value for name, value in lengths.items() if value is not None})
+    default = BibRules()
+    stack = BibRules(
+        min_length=default.min_length if config.bib_min_length is None else config.bib_min_length,
+        max_length=default.max_length if config.bib_max_length is None else config.bib_max_length,
+    )
     return stack.for_event(settings.bib_range, settings.participants)
