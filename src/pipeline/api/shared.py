@@ -64,7 +64,9 @@ def missing(errors: Sequence) -> str:
     names = set()
     for error in errors:
         where = tuple(error.get("loc") or ()) if isinstance(error, dict) else ()
-        if len(where) > 1 and where[0] in ("header", "query", "path", "body"):
+        if isinstance(error, dict) and error.get("type") == "json_invalid":
+            names.add("the body (not JSON)")
+        elif len(where) > 1 and where[0] in ("header", "query", "path", "body"):
             names.add(str(where[-1]) if where[0] != "body" else ".".join(map(str, where[1:])))
     return ", ".join(sorted(names))
 

@@ -19,11 +19,12 @@ from typing import Annotated
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline.api import shared
-from pipeline.api.requests import Correction, SettingsChange
+from pipeline.api.requests import Correction, SettingsChange, refusal
 from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.corrections import review
@@ -74,10 +75,11 @@ def change_settings(org_id: str, event_id: str, change: Annotated[SettingsChange
     given = change.model_fields_set
     current = EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True))
     updates = {field: getattr(change, name) for name, field in SETTINGS_FIELDS.items() if name in given}
-    if None in updates.values():
-        raise BadRequestError(
-            f"{', '.join(sorted(n for n in SETTINGS_FIELDS if n in given))}: null is no setting"
-        )
+    nulls = sorted(
+        name for name, field in SETTINGS_FIELDS.items() if name in given and updates[field] is None
+    )
+    if nulls:
+        raise BadRequestError(f"{', '.join(nulls)}: null is not a setting: {refusal(SettingsChange, '')}")
     if "bibRange" in given:
         try:
             updates["bib_range"] = parse_range(change.bibRange) if change.bibRange else None
@@ -115,6 +117,13 @@ def correct(org_id: str, event_id: str, photo_id: str, change: Annotated[Correct
     )
     metrics.add_metric(name="Corrections", unit=MetricUnit.Count, value=1)
     return result.as_dict()
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_body(exc: RequestValidationError):
+    """A body its model refused: which fields, and what the body should have been."""
+    model = Correction if app.current_event.path.endswith("/corrections") else SettingsChange
+    return shared.message(400, refusal(model, shared.missing(list(exc.errors()))))
 
 
 @app.exception_handler(CorrectionError)

@@ -66,11 +66,12 @@ async function loadMore() {
   loading = true;
   try {
     const page = await call(`/photos?limit=24${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (!galleryOn) return;  // a search started while this page was on its way: its answer stays
     show(page.photos, cursor === null);
     if (cursor === null && !page.photos.length) say("No photos yet: they appear minutes after the photographers upload.");
     cursor = page.nextCursor || undefined;
   } catch (error) {
-    say(error.message, true);
+    if (galleryOn) say(error.message, true);
   } finally {
     loading = false;
   }
