@@ -190,6 +190,27 @@ def runs_of(running, photo_ids: set[str]) -> int:
     return sum(e["name"].split("-", 1)[0] in photo_ids for page in pages for e in page["executions"])
 
 
+def starter_has_ignored(running, removals: int, since: int, timeout: float = 60) -> bool:
+    """Whether the starter logged `removals` version removals it starts no run for, after `since`
+    (ms), and the upload queue holds nothing more for it: every record it received is done."""
+    logs, sqs = running.client("logs"), running.client("sqs")
+    queue = running.stack.output("QueueUrl")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = logs.filter_log_events(
+            logGroupName="/aws/lambda/StartProcessingFunction-dev", startTime=since
+        )["events"]
+        ignored = sum("Ignoring the removal of one object version" in line["message"] for line in lines)
+        waiting = sqs.get_queue_attributes(
+            QueueUrl=queue,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if ignored >= removals and not any(int(count) for count in waiting.values()):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(local_stack, event_id):
     raw_keys = upload_event(local_stack, event_id, [[Runner("751")], [Runner("752")]])
     raw_keys += upload_event(local_stack, event_id, [[Runner("753")]])  # IMG_0.jpg again: a 2nd version
@@ -205,6 +226,7 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
     backup = snaprace(local_stack, "backup")
     assert backup.exit_code == 0 and "PhotoService-dev-" in backup.output
     runs_before_purge = runs_of(local_stack, photo_ids)
+    purge_started = int(time.time() * 1000)
     purged = snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes")
     assert purged.exit_code == 0 and f"deleted {ORG}/{event_id}" in purged.output
     versions = local_stack.client("s3").list_object_versions(
@@ -219,8 +241,10 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
         == []
     )
     assert faces_of(local_stack, event_id) == {}
-    time.sleep(3)  # the starter has seen the purge's deletion events by now
-    assert runs_of(local_stack, photo_ids) == runs_before_purge  # removing versions starts no run
+    # the starter has taken each raw version's removal off the queue, said it starts nothing for it,
+    # and started nothing
+    assert starter_has_ignored(local_stack, len(raw_keys), since=purge_started)
+    assert runs_of(local_stack, photo_ids) == runs_before_purge
     assert (
         "nothing stored"
         in snaprace(local_stack, "purge-event", "--org", ORG, "--event", event_id, "--yes").output
