@@ -706,8 +706,15 @@ def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_mach
 
 
 def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machine, context, monkeypatch):
-    """Not after the queue's whole visibility timeout (180 s): the starter shortens it to the wait."""
+    """Not after the queue's whole visibility timeout (180 s): the starter shortens it to the wait.
+    The queue's clock is the test's: moto's SQS reads the time through unix_time_millis."""
+    import time
+
+    from moto.sqs import models as moto_sqs
+
     sfn, arn = state_machine
+    queue_now = [time.time()]  # starts now (moto checks retention on the real clock), then moves by hand
+    monkeypatch.setattr(moto_sqs, "unix_time_millis", lambda: queue_now[0] * 1000)
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="image-upload-test", Attributes={"VisibilityTimeout": "180"})[
         "QueueUrl"
@@ -732,7 +739,10 @@ def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machi
         start_processing.lambda_handler(batch, context)
     assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # still in flight now
-    (again,) = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=6)["Messages"]  # ~4 s, not 180
+    queue_now[0] += 3.9
+    assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # not before its turn
+    queue_now[0] += 0.2
+    (again,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]  # 4 s on, not 180
     assert again["Body"] == message["Body"]
 
 
