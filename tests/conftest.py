@@ -40,6 +40,38 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+class _SearchPaths(list):
+    """boto3 adds its data folder to a session's loader each time it makes a session: once here."""
+
+    def append(self, path):
+        if path not in self:
+            super().append(path)
+
+
+def share_botocore_models() -> None:
+    """moto gives every test a new boto3 session (it resets boto3.DEFAULT_SESSION), and each would
+    read botocore's service models from disk again: ~0.3 s a test. Every session here shares one
+    loader, as the clients of one long-lived session do; credentials, config and clients stay the
+    session's own. The loader is still made when botocore makes it, after reading the session's
+    data_path: a missing profile fails where it fails without this (snaprace.stack catches it)."""
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
+
+    def register_data_loader(session) -> None:
+        def data_loader():
+            data_path = session.get_config_variable("data_path")
+            return shared if data_path is None else botocore.loaders.create_loader(data_path)
+
+        session._components.lazy_register_component("data_loader", data_loader)
+
+    botocore.session.Session._register_data_loader = register_data_loader
+
+
+share_botocore_models()
+
+
 @pytest.fixture(autouse=True)
 def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
