@@ -140,9 +140,11 @@ class Reader:
         self.index_faces = self.stack.specs["IndexFacesFunction"]
         self.second_look = self.stack.specs["SecondLookFunction"]
         self.save_results = self.stack.specs["SaveResultsFunction"]
-        from pipeline.handlers.detect_text import bib_rules
+        from pipeline.events.settings import EventSettings
+        from pipeline.processing.reading import rules_for
 
-        self.rules = bib_rules()  # the rules the handler applies (the template's environment)
+        # the rules the handler applies to an event without settings (the template's environment)
+        self.rules = rules_for(EventSettings())
 
     def read(self, org: str, event: str, name: str, data: bytes) -> tuple[list[str], list[dict], float]:
         """(bibs the DetectText handler returns, the raw TextDetections, seconds in the handlers)."""
