@@ -1,6 +1,8 @@
 """What the search API and the organiser API share: one Powertools Router of the answers every
 route may give for an error (each API includes its own, `shared_router()`), and the guards every
-route starts with: valid ids of an org the caller's key opens, a page limit, a typed JSON body.
+route starts with: valid ids of an org the caller's key opens, a page limit, then a typed JSON body
+(`body_of`: read by the route after the caller is known, not by the resolver's validation, which
+would parse it first, decide by content type, and fail on a body that is not UTF-8).
 Every answer leaves with API_HEADERS (pipeline.api.web)."""
 
 import json
@@ -10,6 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ForbiddenError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from pipeline.access.org_keys import Caller
 from pipeline.access.ratelimit import RateLimited
@@ -32,15 +35,12 @@ def shared_router() -> Router:
     def bad_request(exc: BadRequest) -> Response:
         return message(400, str(exc))
 
-    @router.exception_handler(RecursionError)
-    def nested_too_deep(_exc: RecursionError) -> Response:  # JSON nested thousands deep
-        return message(400, "the body is nested too deeply: send a flat JSON object")
-
     @router.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:
         """What the description requires and the request lacks: a 400 with the names, as every
         other refusal (the resolver's own would be a 422 without a message)."""
-        return message(400, f"the request needs {missing(exc.errors()) or 'what /openapi.json describes'}")
+        needs = missing(exc.errors()) or "what /openapi.json describes"
+        return message(400, f"the request needs {needs}: see /openapi.json")
 
     @router.exception_handler(web.UnsupportedMediaType)
     def unsupported_media_type(exc: web.UnsupportedMediaType) -> Response:
@@ -96,6 +96,34 @@ def page_limit(raw: str) -> int:
     if not 1 <= int(raw) <= MAX_PAGE:
         raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
     return int(raw)
+
+
+def body_of[Model: BaseModel](app: BaseRouter, model: type[Model]) -> Model:
+    """The request's JSON body as `model` (pydantic, strict), read after the route's guards: any
+    content type (the page sends JSON; curl's default form type too), any encoding API Gateway
+    used. A 400 names the model's fields that are wrong and says what each takes; it never repeats
+    the caller's input (an unknown field is counted, not named)."""
+    try:
+        parsed = json.loads(app.current_event.decoded_body or "")
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, bad base64, nested thousands deep
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise BadRequestError(f"the body: {what_it_takes(model)}")
+    try:
+        return model.model_validate(parsed)
+    except ValidationError as exc:
+        known = sorted(
+            {str(e["loc"][0]) for e in exc.errors() if e["loc"] and e["loc"][0] in model.model_fields}
+        )
+        unknown = sum(1 for e in exc.errors() if e["type"] == "extra_forbidden")
+        wrong = known + ([f"{unknown} field(s) it does not have"] if unknown else [])
+        raise BadRequestError(f"{', '.join(wrong)}: {what_it_takes(model)}") from None
+
+
+def what_it_takes(model: type[BaseModel]) -> str:
+    """The body a model wants: its fields, and what each takes (the model's docstring)."""
+    what = " ".join((model.__doc__ or "").split())
+    return f"send a JSON object with some of {', '.join(model.model_fields)} ({what})"
 
 
 def respond(app, event: dict, context, max_body: int | None = None) -> dict:

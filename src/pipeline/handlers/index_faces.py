@@ -27,6 +27,7 @@ def lambda_handler(event: StepState, context) -> dict:
     indexed = index_photo_faces(store, clients.rekognition(), collection, config.bucket_name, photo, event)
     if indexed.faces_off:
         logger.info("Face search is off for this event: no faces indexed")
+        return {"faces": [], "otherFaces": []}
     metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(indexed.faces))
     logger.info(
         "Faces indexed",

@@ -14,17 +14,14 @@ code as `snaprace review` and `snaprace tag` (pipeline.corrections.review, pipel
 """
 
 from dataclasses import replace
-from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline.api import shared
-from pipeline.api.requests import Correction, SettingsChange, refusal
+from pipeline.api.requests import Correction, SettingsChange
 from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.corrections import review
@@ -39,7 +36,7 @@ from pipeline.store import Store
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+app = APIGatewayHttpResolver()
 app.include_router(shared.shared_router())
 SETTINGS_FIELDS = {
     "published": "published",
@@ -68,10 +65,11 @@ def event_settings(org_id: str, event_id: str) -> dict:
 
 
 @app.put("/orgs/<org_id>/events/<event_id>/settings")
-def change_settings(org_id: str, event_id: str, change: Annotated[SettingsChange, Body()]) -> dict:
+def change_settings(org_id: str, event_id: str) -> dict:
     """Publish, face search on or off (off deletes the event's faces now), the bib range, the
     selfie mode, the name search; what is not in the body stays as it is."""
     shared.caller_of(app, org_id, event_id)
+    change = shared.body_of(app, SettingsChange)
     given = change.model_fields_set
     current = EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True))
     updates = {field: getattr(change, name) for name, field in SETTINGS_FIELDS.items() if name in given}
@@ -79,7 +77,9 @@ def change_settings(org_id: str, event_id: str, change: Annotated[SettingsChange
         name for name, field in SETTINGS_FIELDS.items() if name in given and updates[field] is None
     )
     if nulls:
-        raise BadRequestError(f"{', '.join(nulls)}: null is not a setting: {refusal(SettingsChange, '')}")
+        raise BadRequestError(
+            f"{', '.join(nulls)}: null is not a setting: {shared.what_it_takes(SettingsChange)}"
+        )
     if "bibRange" in given:
         try:
             updates["bib_range"] = parse_range(change.bibRange) if change.bibRange else None
@@ -108,22 +108,16 @@ def review_queue(org_id: str, event_id: str, limit: str = "50") -> dict:
 
 
 @app.post("/orgs/<org_id>/events/<event_id>/photos/<photo_id>/corrections")
-def correct(org_id: str, event_id: str, photo_id: str, change: Annotated[Correction, Body()]) -> dict:
+def correct(org_id: str, event_id: str, photo_id: str) -> dict:
     caller = shared.caller_of(app, org_id, event_id)
     if not keys.is_photo_id(photo_id):
         raise BadRequestError("photoId is not a photo id (the `photoId` the API returns)")
+    change = shared.body_of(app, Correction)
     result = Corrector(table(), clients.rekognition(), get_config().collection_prefix, results.now_iso).tag(
         org_id, event_id, photo_id, who=caller.who(), **change.model_dump()
     )
     metrics.add_metric(name="Corrections", unit=MetricUnit.Count, value=1)
     return result.as_dict()
-
-
-@app.exception_handler(RequestValidationError)
-def invalid_body(exc: RequestValidationError):
-    """A body its model refused: which fields, and what the body should have been."""
-    model = Correction if app.current_event.path.endswith("/corrections") else SettingsChange
-    return shared.message(400, refusal(model, shared.missing(list(exc.errors()))))
 
 
 @app.exception_handler(CorrectionError)
