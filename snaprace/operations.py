@@ -8,7 +8,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -16,8 +16,8 @@ from pipeline.common import keys
 from pipeline.common.errors import BadRequest, InvalidKey
 from pipeline.common.models import FAILED, FINAL_STATUSES, INDEXED, REJECTED
 from pipeline.events import progress
+from pipeline.events.changes import change_settings
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants, parse_range
-from pipeline.retention import faces as retention
 from pipeline.search.answers import photo_urls
 from pipeline.search.photos import MAX_PAGE, FaceSearchOff, PhotoSearch
 from pipeline.timing.rules import InvalidTiming, event_zone
@@ -137,14 +137,12 @@ def event_settings(
     event_date: str | None = None,
     timezone: str | None = None,
     name_search: bool | None = None,
-) -> EventSettings:
-    """The event's bib settings, after replacing the parts given (`clear` removes them all).
-    Photos processed from then on use them (within a minute); `reprocess` applies them to the rest."""
+) -> tuple[EventSettings, int | None]:
+    """The event's settings after replacing the parts given (`clear` removes the bib settings
+    first), and the faces deleted when face search is off (pipeline.events.changes). Photos
+    processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
     table = stack.photo_table
-    current = EventSettings.from_item(table.settings.get(org_id, event_id))
-    if clear:  # the bib settings only: face search, publication and retention stay as they are
-        current = replace(current, bib_range=None, participants=None)
     changes = {
         "faces": faces,
         "published": published,
@@ -176,10 +174,10 @@ def event_settings(
         except InvalidTiming as exc:
             raise StackError(str(exc)) from None
     changes = {name: value for name, value in changes.items() if value is not None}
-    settings = replace(current, **changes)
-    if clear or changes:
-        table.settings.put(org_id, event_id, settings.to_item())
-    return settings
+    return change_settings(
+        table, stack.client("rekognition"), stack.collection_prefix, org_id, event_id, changes, clear,
+        finish_deletion=True,
+    )  # fmt: skip
 
 
 def run_retention_sweep(stack: Stack) -> list[dict]:
@@ -190,14 +188,6 @@ def run_retention_sweep(stack: Stack) -> list[dict]:
     if answer.get("FunctionError"):
         raise StackError(f"the retention sweep failed: {payload.get('errorMessage', payload)}")
     return payload["swept"]
-
-
-def delete_event_faces(stack: Stack, org_id: str, event_id: str) -> int:
-    """Face search turned off: the faces deleted (pipeline.retention.faces.delete_event_faces)."""
-    faces, _ = retention.delete_event_faces(
-        stack.photo_table, stack.client("rekognition"), stack.collection_prefix, org_id, event_id
-    )
-    return faces
 
 
 def collection_faces(stack: Stack, org_id: str, event_id: str) -> dict[str, str]:

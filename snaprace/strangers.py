@@ -22,6 +22,7 @@ import string
 from collections.abc import Callable, Iterator
 
 from pipeline.common import keys
+from pipeline.store.photos import gallery_key
 from snaprace.samples import Runner, race_photo
 
 Ask = Callable[[str], list[dict]]  # a name typed -> the runners answered, [{bib, name}]
@@ -106,7 +107,7 @@ def index_runner_photo(
         "faceIds": [face_id],
         "processedKey": keys.processed_key(org_id, event_id, photo_id),
         "thumbnailKey": keys.thumbnail_key(org_id, event_id, photo_id),
-        "galleryKey": f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00#{photo_id}",
+        "galleryKey": gallery_key(f"2026-11-01T09:{0 if bib_read else 30:02d}:00+00:00", photo_id),
     }
     reads = [{"bib": bib, "confidence": 99.0, "box": {}, **({"faceId": face_id} if linked else {})}]
     table.photos.replace(item, reads if bib_read else [], None)

@@ -138,7 +138,7 @@ def event_settings(
     for bibs. New photos use them within a minute; `reprocess` applies them to earlier photos."""
     stack = stack_of(ctx)
     face_search = None if faces is None else faces.lower() == "on"
-    settings = operations.event_settings(
+    settings, removed = operations.event_settings(
         stack,
         org_id,
         event_id,
@@ -154,7 +154,6 @@ def event_settings(
         timezone,
         None if name_search is None else name_search.lower() == "on",
     )
-    removed = operations.delete_event_faces(stack, org_id, event_id) if face_search is False else None
     deleted = (
         "" if removed is None else f"\ndeleted the event's collection ({removed} faces) and its face links"
     )

@@ -3,6 +3,7 @@ without AWS."""
 
 from pipeline.corrections import records as corrections
 from pipeline.corrections import review
+from pipeline.store.corrections import review_key
 
 FACE_A = {"faceId": "a", "box": {"left": 0.1, "top": 0.1, "width": 0.1, "height": 0.15}}
 FACE_B = {"faceId": "b", "box": {"left": 0.6, "top": 0.1, "width": 0.1, "height": 0.15}}
@@ -65,7 +66,7 @@ def test_the_reasons_a_person_should_look_and_their_order():
     doubtful = [{**read("510"), "doubt": "partial"}, {**read("7777"), "doubt": "outside-event"}]
     found = review.reasons([read("5101", 84.0, face="a")], doubtful, [FACE_A, FACE_B])
     assert [r["reason"] for r in found] == ["low-confidence", "outside-event", "partial", "face-without-bib"]
-    assert review.review_key(found, AT, "p1") == f"02#{AT}#p1"  # the queue's order: review.REASONS
+    assert review_key(review.rank(found), AT, "p1") == f"02#{AT}#p1"  # the queue's order: review.REASONS
     assert review.reasons([read("5101", face="a")], [], [FACE_A]) == []  # sure, and every face has its bib
     assert review.reasons([], [], [FACE_A]) == [{"reason": "faces-no-bib"}]
     two = review.reasons([read("1", face="a"), read("2", face="a")], [], [FACE_A])
@@ -73,4 +74,3 @@ def test_the_reasons_a_person_should_look_and_their_order():
     corrected = {**read("5101", 84.0, face="a"), "corrected": "person"}
     assert review.reasons([corrected], [], [FACE_A]) == []  # a person's read is not doubtful
     assert review.reasons([], [], [], reuploaded=True) == [{"reason": "reuploaded"}]
-    assert review.review_key([], AT, "p1") is None

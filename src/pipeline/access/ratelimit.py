@@ -35,11 +35,9 @@ def allow(table, client: str, org_id: str, event_id: str, kind: str, limit: Limi
     window = int(now // limit.window_seconds)
     ends = (window + 1) * limit.window_seconds
     counter, expires = client_id(client), int(ends) + 60
-    allowed = table.counters.count_hit(
-        counter, f"{org_id}#{event_id}#{kind}", window, limit.requests, expires
-    )
+    allowed = table.counters.count_hit(counter, (org_id, event_id), kind, window, limit.requests, expires)
     allowed = allowed and table.counters.count_hit(
-        counter, f"*#{kind}", window, limit.requests * ACROSS_EVENTS, expires
+        counter, None, kind, window, limit.requests * ACROSS_EVENTS, expires
     )
     return allowed, max(1, int(ends - now))
 

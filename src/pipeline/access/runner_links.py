@@ -15,13 +15,11 @@ import hmac
 import re
 import time
 
-from pipeline.processing.bibs import SEARCHED_BIB_LIMIT, searched_bib
+from pipeline.processing.bibs import ENTERED_BIB, searched_bib
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
-_TOKEN = re.compile(
-    rf"([A-Z]?[0-9]{{1,{SEARCHED_BIB_LIMIT}}})\.([0-9]{{10}})\.([A-Za-z0-9_-]{{22}})", re.ASCII
-)
+_TOKEN = re.compile(rf"({ENTERED_BIB})\.([0-9]{{10}})\.([A-Za-z0-9_-]{{22}})", re.ASCII)
 
 
 class InvalidRunnerLink(PermissionError):

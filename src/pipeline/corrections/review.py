@@ -58,11 +58,10 @@ def reasons(
     return sorted(found, key=lambda reason: order.index(reason["reason"]))
 
 
-def review_key(found: list[dict], created_at: str, photo_id: str) -> str | None:
-    """The ReviewIndex sort key: the most useful reason's rank, then the oldest photo first."""
-    if not found:
-        return None
-    return f"{list(REASONS).index(found[0]['reason']):02d}#{created_at}#{photo_id}"
+def rank(found: list[dict]) -> int:
+    """Where a photo with these reasons (most useful first) goes in the queue: its first reason's
+    place in REASONS (pipeline.store.corrections.review_key puts it in the ReviewIndex's key)."""
+    return list(REASONS).index(found[0]["reason"])
 
 
 def describe(found: list[dict]) -> list[str]:

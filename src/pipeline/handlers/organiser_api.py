@@ -13,8 +13,6 @@ An organiser key (its own org) or the operator's key, checked by ApiAuthorizerFu
 code as `snaprace review` and `snaprace tag` (pipeline.corrections.review, pipeline.corrections.records).
 """
 
-from dataclasses import replace
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
@@ -26,10 +24,9 @@ from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.corrections import review
 from pipeline.corrections.records import CorrectionError, Corrector
-from pipeline.events import progress
+from pipeline.events import changes, progress
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_range
 from pipeline.processing import results
-from pipeline.retention import faces as retention
 from pipeline.search.answers import photo_urls
 from pipeline.store import Store
 
@@ -71,7 +68,6 @@ def change_settings(org_id: str, event_id: str) -> dict:
     shared.caller_of(app, org_id, event_id)
     change = shared.body_of(app, SettingsChange)
     given = change.model_fields_set
-    current = EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True))
     updates = {field: getattr(change, name) for name, field in SETTINGS_FIELDS.items() if name in given}
     nulls = sorted(
         name for name, field in SETTINGS_FIELDS.items() if name in given and updates[field] is None
@@ -85,15 +81,10 @@ def change_settings(org_id: str, event_id: str) -> dict:
             updates["bib_range"] = parse_range(change.bibRange) if change.bibRange else None
         except InvalidSettings as exc:
             raise BadRequestError(str(exc)) from None
-    settings = replace(current, **updates)
-    table().settings.put(org_id, event_id, settings.to_item())
-    answer = settings.summary()
-    if current.faces and not settings.faces:
-        faces, _ = retention.delete_event_faces(
-            table(), clients.rekognition(), get_config().collection_prefix, org_id, event_id
-        )
-        answer["facesDeleted"] = faces
-    return answer
+    settings, deleted = changes.change_settings(
+        table(), clients.rekognition(), get_config().collection_prefix, org_id, event_id, updates
+    )
+    return settings.summary() | ({} if deleted is None else {"facesDeleted": deleted})
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/review")

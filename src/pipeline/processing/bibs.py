@@ -120,7 +120,8 @@ def searched_bib(text: str) -> str:
     return bib
 
 
-_ENTERED = re.compile(rf"[A-Z]?[0-9]{{1,{SEARCHED_BIB_LIMIT}}}", re.ASCII)
+ENTERED_BIB = rf"[A-Z]?[0-9]{{1,{SEARCHED_BIB_LIMIT}}}"  # a bib a person gives, as a pattern
+_ENTERED = re.compile(ENTERED_BIB, re.ASCII)
 
 
 def is_bib(text: str, rules: BibRules) -> bool:

@@ -21,6 +21,7 @@ from pipeline.events.settings import result_fingerprint
 from pipeline.processing import links, results
 from pipeline.retention import erasure
 from pipeline.store import Store
+from pipeline.store.corrections import review_key
 
 IMAGE_ATTRIBUTES = ("processedKey", "thumbnailKey", "width", "height", "bytes", "takenAt", "photographer")
 
@@ -60,7 +61,7 @@ def save_run(store: Store, photo: RawPhoto, state: StepState, now: str | None = 
         found = review.reasons(bibs, detections.get("doubtful", []), faces, reuploaded)
         if found:
             attributes["review"] = found
-            attributes["reviewKey"] = review.review_key(found, now, photo.photo_id)
+            attributes["reviewKey"] = review_key(review.rank(found), now, photo.photo_id)
 
     outcome = results.Outcome(status=INDEXED, attributes=attributes, bibs=bibs, faces=faces)
     status = results.default_store(store).save(photo, state["photo"], state["executionName"], outcome, now)

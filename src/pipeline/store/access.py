@@ -42,12 +42,16 @@ class Counters:
     def __init__(self, core: TableCore):
         self.core = core
 
-    def count_hit(self, client: str, scope: str, window: int, limit: int, expires_at: int) -> bool:
-        """One more request of a client in a time window; False once `limit` requests were
-        counted in it. The counter item expires with DynamoDB's TTL."""
+    def count_hit(
+        self, client: str, event: tuple[str, str] | None, kind: str, window: int, limit: int, expires_at: int
+    ) -> bool:
+        """One more request of a client in a time window, on one event (`event`: org and event
+        ids) or across all (None); False once `limit` requests were counted in it. The counter
+        item expires with DynamoDB's TTL."""
+        scope = f"{event[0]}#{event[1]}" if event else "*"
         try:
             self.core.table.update_item(
-                Key={"PK": f"RATE#{client}", "SK": f"{scope}#{window}"},
+                Key={"PK": f"RATE#{client}", "SK": f"{scope}#{kind}#{window}"},
                 UpdateExpression="ADD hits :one SET expiresAt = if_not_exists(expiresAt, :expires)",
                 ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
                 ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": expires_at},

@@ -17,6 +17,11 @@ ERASURE_PREFIX = "ERASURE#"
 REVIEW_INDEX = "ReviewIndex"
 
 
+def review_key(rank: int, created_at: str, photo_id: str) -> str:
+    """The ReviewIndex sort key: the most useful reason's rank, then the oldest photo first."""
+    return f"{rank:02d}#{created_at}#{photo_id}"
+
+
 class Corrections:
     def __init__(self, core: TableCore):
         self.core = core
