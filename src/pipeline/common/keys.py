@@ -11,6 +11,7 @@ Derived objects live outside any raw/ path so they never trigger processing:
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote_plus
 
 from pipeline.common.errors import InvalidKey
@@ -37,7 +38,7 @@ class RawPhoto:
     event_id: str
     file_name: str
 
-    @property
+    @cached_property  # a frozen dataclass still has a __dict__: worked out once per photo
     def photo_id(self) -> str:
         return photo_id_for(self.raw_key)
 

@@ -4,15 +4,12 @@
 | rate      | RATE#{client}               | {org}#{event}#{kind}#{window}  |  pipeline.access.ratelimit (TTL)
 """
 
-from pipeline.store.core import TableCore, org_pk
+from pipeline.store.core import Items, org_pk
 
 ORG_KEY_PREFIX = "KEY#"
 
 
-class OrgKeys:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class OrgKeys(Items):
     def get(self, org_id: str, key_id: str) -> dict | None:
         """An organiser key's record, read consistently: a revocation holds at once."""
         return self.core.get({"PK": org_pk(org_id), "SK": f"{ORG_KEY_PREFIX}{key_id}"}, consistent=True)
@@ -38,10 +35,7 @@ class OrgKeys:
         return True
 
 
-class Counters:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class Counters(Items):
     def count_hit(
         self, client: str, event: tuple[str, str] | None, kind: str, window: int, limit: int, expires_at: int
     ) -> bool:

@@ -121,3 +121,10 @@ class TableCore:
         raise RuntimeError(
             f"DynamoDB left {len(pending)} {what} unprocessed after {MAX_BATCH_ATTEMPTS} attempts"
         )
+
+
+class Items:
+    """One kind of item (the other modules of pipeline.store), over the shared core."""
+
+    def __init__(self, core: TableCore):
+        self.core = core

@@ -9,7 +9,7 @@ at (pipeline.corrections.review), removed when one has.
 
 from boto3.dynamodb.conditions import Key
 
-from pipeline.store.core import TableCore, event_pk, to_dynamo
+from pipeline.store.core import Items, event_pk, to_dynamo
 from pipeline.store.photos import bib_sk
 
 CORRECTION_PREFIX = "CORRECTION#"
@@ -22,10 +22,7 @@ def review_key(rank: int, created_at: str, photo_id: str) -> str:
     return f"{rank:02d}#{created_at}#{photo_id}"
 
 
-class Corrections:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class Corrections(Items):
     def get(self, org_id: str, event_id: str, photo_id: str) -> dict | None:
         """The photo's correction record, read consistently: a person's correction holds from the
         moment it is written."""
@@ -81,10 +78,7 @@ class Corrections:
         return page.get("Items", [])
 
 
-class Erasures:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class Erasures(Items):
     def of_event(self, org_id: str, event_id: str) -> list[dict]:
         """The event's erasure records, read consistently: an erasure must hold from the moment
         it is recorded."""

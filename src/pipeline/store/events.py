@@ -4,16 +4,13 @@
 | registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}   |  pipeline.retention.faces
 """
 
-from pipeline.store.core import TableCore, event_pk
+from pipeline.store.core import Items, event_pk
 
 SETTINGS_SK = "SETTINGS"
 REGISTRY_PK = "EVENTS"
 
 
-class Settings:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class Settings(Items):
     def get(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
         """The event's settings item, None when it has none."""
         return self.core.get({"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}, consistent)
@@ -32,11 +29,8 @@ class Settings:
             self.core.table.delete_item(Key=key)
 
 
-class Registry:
+class Registry(Items):
     """Every event that has had an indexed upload, with its retention dates."""
-
-    def __init__(self, core: TableCore):
-        self.core = core
 
     def note_upload(self, org_id: str, event_id: str, at: str) -> None:
         """The event's last indexed upload: face retention counts from it."""

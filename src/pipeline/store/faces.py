@@ -5,16 +5,13 @@ goes through `FaceData.forget`, which also clears the cached matches.
 | face matches | ORG#{orgId}#EVT#{eventId} | FACEMATCH#{bib} |  linkedFaces, matches, expiresAt
 """
 
-from pipeline.store.core import TableCore, event_pk, item_key, to_dynamo
+from pipeline.store.core import Items, event_pk, item_key, to_dynamo
 from pipeline.store.photos import is_photo
 
 FACE_MATCHES_PREFIX = "FACEMATCH#"
 
 
-class FaceData:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class FaceData(Items):
     def matches(self, org_id: str, event_id: str, bib: str) -> dict | None:
         """A bib search's cached face matches (pipeline.search.photos), None when there are none."""
         return self.core.get({"PK": event_pk(org_id, event_id), "SK": f"{FACE_MATCHES_PREFIX}{bib}"})

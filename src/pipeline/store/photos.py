@@ -14,7 +14,7 @@ from typing import TypeGuard, cast
 from boto3.dynamodb.conditions import Key
 
 from pipeline.common.models import BibRead, PhotoItem
-from pipeline.store.core import TableCore, event_pk, to_dynamo
+from pipeline.store.core import Items, event_pk, to_dynamo
 
 PHOTO_PREFIX = "PHOTO#"
 GALLERY_INDEX = "GalleryIndex"
@@ -62,10 +62,7 @@ def is_bib(item: dict) -> bool:
     return item["SK"].startswith("BIB#")
 
 
-class Photos:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class Photos(Items):
     def get(self, org_id: str, event_id: str, photo_id: str) -> PhotoItem | None:
         item = self.core.get({"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, consistent=True)
         return cast(PhotoItem | None, item)
@@ -117,10 +114,7 @@ class Photos:
         self.core.delete_items(keys)
 
 
-class BibIndex:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class BibIndex(Items):
     def photos_with(self, org_id: str, event_id: str, bib: str) -> list[dict]:
         """All bib-index items of a bib in one event."""
         return self.core.query_prefix(event_pk(org_id, event_id), bib_prefix(bib))

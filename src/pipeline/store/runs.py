@@ -6,7 +6,7 @@ If a step's answer is lost (a timeout) and it runs again, the run's end still fi
 the first faces (pipeline.processing.results).
 """
 
-from pipeline.store.core import TableCore, event_pk
+from pipeline.store.core import Items, event_pk
 
 RUN_FACES_PREFIX = "FACES#"
 
@@ -15,10 +15,7 @@ def run_faces_sk(photo_id: str, execution_name: str) -> str:
     return f"{RUN_FACES_PREFIX}{photo_id}#{execution_name}"
 
 
-class RunNotes:
-    def __init__(self, core: TableCore):
-        self.core = core
-
+class RunNotes(Items):
     def record_faces(self, org_id: str, event_id: str, photo_id: str, execution: str, face_ids) -> None:
         if face_ids:
             self.core.table.update_item(

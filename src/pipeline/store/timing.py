@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from boto3.dynamodb.conditions import Key
 
-from pipeline.store.core import TableCore, event_pk, to_dynamo
+from pipeline.store.core import Items, TableCore, event_pk, to_dynamo
 from pipeline.store.photos import camera_key
 from pipeline.timing.rules import (
     OffsetEstimate,
@@ -49,9 +49,9 @@ class ImportRaced(RuntimeError):
     """Another import became current while this one was being written."""
 
 
-class TimingItems:
+class TimingItems(Items):
     def __init__(self, core: TableCore):
-        self.core = core
+        super().__init__(core)
         self.table = core.table
 
     def current(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
