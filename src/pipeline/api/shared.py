@@ -128,7 +128,7 @@ def what_it_takes(model: type[BaseModel]) -> str:
 
 def respond(app, event: dict, context, max_body: int | None = None) -> dict:
     """The route's answer with API_HEADERS. `max_body`: a larger body is refused before anything
-    reads it (413), as the resolver's validation would parse it whole."""
+    reads it (413): no request of that API needs more, and parsing it would cost for nothing."""
     if max_body is not None and len(event.get("body") or "") > max_body:
         answer = {"statusCode": 413, "headers": {"Content-Type": "application/json"}}
         answer["body"] = json.dumps({"message": f"the body is larger than {max_body} characters"})
