@@ -17,7 +17,7 @@ MAX_CAMERA = 100
 MAX_OFFSET_SECONDS = 2 * 86400
 
 
-def timing_table(stack: Stack) -> TimingItems:
+def timing_items(stack: Stack) -> TimingItems:
     return stack.photo_table.timing
 
 
@@ -47,7 +47,7 @@ def import_results(
         results = results_file.parse_results(
             text, columns, datetime.date.fromisoformat(settings.date), timing.event_zone(settings.timezone)
         )
-        summary = timing_table(stack).replace_results(org_id, event_id, results, path.name)
+        summary = timing_items(stack).replace_results(org_id, event_id, results, path.name)
     except (timing.InvalidTiming, ImportRaced) as exc:
         raise StackError(str(exc)) from None
     return {**summary, "cameras": estimate_offsets(stack, org_id, event_id)}
@@ -66,13 +66,13 @@ def set_checkpoint(
         checkpoint = results_file.checked_checkpoint(checkpoint)
     except timing.InvalidTiming as exc:
         raise StackError(f"--checkpoint: {exc}") from None
-    current = timing_table(stack).current(org_id, event_id, consistent=True)
+    current = timing_items(stack).current(org_id, event_id, consistent=True)
     if current and checkpoint not in current["checkpoints"]:
         known = ", ".join(current["checkpoints"])
         raise StackError(f"--checkpoint {checkpoint!r} is not in the event's timing results ({known})")
     if offset is not None and abs(offset) > MAX_OFFSET_SECONDS:
         raise StackError("--clock-offset: seconds, at most two days either way")
-    timing_table(stack).put_camera(org_id, event_id, camera, checkpoint, offset)
+    timing_items(stack).put_camera(org_id, event_id, camera, checkpoint, offset)
     return estimate_offsets(stack, org_id, event_id)
 
 
@@ -80,7 +80,7 @@ def estimate_offsets(stack: Stack, org_id: str, event_id: str) -> list[dict]:
     """Each camera's clock offset estimated from its photos' bib reads against the runners'
     passings at its checkpoint, stored for the search; the report says which offset is used."""
     validate_ids(org_id, event_id)
-    table = timing_table(stack)
+    table = timing_items(stack)
     current = table.current(org_id, event_id, consistent=True)
     runners = table.all_runners(org_id, event_id, current["importId"]) if current else []
     report = []

@@ -30,7 +30,7 @@ def content_type(headers: dict | None) -> str:
 
 def check_selfie_request(headers: dict | None) -> None:
     """UnsupportedMediaType unless the selfie POST is one a browser sends only after a preflight (a
-    public GET's CLIENT_HEADER is a required parameter of its route: api_models.ClientHeader)."""
+    public GET's CLIENT_HEADER is a required parameter of its route: pipeline.api.models.ClientHeader)."""
     if content_type(headers) not in JSON_OR_IMAGE:
         raise UnsupportedMediaType("send the selfie as application/json, or as image/jpeg or image/png")
 
