@@ -14,7 +14,7 @@ from pipeline.common import rekognition
 from pipeline.common.keys import RawPhoto
 from pipeline.common.models import BibRead, StepState
 from pipeline.processing import images, links, second_look
-from pipeline.processing.reading import event_settings, rules_for
+from pipeline.processing.reading import event_settings, rules_for, stack_rules
 from pipeline.store import Store
 
 logger = Logger(child=True)  # a shared module: the handler's Logger sets the output up
@@ -37,9 +37,9 @@ def look_again(
     everyone, aspect = found["faces"] + found.get("otherFaces", []), image["width"] / image["height"]
     first = second_look.worn(found["bibs"], everyone, aspect)
     faces = second_look.faces_without_bib(first, everyone, image["width"], image["height"])
-    rules = rules_for(event_settings(photo.org_id, photo.event_id))
-    added, words = [], 0
-    if faces:
+    rules, added, words = stack_rules(), [], 0
+    if faces:  # the event's settings are read only for a photo that is read again
+        rules = rules_for(event_settings(photo.org_id, photo.event_id))
         layout = second_look.sheet(best_image(s3, bucket, state, faces), faces)
         detections = rekognition.detect_text(client, {"Bytes": layout.jpeg})
         added = second_look.reads(second_look.in_photo(detections, layout), first, rules, aspect)

@@ -18,11 +18,14 @@ def _load_settings(org_id: str, event_id: str) -> EventSettings:
 event_settings = Cached(_load_settings)
 
 
-def rules_for(settings: EventSettings) -> BibRules:
+def stack_rules() -> BibRules:
+    """The stack's bib lengths (BibRules' own where template.yaml sets none)."""
     config = get_config()
-    default = BibRules()
-    stack = BibRules(
-        min_length=default.min_length if config.bib_min_length is None else config.bib_min_length,
-        max_length=default.max_length if config.bib_max_length is None else config.bib_max_length,
+    return BibRules(
+        min_length=BibRules.min_length if config.bib_min_length is None else config.bib_min_length,
+        max_length=BibRules.max_length if config.bib_max_length is None else config.bib_max_length,
     )
-    return stack.for_event(settings.bib_range, settings.participants)
+
+
+def rules_for(settings: EventSettings) -> BibRules:
+    return stack_rules().for_event(settings.bib_range, settings.participants)

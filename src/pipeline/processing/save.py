@@ -9,7 +9,6 @@ replace whatever an earlier run wrote (pipeline.processing.results), and the eve
 is noted: face retention counts from it (pipeline.retention.faces).
 """
 
-import datetime
 from dataclasses import dataclass
 from typing import cast
 
@@ -37,7 +36,7 @@ class Saved:
 def save_run(store: Store, photo: RawPhoto, state: StepState, now: str | None = None) -> Saved:
     """The run's results saved (or SUPERSEDED when the upload changed since): what was stored."""
     image, detections = state["image"], state["detections"]
-    now = now or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    now = now or results.now_iso()
     ids = (photo.org_id, photo.event_id)
     # what people decided, read consistently: a correction, an erasure or faces off hold at once
     record = store.corrections.get(*ids, photo.photo_id)

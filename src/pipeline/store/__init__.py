@@ -3,6 +3,7 @@ its items' keys, and nothing outside it builds or parses a PK or SK. `Store` giv
 handle with every kind: `store.photos.get(...)`, `store.settings.faces_on(...)`."""
 
 import time
+from functools import cached_property
 
 from pipeline.store.access import Counters, OrgKeys
 from pipeline.store.core import TableCore
@@ -11,7 +12,6 @@ from pipeline.store.events import Registry, Settings
 from pipeline.store.faces import FaceData
 from pipeline.store.photos import BibIndex, Photos
 from pipeline.store.runs import RunNotes
-from pipeline.store.timing import TimingItems
 
 
 class Store:
@@ -28,4 +28,11 @@ class Store:
         self.erasures = Erasures(self.core)
         self.org_keys = OrgKeys(self.core)
         self.counters = Counters(self.core)
-        self.timing = TimingItems(self.core)
+
+    @cached_property
+    def timing(self):
+        """Loaded on first use: the timing rules it needs (~20 ms of imports) stay off the cold start
+        of the functions that never read timing items (the authorizer, the steps but SaveResults)."""
+        from pipeline.store.timing import TimingItems
+
+        return TimingItems(self.core)

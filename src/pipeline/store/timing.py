@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from boto3.dynamodb.conditions import Key
 
-from pipeline.store.core import Items, TableCore, event_pk, to_dynamo
+from pipeline.store.core import Items, event_pk, to_dynamo
 from pipeline.store.photos import camera_key
 from pipeline.timing.rules import (
     OffsetEstimate,
@@ -50,14 +50,10 @@ class ImportRaced(RuntimeError):
 
 
 class TimingItems(Items):
-    def __init__(self, core: TableCore):
-        super().__init__(core)
-        self.table = core.table
-
     def current(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
         """The TIMING item: the current import's id, when, and its counts."""
         key = {"PK": event_pk(org_id, event_id), "SK": TIMING_SK}
-        return self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+        return self.core.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
 
     def replace_results(self, org_id: str, event_id: str, results: Results, source: str) -> dict:
         """Write the results as a new import, make it current, then delete every earlier one."""
@@ -93,12 +89,12 @@ class TimingItems(Items):
         }
         condition = "attribute_not_exists(PK)" if previous is None else "importId = :previous"
         try:
-            self.table.put_item(
+            self.core.table.put_item(
                 Item={"PK": pk, "SK": TIMING_SK, **summary},
                 ConditionExpression=condition,
                 **({"ExpressionAttributeValues": {":previous": previous["importId"]}} if previous else {}),
             )
-        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+        except self.core.table.meta.client.exceptions.ConditionalCheckFailedException:
             self._delete_imports(pk, keep=None, only=import_id)
             raise ImportRaced("another timing import finished meanwhile: run the import again") from None
         self._delete_imports(pk, keep=import_id)
@@ -114,7 +110,7 @@ class TimingItems(Items):
 
     def runner(self, org_id: str, event_id: str, import_id: str, bib: str) -> Runner | None:
         key = {"PK": event_pk(org_id, event_id), "SK": timing_runner_sk(import_id, bib)}
-        item = self.table.get_item(Key=key).get("Item")
+        item = self.core.table.get_item(Key=key).get("Item")
         return _runner(item) if item else None
 
     def runners(self, org_id: str, event_id: str, import_id: str, bibs) -> dict[str, Runner]:
@@ -154,7 +150,7 @@ class TimingItems(Items):
         found: dict[str, str] = {}
         start = None
         for _ in range(MAX_NAME_PAGES):
-            page = self.table.query(
+            page = self.core.table.query(
                 KeyConditionExpression=condition,
                 Limit=NAME_PAGE,
                 **({"ExclusiveStartKey": start} if start else {}),
@@ -185,14 +181,14 @@ class TimingItems(Items):
         else:
             update += ", clockOffset = :offset"
             values[":offset"] = Decimal(str(offset))
-        self.table.update_item(
+        self.core.table.update_item(
             Key=key, UpdateExpression=update, ExpressionAttributeNames=names, ExpressionAttributeValues=values
         )
 
     def put_estimate(self, org_id: str, event_id: str, camera: str, estimate: OffsetEstimate | None) -> None:
         key = {"PK": event_pk(org_id, event_id), "SK": f"{CAMERA_PREFIX}{camera}"}
         if estimate is None:
-            self.table.update_item(Key=key, UpdateExpression="REMOVE estimate")
+            self.core.table.update_item(Key=key, UpdateExpression="REMOVE estimate")
             return
         value = to_dynamo(
             {
@@ -202,7 +198,7 @@ class TimingItems(Items):
                 "candidates": estimate.candidates,
             }  # fmt: skip
         )
-        self.table.update_item(
+        self.core.table.update_item(
             Key=key,
             UpdateExpression="SET estimate = :estimate",
             ExpressionAttributeValues={":estimate": value},
@@ -218,7 +214,7 @@ class TimingItems(Items):
             condition &= Key("cameraTime").between(first, last)
         items, start = [], None
         while True:
-            page = self.table.query(
+            page = self.core.table.query(
                 IndexName=CAMERA_INDEX,
                 KeyConditionExpression=condition,
                 **({"ExclusiveStartKey": start} if start else {}),
