@@ -229,7 +229,7 @@ def reprocess(stack: Stack, plan, rate: float, on_started: Callable[[str], None]
             photo = keys.parse_raw_key(raw_key)
         except keys.InvalidKey:
             continue
-        pacer.wait(budget=float("inf"))
+        pacer.wait()
         request = uploads.processing_request(photo, stack.bucket, etag, token)
         started += uploads.start_execution(sfn, stack.state_machine_arn, request)
         on_started(raw_key)

@@ -268,8 +268,7 @@ def table_request(properties: dict) -> dict:
     return {name: properties[name] for name in _CREATE_TABLE_PROPERTIES if name in properties}
 
 
-def create_table_kwargs(template: dict, stage: str) -> dict:
-    """CreateTable arguments for the stack's table, from the template's own properties."""
-    (logical_id,) = resources_of_type(template, "AWS::DynamoDB::Table")
+def create_table_kwargs(template: dict, stage: str, logical_id: str = "PhotoTable") -> dict:
+    """CreateTable arguments for one of the stack's tables, from the template's own properties."""
     resolver = Resolver(template, region="ap-northeast-2", parameters={"Stage": stage})
     return table_request(resolver.resource_properties(logical_id))

@@ -31,9 +31,8 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "image-rekognition",
         "POWERTOOLS_METRICS_NAMESPACE": "SnapRace",
         "POWERTOOLS_TRACE_DISABLED": "1",
-        # the starter's pacer spaces executions by StarterMaxConcurrency x 1.6 / (0.9 x this): ~9 ms here,
-        # so tests never sleep on it; the pacing tests give the starter a pacer of their own
-        "REKOGNITION_TPS": "1000",
+        # no QUOTA_TABLE_NAME: calls are not governed, except in the tests of the governor and of
+        # admission, which create the quota table (`quota_table`) and set it
     }
 )
 os.environ.pop("AWS_PROFILE", None)
@@ -75,20 +74,19 @@ share_botocore_models()
 @pytest.fixture(autouse=True)
 def fresh_configuration():
     """Configuration and clients are cached per container; each test gets its own."""
-    from pipeline.common import clients
+    from pipeline.common import clients, governor
     from pipeline.common.config import get_config
-    from pipeline.handlers import start_processing
     from pipeline.processing import reading
 
     def clear():
         get_config.cache_clear()
-        start_processing._container.__dict__.pop("pacer", None)  # kept per container: not across tests
         for factory in (
             clients.s3,
             clients.s3_presigner,
             clients.rekognition,
             clients.dynamodb_table,
             clients.stepfunctions,
+            governor._table,
         ):
             factory.cache_clear()
         reading.event_settings.clear()
@@ -126,6 +124,9 @@ def aws(template):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         boto3.client("dynamodb", region_name=REGION).create_table(**create_table_kwargs(template, STAGE))
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            **create_table_kwargs(template, STAGE, "QuotaTable")
+        )
         boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name=f"{STAGE}/image-rekognition/signing-key", SecretString=SIGNING_KEY
         )

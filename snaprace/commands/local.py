@@ -32,7 +32,8 @@ def local() -> None:
     "--rekognition-tps",
     type=click.FloatRange(min=1),
     help="The emulated account's Rekognition quota: throttle each operation beyond it (and set the "
-    "stack's RekognitionTps parameter to it).",
+    "stack's DetectTextTps, IndexFacesTps, SearchFacesTps and SearchFacesByImageTps to it; without "
+    "it they are 50 and nothing throttles).",
 )
 @click.option(
     "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Default: .snaprace/local.log"

@@ -72,7 +72,8 @@ class Invocation:
     cpu_ms: float = 0.0  # this thread's CPU time: what Duration would be without the other threads
 
 
-CONTAINERS = 4  # per function: enough that a throttled call's wait does not hold up the others
+CONTAINERS = 12  # per function: a call waiting for its Rekognition turn (or a throttled retry) holds one, as
+# on Lambda, where concurrency is the account's (1,000), not 4: fewer made the waits queue here
 _METRICS_LOCK = threading.RLock()
 
 

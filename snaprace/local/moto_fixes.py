@@ -189,8 +189,32 @@ def _report_eventbridge_configuration() -> None:
     S3Response.get_bucket_notification = get_bucket_notification
 
 
+# 5. DynamoDB applies each write to an item atomically: a conditional update is checked and made
+# in one step, so two callers never both pass the same condition (the Rekognition governors count
+# on it: pipeline.common.governor). moto checks and writes without a lock; its writes are
+# serialised here. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html
+_writes = threading.RLock()
+
+
+def serialise_dynamodb_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "serialised", False):
+            continue
+
+        def serialised(*args, _method=method, **kwargs):
+            with _writes:
+                return _method(*args, **kwargs)
+
+        serialised.serialised = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, serialised)
+
+
 def install() -> None:
     notifications._send_event_bridge_message = _send_event_bridge_message
+    serialise_dynamodb_writes()
     _notify_delete_markers()
     _install_json_path()
     _report_eventbridge_configuration()

@@ -4,7 +4,7 @@ validation, response shapes, limits and errors. What an image shows comes from a
 Limits as documented: image bytes <= 5 MB, S3 objects <= 15 MB, JPEG or PNG only, both sides >=
 80 px; DetectText returns at most 100 words; IndexFaces at most 100 faces; MaxFaces 1-4096 for
 searches; FaceMatchThreshold 0-100 (default 80). With `tps`, each operation answers
-ProvisionedThroughputExceededException beyond `tps` calls per second, like an account quota.
+ProvisionedThroughputExceededException beyond an account quota of `tps` calls a second (Throttle).
 """
 
 import base64
@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,11 +89,15 @@ def _face_detail(face: SeenFace) -> dict:
 
 
 class Throttle:
-    """At most `tps` calls per rolling second per operation."""
+    """An account quota of `tps` calls a second per operation, as a token bucket: it refills at
+    `tps` a second and holds at most `burst` seconds of it (at least one call). AWS does not
+    publish Rekognition's burst; one second's worth is assumed, and the stack's governors do not
+    count on it (they space calls 1 / (0.97 x tps) apart)."""
 
-    def __init__(self, tps: float | None, clock=time.monotonic):
+    def __init__(self, tps: float | None, clock=time.monotonic, burst: float = 1.0):
         self.tps, self.clock = tps, clock
-        self.calls: dict[str, deque] = defaultdict(deque)
+        self.capacity = max(1.0, (tps or 0) * burst)
+        self.buckets: dict[str, tuple[float, float]] = {}  # operation -> (tokens, at)
         self.throttled: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()
 
@@ -102,13 +106,13 @@ class Throttle:
             return True
         now = self.clock()
         with self.lock:
-            window = self.calls[operation]
-            while window and now - window[0] >= 1.0:
-                window.popleft()
-            if len(window) >= self.tps:
+            tokens, at = self.buckets.get(operation, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.tps)
+            if tokens < 1.0:
+                self.buckets[operation] = (tokens, now)
                 self.throttled[operation] += 1
                 return False
-            window.append(now)
+            self.buckets[operation] = (tokens - 1.0, now)
             return True
 
 
@@ -124,6 +128,7 @@ class RekognitionEmulator:
         self.throttle = Throttle(tps)
         self.collections: dict[str, Collection] = {}
         self.calls: dict[str, int] = defaultdict(int)
+        self.spans: dict[str, list[float]] = {}  # operation -> [first, last] answered call (epoch s)
         self.lock = threading.RLock()
 
     def handle(self, operation: str, request: dict) -> dict:
@@ -137,6 +142,8 @@ class RekognitionEmulator:
             )
         with self.lock:
             self.calls[operation] += 1
+            now = time.time()
+            self.spans.setdefault(operation, [now, now])[1] = now
         return method(request)
 
     # ---------------------------------------------------------------- request checks
@@ -454,4 +461,4 @@ def answer_in_process(client, emulator: RekognitionEmulator) -> None:
         parsed["ResponseMetadata"] = {"HTTPStatusCode": status}
         return AWSResponse(None, status, {}, None), parsed
 
-    client.meta.events.register_first("before-call.rekognition", answer)
+    client.meta.events.register("before-call.rekognition", answer)  # after the governor's turn

@@ -23,7 +23,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from pipeline.common.governor import GOVERNED
 from snaprace.local import event_sources, iam_requests, logs, moto_fixes
+from snaprace.local.account import UNTHROTTLED_TPS
 from snaprace.local.authorization import Authorizer
 from snaprace.local.engine_choice import make_engine
 from snaprace.local.faults import Faults
@@ -90,8 +92,9 @@ class LocalStack:
         self.template = load_template(self.template_path)
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         parameters = {"Stage": STAGE}
-        if self.rekognition_tps:  # the emulated account's quota is the one the stack is told about
-            parameters["RekognitionTps"] = f"{self.rekognition_tps:g}"
+        # the emulated account's quotas are the ones the stack is told about
+        for api in GOVERNED:
+            parameters[f"{api}Tps"] = f"{self.rekognition_tps or UNTHROTTLED_TPS:g}"
         parameters.update(self.parameter_overrides)  # unless the operator says otherwise
         self.resolver = Resolver(
             self.template, region=self.region, stack_name=self.stack_name, parameters=parameters
@@ -261,6 +264,7 @@ class LocalStack:
                 "tps": self.rekognition.throttle.tps,
                 "calls": dict(self.rekognition.calls),
                 "throttled": dict(self.rekognition.throttle.throttled),
+                "spans": dict(self.rekognition.spans),
             },
             "iam": {  # requests refused to a function's role (snaprace.local.iam)
                 "denied": len(self.authorizer.denials) if self.authorizer else 0,

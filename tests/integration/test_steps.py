@@ -370,64 +370,63 @@ def test_starter_reports_only_the_failed_messages(state_machine, context, monkey
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
 
 
-def test_starter_paces_executions_to_the_quota_and_leaves_late_ones_in_the_queue(
-    state_machine, context, monkeypatch
+@pytest.fixture
+def turns(aws, monkeypatch):
+    """The governors on, on a clock that moves only when someone sleeps; 9.9 s of DetectText turns
+    already booked (the second look's, a search's)."""
+    from pipeline.common import governor
+    from pipeline.common.config import get_config
+
+    now = [1_796_000_000.0]
+    monkeypatch.setattr(governor, "clock", lambda: now[0])
+    monkeypatch.setattr(governor, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    monkeypatch.setenv("QUOTA_TABLE_NAME", "SnapRaceQuotas-test")
+    monkeypatch.setenv("REKOGNITION_QUOTAS", "DetectText=10,IndexFaces=10")
+    get_config.cache_clear()
+    for _ in range(96):  # 9.9 s
+        governor.stack_governor().take("DetectText", wait=60)
+    get_config.cache_clear()  # the test sets more of the environment
+    return now
+
+
+def test_starter_leaves_photos_whose_turn_is_beyond_its_time_in_the_queue(
+    state_machine, context, monkeypatch, turns
 ):
-    """Three photos, one slot every 2 s, 5 s left in the invocation (3 s of them kept for the end):
-    two start, the third stays queued for the next batch; a rejection never waits for a slot."""
+    """9.9 s of turns booked ahead, 5 s left in the invocation (3 s of them kept for the end): no
+    photo can be admitted in time, each goes back to the queue (no turn booked, no Rekognition
+    attempt); a rejection never waits for a turn. With more time, the next one starts, with the
+    turns it booked in its input."""
     sfn, arn = state_machine
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     from pipeline.handlers import start_processing
-    from pipeline.processing import pacing
 
-    now = [100.0]
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    paced = pacing.Pacer(2.0, clock=lambda: now[0], sleep=sleep, offset=0.0)
-    monkeypatch.setattr(start_processing._container, "pacer", paced, raising=False)
-    deadline = now[0] + 5.0
-    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: int((deadline - now[0]) * 1000))
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: 5_000)
     batch = sqs_batch(
         *(s3_eventbridge_event(BUCKET, f"acme/e1/raw/{n}.jpg", sequencer=f"006{n}") for n in range(3)),
         s3_eventbridge_event(BUCKET, "acme/e1/raw/notes.txt", sequencer="0069"),
     )
     failures = start_processing.lambda_handler(batch, context)["batchItemFailures"]
 
-    assert [f["itemIdentifier"] for f in failures] == [batch["Records"][2]["messageId"]]
-    assert slept == [0.0, 2.0]
-    started = {
-        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["photo"]["rawKey"]
+    assert [f["itemIdentifier"] for f in failures] == [r["messageId"] for r in batch["Records"][:3]]
+    inputs = [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
         for e in sfn.list_executions(stateMachineArn=arn)["executions"]
-    }
-    assert started == {"acme/e1/raw/0.jpg", "acme/e1/raw/1.jpg", "acme/e1/raw/notes.txt"}
+    ]
+    assert [i["photo"]["rawKey"] for i in inputs] == ["acme/e1/raw/notes.txt"]
 
-
-def test_each_starter_container_keeps_its_own_pacer():
-    """Containers pace independently (a shared pacer would start them in step, in clumps)."""
-    import threading
-
-    from pipeline.handlers import start_processing
-
-    seen = []
-    threads = [threading.Thread(target=lambda: seen.append(start_processing.pacer())) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len({id(p) for p in seen}) == 3
-    assert start_processing.pacer() is start_processing.pacer()  # kept across invocations
-
-
-def test_pacing_spreads_the_quota_over_the_starter_containers():
-    from pipeline.processing import pacing
-
-    # 5 containers at 10 TPS: each starts one execution every 5 x 1.6 / 9 s, 9 / 1.6 per second in
-    # all, which make 9 DetectText calls per second when 60 % of the photos take a second look
-    assert pacing.interval_for(10, 5) == pytest.approx(5 * 1.6 / 9)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: 30_000)
+    began = turns[0]
+    again = sqs_batch(s3_eventbridge_event(BUCKET, "acme/e1/raw/0.jpg", sequencer="0060"))
+    assert start_processing.lambda_handler(again, context)["batchItemFailures"] == []
+    (started,) = [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+        for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+        if e["name"] != inputs[0]["executionName"]
+    ]
+    # its DetectText turn is the first free one, 9.9 s on; it started LEAD seconds before it
+    assert started["turns"]["DetectText"] == pytest.approx(began + 96 / 9.7, abs=1e-3)
+    assert started["turns"]["IndexFaces"] >= started["turns"]["DetectText"]
+    assert turns[0] == pytest.approx(started["turns"]["DetectText"] - 3.0, abs=1e-3)
 
 
 def test_authorizer_accepts_only_the_key_in_secrets_manager(aws, context, monkeypatch):
@@ -705,8 +704,11 @@ def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_mach
     ]
 
 
-def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machine, context, monkeypatch):
-    """Not after the queue's whole visibility timeout (180 s): the starter shortens it to the wait.
+def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(
+    state_machine, context, monkeypatch, turns
+):
+    """Not after the queue's whole visibility timeout (180 s): the starter shortens it to the wait
+    (9.9 s of turns booked, a photo is booked LEAD + HORIZON = 5 s ahead: back in 4.9 s, rounded up).
     The queue's clock is the test's: moto's SQS reads the time through unix_time_millis."""
     import time
 
@@ -722,11 +724,7 @@ def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machi
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     monkeypatch.setenv("UPLOAD_QUEUE_URL", queue_url)
     from pipeline.handlers import start_processing
-    from pipeline.processing import pacing
 
-    now = [100.0]
-    paced = pacing.Pacer(4.0, clock=lambda: now[0], sleep=lambda s: None, offset=4.0)  # next slot in 4 s
-    monkeypatch.setattr(start_processing._container, "pacer", paced, raising=False)
     monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: 5_000)  # 2 s after the margin
     sqs.send_message(
         QueueUrl=queue_url, MessageBody=json.dumps(s3_eventbridge_event(BUCKET, "acme/e1/raw/a.jpg"))
@@ -739,10 +737,10 @@ def test_a_record_deferred_by_pacing_comes_back_when_its_turn_is_due(state_machi
         start_processing.lambda_handler(batch, context)
     assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # still in flight now
-    queue_now[0] += 3.9
+    queue_now[0] += 4.9
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None  # not before its turn
     queue_now[0] += 0.2
-    (again,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]  # 4 s on, not 180
+    (again,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]  # 5 s on, not 180
     assert again["Body"] == message["Body"]
 
 

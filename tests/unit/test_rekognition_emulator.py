@@ -211,14 +211,32 @@ def test_scripted_failure_is_answered_as_that_error(emulator):
     assert (failure.code, failure.status) == ("InternalServerError", 500)
 
 
-def test_throttle_admits_tps_calls_per_rolling_second():
+def test_throttle_is_a_token_bucket_of_one_seconds_calls():
+    """A quota of 2 a second: a full bucket takes 2 calls at once, then one call per 0.5 s refill;
+    never calls aligned to a second's window (3 calls 0.1 s apart across a second's edge throttle)."""
     clock = Clock()
+    clock.now = 0.95
     throttle = Throttle(2, clock)
     assert [throttle.admit("DetectText") for _ in range(3)] == [True, True, False]
     assert throttle.admit("IndexFaces")  # each operation has its own quota
-    clock.now += 1.0
+    clock.now += 0.1  # a new second began, but only 0.2 of a call has refilled
+    assert not throttle.admit("DetectText")
+    clock.now += 0.4  # 0.5 s since the bucket emptied: one call
     assert throttle.admit("DetectText")
-    assert throttle.throttled == {"DetectText": 1}
+    assert not throttle.admit("DetectText")
+    clock.now += 10  # refilled to its capacity, not beyond
+    assert [throttle.admit("DetectText") for _ in range(3)] == [True, True, False]
+    assert throttle.throttled == {"DetectText": 4}
+
+
+def test_calls_spaced_at_the_quota_are_never_throttled():
+    clock = Clock()
+    throttle = Throttle(3, clock)
+    admitted = []
+    for _ in range(300):  # 100 s at exactly the quota's rate
+        admitted.append(throttle.admit("DetectText"))
+        clock.now += 1 / 3
+    assert all(admitted)
 
 
 def test_throttled_call_is_provisioned_throughput_exceeded(objects):

@@ -3,7 +3,7 @@
 The Rekognition client does not retry: pipeline.common.rekognition is the one retry layer for its calls
 (a second one here multiplied the attempts: 16 HTTP requests for one throttled DetectText, measured
 by bench/rekognition_attempts.py). Not adaptive mode either: its client-side rate limit is per
-container and starts low after one throttle, far below the quota the starter paces to.
+container and starts low after one throttle; the stack's governors pace every caller together.
 ``AWS_ENDPOINT_URL`` (read by boto3 itself) points every client at the local stack.
 """
 
@@ -12,6 +12,8 @@ from functools import cache
 
 import boto3
 from botocore.config import Config
+
+from pipeline.common import governor
 
 _STANDARD = Config(retries={"mode": "standard", "max_attempts": 5})
 _REKOGNITION = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -38,7 +40,14 @@ def s3_presigner():
 
 @cache
 def rekognition():
-    return boto3.client("rekognition", config=_REKOGNITION)
+    """Every call of a governed API waits for its turn first (pipeline.common.governor)."""
+    client = boto3.client("rekognition", config=_REKOGNITION)
+    client.meta.events.register("before-call.rekognition", _take_turn)
+    return client
+
+
+def _take_turn(model, **_) -> None:
+    governor.turn_for(model.name)
 
 
 @cache

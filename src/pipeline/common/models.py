@@ -34,6 +34,8 @@ class StepState(TypedDict):
     ]  # Preprocess: processedKey, thumbnailKey, width, height, bytes, takenAt, photographer
     detections: NotRequired[dict]  # Analyse: bibs, faces, errors
     error: NotRequired[dict]  # a step's Catch (ResultPath $.error): Error, Cause
+    turns: NotRequired[dict]  # "process": the first calls' booked turns (pipeline.processing.pacing)
+    retryCount: NotRequired[int]  # DetectText, IndexFaces: the state machine's $$.State.RetryCount
 
 
 class BibRead(TypedDict):

@@ -39,7 +39,7 @@ from pipeline.api.models import (
     SelfiePhotos,
     answers,
 )
-from pipeline.common import clients
+from pipeline.common import clients, governor
 from pipeline.common.config import get_config
 from pipeline.events.settings import VERIFIED, EventSettings
 from pipeline.processing.bibs import searched_bib
@@ -330,7 +330,8 @@ def description() -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return shared.respond(app, event, context)
+    with governor.serving(governor.RUNNERS, governor.PERSON_WAIT_SECONDS):
+        return shared.respond(app, event, context)
 
 
 if __name__ == "__main__":  # python -m pipeline.handlers.api > ../docs/openapi.json

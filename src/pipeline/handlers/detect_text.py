@@ -4,7 +4,7 @@ the bib-shaped numbers the event's settings refused, for the review queue (pipel
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline.common import clients, rekognition
+from pipeline.common import clients, governor, rekognition
 from pipeline.common.config import get_config
 from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
@@ -23,9 +23,10 @@ def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
     settings = event_settings(photo.org_id, photo.event_id)
-    detections = rekognition.detect_text(
-        clients.rekognition(), rekognition.s3_image(config.bucket_name, event["image"]["processedKey"])
-    )
+    with governor.booked(event):
+        detections = rekognition.detect_text(
+            clients.rekognition(), rekognition.s3_image(config.bucket_name, event["image"]["processedKey"])
+        )
     rules = rules_for(settings)
     found = bibs.read_bibs(detections, rules)
     doubtful = bibs.doubtful_reads(detections, rules)

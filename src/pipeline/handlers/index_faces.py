@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline.common import clients
+from pipeline.common import clients, governor
 from pipeline.common.config import get_config
 from pipeline.common.keys import collection_id
 from pipeline.common.models import StepState
@@ -24,7 +24,10 @@ def lambda_handler(event: StepState, context) -> dict:
     photo = step_photo(event, logger)
     collection = collection_id(config.collection_prefix, photo.org_id, photo.event_id)
     store = Store(clients.dynamodb_table(config.table_name))
-    indexed = index_photo_faces(store, clients.rekognition(), collection, config.bucket_name, photo, event)
+    with governor.booked(event):
+        indexed = index_photo_faces(
+            store, clients.rekognition(), collection, config.bucket_name, photo, event
+        )
     if indexed.faces_off:
         logger.info("Face search is off for this event: no faces indexed")
         return {"faces": [], "otherFaces": []}

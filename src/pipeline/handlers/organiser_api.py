@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pipeline.api import shared
 from pipeline.api.requests import Correction, SettingsChange
-from pipeline.common import clients, keys
+from pipeline.common import clients, governor, keys
 from pipeline.common.config import get_config
 from pipeline.corrections import review
 from pipeline.corrections.records import CorrectionError, Corrector
@@ -120,4 +120,5 @@ def cannot_correct(exc: CorrectionError):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return shared.respond(app, event, context, max_body=shared.MAX_BODY_CHARS)
+    with governor.serving("", governor.PERSON_WAIT_SECONDS):  # the pipeline's share of SearchFaces
+        return shared.respond(app, event, context, max_body=shared.MAX_BODY_CHARS)

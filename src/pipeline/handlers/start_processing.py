@@ -2,12 +2,12 @@
 
 Invalid keys are logged with their reason and dropped (they can never succeed); a duplicate
 event's ExecutionAlreadyExists counts as success; anything else fails only its own message.
-Executions that will call Rekognition are paced to the account's quota (pipeline.processing.pacing); a record
-whose turn would come after the function's time is up is left in the queue for the next batch.
+An execution that will call Rekognition starts once its first calls' turns are booked
+(pipeline.processing.pacing); a record whose turn would come after the function's time is up goes
+back to the queue until then.
 """
 
 import math
-import threading
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from pipeline.common import clients, keys
+from pipeline.common import clients, governor, keys
 from pipeline.common.config import get_config
 from pipeline.common.errors import InvalidKey
 from pipeline.common.models import INDEXED
@@ -27,23 +27,10 @@ from pipeline.store import Store
 logger = Logger()
 metrics = Metrics()
 PACING_MARGIN_SECONDS = 3.0  # left to start the execution and answer before the timeout
-# One pacer per container, kept across invocations. A Lambda container runs one invocation at a
-# time on one thread, so thread-local is container-local; it also keeps the local stack's
-# containers (threads sharing this module) from sharing one pacer and starting in step.
-_container = threading.local()
 
 
 class NoTurnInTime(RuntimeError):
     """This record's turn under the Rekognition quota comes after the invocation's time is up."""
-
-
-def pacer() -> pacing.Pacer:
-    if not hasattr(_container, "pacer"):
-        config = get_config()
-        _container.pacer = pacing.Pacer(
-            pacing.interval_for(config.rekognition_tps, config.starter_concurrency)
-        )
-    return _container.pacer
 
 
 def start_photo(record: SQSRecord, lambda_context=None) -> None:
@@ -81,17 +68,21 @@ def raw_object_exists(raw_key: str) -> bool:
 
 def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRecord | None = None) -> None:
     config = get_config()
-    if request.input["action"] == "process" and lambda_context is not None:
-        budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
-        if not pacer().wait(budget):
-            if record is not None:
-                defer(record, pacer().delay())
-            raise NoTurnInTime("left for the next batch: the Rekognition quota's pace")
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
-    if request.input["action"] == "process" and already_processed(request.input["photo"]):
-        logger.info("Same content already processed under the same settings: result kept", extra=log_keys)
-        metrics.add_metric(name="UploadsCarriedOver", unit=MetricUnit.Count, value=1)
-        return
+    if request.input["action"] == "process":
+        if already_processed(request.input["photo"]):
+            logger.info("Same content already processed under the same settings: result kept", extra=log_keys)
+            metrics.add_metric(name="UploadsCarriedOver", unit=MetricUnit.Count, value=1)
+            return
+        budget = PACING_MARGIN_SECONDS
+        if lambda_context is not None:
+            budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
+        admission = pacing.admit(governor.stack_governor(), max(0.0, budget))
+        if admission.retry_in:
+            if record is not None:
+                defer(record, admission.retry_in)
+            raise NoTurnInTime("back to the queue until its Rekognition turn")
+        request.input["turns"] = admission.turns
     if not uploads.start_execution(clients.stepfunctions(), config.state_machine_arn, request):
         logger.info("Duplicate event: the execution exists already", extra=log_keys)
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)

@@ -1,45 +1,63 @@
-"""Admission control for Rekognition: new executions are started no faster than the account's
-quota allows, so a burst of uploads waits in the queue (durable, free) instead of turning into
-throttled calls, retries and failed photos.
+"""Admission: the starter starts a photo's execution once it has booked the photo's first
+DetectText and IndexFaces turns from the stack's governors (pipeline.common.governor), so a burst
+of uploads waits in the queue (durable, free) instead of in running executions or throttled calls.
 
-Each starter container spaces the executions it starts by `interval` seconds; with at most
-`concurrency` containers (the queue's MaximumConcurrency) the stack starts at most
-concurrency / interval executions per second. Every execution calls IndexFaces once and
-DetectText once, plus once more for the second look on a photo with a runner left without a bib
-(pipeline.processing.second_look): the interval is set for SECOND_LOOK_SHARE of the photos taking a second
-look, so the DetectText calls stay under the quota too.
+No divisor is fixed here: the second look's DetectText calls and the searches take turns from the
+same governors, and admission slows by exactly the turns they took. The turns are booked LEAD
+seconds ahead (the execution's Preprocess runs meanwhile) and at most HORIZON beyond that, so no
+caller ever finds more than LEAD + HORIZON seconds of turns booked ahead of it.
 """
 
-import random
 import time
+from dataclasses import dataclass
 
-SHARE_OF_QUOTA = 0.9  # headroom: calls bunch behind Preprocess, throttled ones retry (bench/throughput.py)
-SECOND_LOOK_SHARE = 0.6  # photos that call DetectText twice: 55 % of RBNR set 1 (bench/bib_accuracy.py)
+from pipeline.common import governor as turns
+from pipeline.common.governor import Governor
+
+LEAD_SECONDS = 3.0  # admission to the first Rekognition call: Preprocess (0.2 s CPU, S3 reads and writes)
+HORIZON_SECONDS = 2.0
+FIRST_LOOK = ("DetectText", "IndexFaces")  # DetectText first: the binding one (the second look calls it too)
 
 
-def interval_for(quota_tps: float, concurrency: int) -> float:
-    """Seconds between two executions started by one container."""
-    return concurrency * (1 + SECOND_LOOK_SHARE) / (quota_tps * SHARE_OF_QUOTA)
+@dataclass(frozen=True)
+class Admission:
+    turns: dict[str, float]  # API -> its booked turn; empty: nothing booked (the deferred case too)
+    retry_in: float = 0.0  # > 0: not admitted, its turn is this many seconds away
+
+
+def admit(governor: Governor | None, budget: float) -> Admission:
+    """Book the photo's first-look turns, waiting up to `budget` seconds for them, then wait until
+    its execution should start (LEAD before its first turn)."""
+    if governor is None:
+        return Admission({})
+    deadline = turns.clock() + budget
+    booked: dict[str, float] = {}
+    not_before = 0.0
+    for api in FIRST_LOOK:
+        while True:
+            now = turns.clock()
+            earliest = max(now + LEAD_SECONDS, not_before)
+            turn, next_free = governor.book(api, earliest, earliest + HORIZON_SECONDS)
+            if turn is not None:
+                booked[api] = not_before = turn
+                break
+            wake = next_free - LEAD_SECONDS - HORIZON_SECONDS
+            if wake > deadline:
+                return Admission({}, retry_in=max(1.0, wake - now))
+            turns.sleep(max(0.0, wake - now))
+    turns.sleep(max(0.0, min(booked.values()) - LEAD_SECONDS - turns.clock()))
+    return Admission(booked)
 
 
 class Pacer:
-    def __init__(self, interval: float, clock=time.monotonic, sleep=time.sleep, offset: float | None = None):
+    """At most one start per `interval` seconds (the operator's reprocess loop)."""
+
+    def __init__(self, interval: float, clock=time.monotonic, sleep=time.sleep, offset: float = 0.0):
         self.interval, self._clock, self._sleep = interval, clock, sleep
-        # containers started together by a burst take their first slots spread over one interval,
-        # not all at once
-        self._next = clock() + (random.uniform(0, interval) if offset is None else offset)  # noqa: S311
+        self._next = clock() + offset
 
-    def delay(self) -> float:
-        """Seconds until this container's next slot."""
-        return max(0.0, self._next - self._clock())
-
-    def wait(self, budget: float) -> bool:
-        """Wait for this container's next slot; False (without waiting) when that is more than
-        `budget` seconds away."""
+    def wait(self) -> None:
         now = self._clock()
         slot = max(now, self._next)
-        if slot - now > budget:
-            return False
         self._sleep(slot - now)
         self._next = slot + self.interval
-        return True

@@ -2,7 +2,10 @@
 
 The execution input is the whole state the steps share; it stays small (ids and keys only):
     {"action": "process" | "reject" | "delete", "executionName": ...,
-     "photo": {"bucket", "rawKey", "etag", "versionId"?, "orgId", "eventId", "photoId"}, "reason": ...}
+     "photo": {"bucket", "rawKey", "etag", "versionId"?, "orgId", "eventId", "photoId"}, "reason": ...,
+     "turns": {"DetectText": epoch seconds, "IndexFaces": ...}}
+"turns" ("process" only): the first Rekognition calls' turns the starter booked
+(pipeline.processing.pacing); {} when none were booked.
 "versionId" (versioned bucket) makes a run of an earlier upload of the key superseded even when a
 later upload has the same content.
 "reject" is an upload in a raw path whose type we do not accept: it is recorded as REJECTED,
@@ -143,4 +146,4 @@ def processing_request(
         shown = photo.suffix[:16] or "(no extension)"
         reason = f"unsupported file type {shown}: upload .jpg, .jpeg, .png, .heic or .heif"
         return ExecutionRequest(name, {"action": "reject", "executionName": name, "reason": reason, **state})
-    return ExecutionRequest(name, {"action": "process", "executionName": name, **state})
+    return ExecutionRequest(name, {"action": "process", "executionName": name, **state, "turns": {}})
