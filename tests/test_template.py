@@ -196,3 +196,27 @@ def test_the_search_apis_own_5xx_rate_is_alarmed_and_never_its_4xx(template):
     assert (
         "SearchApiFunction" not in dims and "ApiAuthorizerFunction" not in dims
     )  # the pipeline's alarm is the pipeline's
+
+
+@pytest.mark.parametrize(("reserved", "expected"), [("0", None), ("50", "50")])
+def test_the_apis_reserve_concurrency_only_when_asked(template, reserved, expected):
+    """0, the default, reserves nothing: Lambda refuses a reservation that leaves an account fewer
+    than 100 unreserved executions, and a new account may have 10."""
+    from snaprace.template import Resolver
+
+    resolver = Resolver(template, region="ap-northeast-2", parameters={"ApiReservedConcurrency": reserved})
+    resolver.physical_ids.update({name: name for name in template["Resources"]})
+    assert template["Parameters"]["ApiReservedConcurrency"]["Default"] == 0
+    for logical_id in ("SearchApiFunction", "OrganiserApiFunction"):
+        assert resolver.resource_properties(logical_id).get("ReservedConcurrentExecutions") == expected
+    reserving = [
+        name
+        for name, function in functions(template).items()
+        if "ReservedConcurrentExecutions" in function["Properties"]
+    ]
+    assert sorted(reserving) == ["OrganiserApiFunction", "SearchApiFunction"]
+
+
+def test_uploads_and_their_dead_letters_are_kept_14_days(template):
+    for logical_id in ("UploadQueue", "UploadDeadLetterQueue"):
+        assert template["Resources"][logical_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
