@@ -112,6 +112,11 @@ def service_rate(
     return Rate(bounds[binding], binding)
 
 
+def lambda_concurrency_for(photos_per_s: float) -> int:
+    """Containers the pipeline's functions keep busy at this rate (rounded first: 48.5 × 4 is 194)."""
+    return math.ceil(round(photos_per_s * LAMBDA_SECONDS_PER_PHOTO, 6))
+
+
 @dataclass(frozen=True)
 class Prediction:
     photos_per_s: float
@@ -253,5 +258,4 @@ def needed_quotas(
         share=share,
         second_look_share=second_look_share,
     )
-    concurrency = math.ceil(rate.photos_per_s * LAMBDA_SECONDS_PER_PHOTO)
-    return Needed(detect_text, index_faces, rate.photos_per_s, concurrency)
+    return Needed(detect_text, index_faces, rate.photos_per_s, lambda_concurrency_for(rate.photos_per_s))

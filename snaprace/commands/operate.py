@@ -21,23 +21,75 @@ def _since(value: str) -> timedelta:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, and every check.")
+@click.option(
+    "--photos", type=click.IntRange(min=1), help="An event's photos: forecast when they are searchable."
+)
+@click.option("--peak", type=click.FloatRange(min=0), help="Photos per second at the finish-line peak.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=6.0,
+    show_default=True,
+    help="Hours from the first upload to the last.",
+)
+@click.option(
+    "--peak-minutes",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="How long the peak lasts.",
+)
+@click.option(
+    "--peak-start",
+    type=click.FloatRange(min=0),
+    default=4.0,
+    show_default=True,
+    help="Hours after the first upload the peak starts.",
+)
+@click.option(
+    "--target-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="A peak photo's p99 wait to meet: a check, and the quotas to request.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, every check, and the forecast.")
 @click.pass_context
-def preflight(ctx, as_json) -> None:
-    """Before an event: Rekognition quotas against RekognitionTps, Lambda concurrency, a confirmed
-    alarm subscription, CORS, and the bucket's versioning, encryption and EventBridge notifications.
-    Exit 1 when a check fails."""
+def preflight(ctx, photos, peak, duration, peak_minutes, peak_start, target_minutes, as_json) -> None:
+    """Before an event: Rekognition quotas against the stack's TPS parameters, Lambda concurrency,
+    a confirmed alarm subscription, CORS, and the bucket's versioning, encryption and EventBridge
+    notifications. With --photos and --peak, when the event's photos are searchable at the quotas
+    in effect (snaprace/event_model.py). Exit 1 when a check fails."""
+    from snaprace import event_model
     from snaprace import preflight as checks
 
-    results = checks.evaluate(checks.gather(stack_of(ctx)))
+    try:
+        event, target_s = checks.planned_event(
+            photos, peak, duration, peak_minutes, peak_start, target_minutes
+        )
+    except event_model.ImpossibleEvent as exc:
+        raise Failure(str(exc)) from None
+    facts = checks.gather(stack_of(ctx))
+    planned, unforeseen = None, ""
+    if event is not None:
+        try:
+            planned = checks.forecast(facts, event, target_s)
+        except event_model.ImpossibleEvent as exc:  # no concurrency left for the pipeline
+            unforeseen = str(exc)
+    results = checks.evaluate(facts, planned)
     if as_json:
-        click.echo(json.dumps(checks.report(results)))
+        found = checks.report(results, planned)
+        if unforeseen:
+            found["forecast"] = {"error": unforeseen}
+        click.echo(json.dumps(found))
     else:
         for result in results:
             verdict = "ok  " if result.ok else "FAIL"
             click.echo(
                 f"{verdict} {result.name:<32} {result.figure}" + (f" — {result.fix}" if result.fix else "")
             )
+        for line in checks.forecast_lines(planned) if planned else []:
+            click.echo(line)
+        if unforeseen:
+            click.echo(f"forecast     none: {unforeseen}")
     if not all(result.ok for result in results):
         ctx.exit(1)
 
