@@ -27,7 +27,6 @@ LAMBDA_SECONDS_PER_PHOTO = 4.0
 # From a photo's upload to its results saved with no queue: the starter, the state machine's five
 # steps and their Rekognition calls; an assumption to replace with a measured execution time
 PIPELINE_LATENCY_S = 10.0
-PIPELINE_APIS = ("DetectText", "IndexFaces")
 LAMBDA = "Lambda concurrency"
 
 
