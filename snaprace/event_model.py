@@ -18,7 +18,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-SHARE = 0.97  # of each Rekognition API's quota that the governor spends
+from pipeline.common.governor import SHARE_OF_QUOTA
+
+SHARE = SHARE_OF_QUOTA  # of each Rekognition API's quota that the governors spend
 # photos whose second look calls DetectText again: 554 per 1,000 on RBNR set 1 (bench/bib_accuracy.py,
 # docs/accuracy.md)
 SECOND_LOOK_SHARE = 0.554

@@ -86,7 +86,8 @@ def test_preflight_on_the_local_stack_reports_every_check_and_fails_without_an_a
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     verdicts = {c["name"]: (c["ok"], c["figure"]) for c in report["checks"]}
-    assert verdicts["rekognition IndexFaces"] == (True, "50/s for RekognitionTps 5")
+    # unthrottled, the emulated account's quotas are 50 and the stack is told so
+    assert verdicts["rekognition IndexFaces"] == (True, "50/s for IndexFacesTps 50")
     assert verdicts["alarm subscription"] == (False, "0 confirmed, 0 pending")  # dev has no AlarmEmail
     assert verdicts["bucket eventbridge"] == (True, "on")
     assert [name for name, (ok, _) in verdicts.items() if not ok] == ["alarm subscription"]
@@ -104,7 +105,7 @@ def test_preflight_passes_with_an_alarm_address_and_fails_a_quota_below_the_rate
         "--parameter",
         "AlarmEmail=ops@example.org",
         "--parameter",
-        "RekognitionTps=3",
+        "DetectTextTps=3",
     )
     try:
         result = CliRunner().invoke(main, ["--endpoint-url", running.endpoint, "preflight"])
@@ -114,7 +115,7 @@ def test_preflight_passes_with_an_alarm_address_and_fails_a_quota_below_the_rate
     lines = {line.split()[1] + " " + line.split()[2]: line for line in result.stdout.splitlines()}
     assert (
         lines["rekognition DetectText"].startswith("FAIL")
-        and "2/s for RekognitionTps 3" in lines["rekognition DetectText"]
+        and "2/s for DetectTextTps 3" in lines["rekognition DetectText"]
     )
     assert lines["alarm subscription"].startswith("ok") and "1 confirmed" in lines["alarm subscription"]
 
