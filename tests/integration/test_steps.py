@@ -96,9 +96,68 @@ def run_steps(state, context, rekognition, words, faces, *, collection_exists=Tr
         index_request,
     )
     indexed = index_faces.lambda_handler(state, context)
-    state["detections"] = {"bibs": text["bibs"], "faces": indexed["faces"], "errors": []}
+    state["detections"] = detections_of(text, indexed)
     state["result"] = save_results.lambda_handler(state, context)
     return state
+
+
+def detections_of(text: dict, indexed: dict) -> dict:
+    """What the Analyse state's ResultSelector makes of its two branches."""
+    return {
+        "bibs": text["bibs"],
+        "doubtful": text["doubtful"],
+        "settings": text["settings"],
+        "faces": indexed["faces"],
+        "otherFaces": indexed["otherFaces"],
+        "facesIndexed": indexed["indexed"],
+        "errors": [],
+    }
+
+
+def test_a_rerun_of_the_same_content_calls_neither_detect_text_nor_index_faces(
+    s3, table, rekognition, context
+):
+    """A re-run after a change of bib settings reads the bibs again from the kept answer and keeps
+    the faces it indexed (the Stubber fails any call not queued); once its faces were deleted (face
+    search off, an erasure), a re-run indexes them again."""
+    from pipeline.events.settings import EventSettings
+    from pipeline.handlers import detect_text, index_faces, save_results
+    from pipeline.processing import reading
+
+    state = upload(s3)
+    photo_id = state["photo"]["photoId"]
+    words = [
+        text_detection("2008", left=0.1, top=0.6, height=0.05),
+        text_detection("1234", left=0.5, top=0.6, height=0.05),
+    ]
+    first = run_steps(state, context, rekognition, words, [face_record(photo_id)], collection_exists=False)
+    before = table.photos.get("acme", "seoul-2026", photo_id)
+    assert before["bibs"] == ["1234"] and before["facesIndexed"] is True
+    assert len(before["otherFaceBoxes"]) == 1  # the face IndexFaces left out, for the second look
+
+    table.settings.put("acme", "seoul-2026", EventSettings(bib_range=(2000, 3000)).to_item())
+    reading.event_settings.clear()  # as if a minute had passed
+    rerun = {**first, "executionName": keys.execution_name(photo_id, state["photo"]["etag"], "0071")}
+    text, indexed = detect_text.lambda_handler(rerun, context), index_faces.lambda_handler(rerun, context)
+    rekognition.assert_no_pending_responses()
+    assert [bib["bib"] for bib in text["bibs"]] == ["2008"]
+    assert [face["faceId"] for face in indexed["faces"]] == before["faceIds"]
+    assert len(indexed["otherFaces"]) == 1
+    rerun["detections"] = detections_of(text, indexed)
+    assert save_results.lambda_handler(rerun, context)["status"] == "INDEXED"
+    after = table.photos.get("acme", "seoul-2026", photo_id)
+    assert after["bibs"] == ["2008"] and after["faceIds"] == before["faceIds"]  # the faces were not deleted
+    assert after["faceBoxes"] == before["faceBoxes"] and after["facesIndexed"] is True
+
+    table.faces.forget_all("acme", "seoul-2026")  # face search off: the faces went
+    assert "facesIndexed" not in table.photos.get("acme", "seoul-2026", photo_id)
+    rekognition.add_response(
+        "index_faces",
+        {"FaceRecords": [face_record(photo_id)], "UnindexedFaces": [], "FaceModelVersion": "7.0"},
+    )
+    again = {**rerun, "executionName": keys.execution_name(photo_id, state["photo"]["etag"], "0081")}
+    assert len(index_faces.lambda_handler(again, context)["faces"]) == 1  # indexed again
+    rekognition.assert_no_pending_responses()
 
 
 def test_photo_ends_indexed_with_bibs_and_faces(s3, table, rekognition, context):
@@ -648,6 +707,9 @@ def test_a_failure_record_that_dies_half_way_never_leaves_an_indexed_photo_witho
 
 
 def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekognition, context):
+    """DetectText is called once for this content: its answer is kept, and every later run reads
+    the bibs from it under the settings of the moment (the Stubber fails any call not queued).
+    A fresh run calls again."""
     from pipeline.events.settings import EventSettings
     from pipeline.handlers import detect_text, preprocess
     from pipeline.processing import reading
@@ -660,11 +722,11 @@ def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekogn
         text_detection("9876", left=0.8, top=0.6, height=0.05),
     ]
 
-    def bibs_read() -> list[str]:
-        rekognition.add_response("detect_text", {"TextDetections": words})
+    def bibs_read(**run) -> list[str]:
         reading.event_settings.clear()  # as if a minute had passed
-        return sorted(bib["bib"] for bib in detect_text.lambda_handler(state, context)["bibs"])
+        return sorted(bib["bib"] for bib in detect_text.lambda_handler({**state, **run}, context)["bibs"])
 
+    rekognition.add_response("detect_text", {"TextDetections": words})
     assert bibs_read() == ["1234", "9876"]  # no settings: years are not bibs
     table.settings.put("acme", "seoul-2026", EventSettings(bib_range=(1, 3000)).to_item())
     assert bibs_read() == ["1234", "2008"]
@@ -676,6 +738,18 @@ def test_the_events_bib_settings_decide_which_numbers_are_bibs(s3, table, rekogn
     assert bibs_read() == ["2008", "9876"]  # another organiser's settings never apply
     table.settings.put("acme", "seoul-2026", {})
     assert bibs_read() == ["1234", "9876"]
+    rekognition.assert_no_pending_responses()
+
+    rekognition.add_response("detect_text", {"TextDetections": words[1:]})
+    assert bibs_read(fresh=True) == ["1234", "9876"]  # called again, and its answer kept
+    rekognition.assert_no_pending_responses()
+    assert [
+        w["DetectedText"]
+        for w in table.photos.text_read(
+            "acme", "seoul-2026", state["photo"]["photoId"], state["photo"]["etag"]
+        )
+    ] == ["1234", "9876"]
+    assert table.photos.text_read("acme", "seoul-2026", state["photo"]["photoId"], "another-content") is None
 
 
 def test_a_duplicate_of_a_running_execution_is_counted_as_a_duplicate(state_machine, context, monkeypatch):

@@ -26,7 +26,7 @@ def from_rekognition(bounding_box: dict) -> Box:
     return {"left": left, "top": top, "width": width, "height": height}
 
 
-def as_floats(box: StoredBox) -> Box:
+def as_floats(box: Box | StoredBox) -> Box:
     """A box read back from the table (Decimal sides) as floats."""
     return {"left": float(box["left"]), "top": float(box["top"]), "width": float(box["width"]),
             "height": float(box["height"])}  # fmt: skip

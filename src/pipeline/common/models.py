@@ -36,6 +36,7 @@ class StepState(TypedDict):
     error: NotRequired[dict]  # a step's Catch (ResultPath $.error): Error, Cause
     turns: NotRequired[dict]  # "process": the first calls' booked turns (pipeline.processing.pacing)
     retryCount: NotRequired[int]  # DetectText, IndexFaces: the state machine's $$.State.RetryCount
+    fresh: NotRequired[bool]  # "process": call Rekognition even where answers were kept
 
 
 class BibRead(TypedDict):
@@ -83,3 +84,5 @@ class PhotoItem(TypedDict, total=False):
     reviewKey: str  # ReviewIndex (sparse)
     reviewed: dict  # who and when a person did, for this content
     settingsFingerprint: str  # what the result was made under (pipeline.events.settings)
+    facesIndexed: bool  # this content's faces are indexed: a re-run uses them (pipeline.processing.faces)
+    otherFaceBoxes: list[Box]  # faces IndexFaces left out, for a re-run's second look

@@ -1,5 +1,9 @@
-"""DetectTextFunction: the bibs Rekognition reads on the processed photo (no raw output kept), and
-the bib-shaped numbers the event's settings refused, for the review queue (pipeline.corrections.review)."""
+"""DetectTextFunction: the bibs Rekognition reads on the processed photo, and the bib-shaped numbers
+the event's settings refused, for the review queue (pipeline.corrections.review).
+
+Rekognition's answer is kept with the photo (pipeline.store.photos text_read): a run of the same
+content reads bibs from it again under the event's current settings without calling DetectText
+(a re-run after a change of bib settings), unless the run is "fresh" (`snaprace reprocess --fresh`)."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,6 +14,7 @@ from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
 from pipeline.processing import bibs
 from pipeline.processing.reading import event_settings, rules_for
+from pipeline.store import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -23,10 +28,18 @@ def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
     settings = event_settings(photo.org_id, photo.event_id)
-    with governor.booked(event):
-        detections = rekognition.detect_text(
-            clients.rekognition(), rekognition.s3_image(config.bucket_name, event["image"]["processedKey"])
-        )
+    store, etag = Store(clients.dynamodb_table(config.table_name)), event["photo"]["etag"]
+    ids = (photo.org_id, photo.event_id, photo.photo_id)
+    detections = None if event.get("fresh") else store.photos.text_read(*ids, etag)
+    if detections is None:
+        with governor.booked(event):
+            detections = rekognition.detect_text(
+                clients.rekognition(),
+                rekognition.s3_image(config.bucket_name, event["image"]["processedKey"]),
+            )
+        store.photos.keep_text_read(*ids, etag, detections)
+    else:
+        metrics.add_metric(name="TextReadsKept", unit=MetricUnit.Count, value=1)
     rules = rules_for(settings)
     found = bibs.read_bibs(detections, rules)
     doubtful = bibs.doubtful_reads(detections, rules)

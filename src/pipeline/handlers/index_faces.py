@@ -30,10 +30,14 @@ def lambda_handler(event: StepState, context) -> dict:
         )
     if indexed.faces_off:
         logger.info("Face search is off for this event: no faces indexed")
-        return {"faces": [], "otherFaces": []}
-    metrics.add_metric(name="FacesIndexed", unit=MetricUnit.Count, value=len(indexed.faces))
+        return {"faces": [], "otherFaces": [], "indexed": False}
+    metrics.add_metric(
+        name="FacesKept" if indexed.reused else "FacesIndexed",
+        unit=MetricUnit.Count,
+        value=len(indexed.faces),
+    )
     logger.info(
-        "Faces indexed",
+        "Faces kept from an earlier run of this content" if indexed.reused else "Faces indexed",
         extra={"faces": len(indexed.faces), "otherFaces": len(indexed.others), "erased": indexed.erased},
     )
-    return {"faces": indexed.faces, "otherFaces": indexed.others}
+    return {"faces": indexed.faces, "otherFaces": indexed.others, "indexed": True}

@@ -50,6 +50,9 @@ def save_run(store: Store, photo: RawPhoto, state: StepState, now: str | None = 
     if not faces_on:  # turned off while this run indexed
         bibs, faces = [cast(BibRead, {k: v for k, v in bib.items() if k != "faceId"}) for bib in bibs], []
     attributes = {name: image[name] for name in IMAGE_ATTRIBUTES if image.get(name) is not None}
+    # what a re-run of this content uses instead of calling IndexFaces again (pipeline.processing.faces)
+    attributes["facesIndexed"] = bool(detections.get("facesIndexed")) and faces_on
+    attributes["otherFaceBoxes"] = [o["box"] for o in detections.get("otherFaces", []) if not o.get("erased")]
     fingerprint = result_fingerprint(detections.get("settings"), faces_on)
     if fingerprint:  # an identical re-upload under the same settings keeps this result (StartProcessing)
         attributes["settingsFingerprint"] = fingerprint

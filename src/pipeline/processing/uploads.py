@@ -3,9 +3,10 @@
 The execution input is the whole state the steps share; it stays small (ids and keys only):
     {"action": "process" | "reject" | "delete", "executionName": ...,
      "photo": {"bucket", "rawKey", "etag", "versionId"?, "orgId", "eventId", "photoId"}, "reason": ...,
-     "turns": {"DetectText": epoch seconds, "IndexFaces": ...}}
+     "turns": {"DetectText": epoch seconds, "IndexFaces": ...}, "fresh": false}
 "turns" ("process" only): the first Rekognition calls' turns the starter booked
-(pipeline.processing.pacing); {} when none were booked.
+(pipeline.processing.pacing); {} when none were booked. "fresh" ("process" only): call DetectText
+and IndexFaces even where an earlier run of this content kept their answers (`reprocess --fresh`).
 "versionId" (versioned bucket) makes a run of an earlier upload of the key superseded even when a
 later upload has the same content.
 "reject" is an upload in a raw path whose type we do not accept: it is recorded as REJECTED,
@@ -137,7 +138,12 @@ def photo_state(
 
 
 def processing_request(
-    photo: keys.RawPhoto, bucket_name: str, etag: str, event_token: str, version_id: str | None = None
+    photo: keys.RawPhoto,
+    bucket_name: str,
+    etag: str,
+    event_token: str,
+    version_id: str | None = None,
+    fresh: bool = False,
 ) -> ExecutionRequest:
     """The execution for an upload (from its event, or an operator's reprocess)."""
     state = photo_state(photo, bucket_name, etag, version_id)
@@ -146,4 +152,5 @@ def processing_request(
         shown = photo.suffix[:16] or "(no extension)"
         reason = f"unsupported file type {shown}: upload .jpg, .jpeg, .png, .heic or .heif"
         return ExecutionRequest(name, {"action": "reject", "executionName": name, "reason": reason, **state})
-    return ExecutionRequest(name, {"action": "process", "executionName": name, **state, "turns": {}})
+    process = {"action": "process", "executionName": name, **state, "turns": {}, "fresh": fresh}
+    return ExecutionRequest(name, process)

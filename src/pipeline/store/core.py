@@ -36,6 +36,17 @@ def to_dynamo(value):
     return value
 
 
+def from_dynamo(value):
+    """DynamoDB's numbers back as floats (ints stay ints), recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: from_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(inner) for inner in value]
+    return value
+
+
 def item_key(item: dict) -> dict:
     return {"PK": item["PK"], "SK": item["SK"]}
 

@@ -46,7 +46,8 @@ class FaceData(Items):
                 boxes = {face: box for face, box in (item.get("faceBoxes") or {}).items() if face in kept}
                 self.core.table.update_item(
                     Key=item_key(item),
-                    UpdateExpression="SET faceIds = :kept, faceBoxes = :boxes",
+                    # a re-run indexes the photo again rather than trust what is left (processing.faces)
+                    UpdateExpression="SET faceIds = :kept, faceBoxes = :boxes REMOVE facesIndexed",
                     ExpressionAttributeValues={":kept": kept, ":boxes": boxes},
                 )
                 changed += 1

@@ -3,6 +3,7 @@
 | item      | PK                          | SK                          |
 | photo     | ORG#{orgId}#EVT#{eventId}   | PHOTO#{photoId}             |
 | bib index | ORG#{orgId}#EVT#{eventId}   | BIB#{bib}#PHOTO#{photoId}   |  (+ faceId when linked)
+| text read | ORG#{orgId}#EVT#{eventId}   | TEXT#{photoId}              |  DetectText's answer, by etag
 
 GalleryIndex (sparse): PK, galleryKey = {createdAt}#{photoId} on INDEXED photo items only.
 CameraIndex (sparse): cameraKey = ORG#{orgId}#EVT#{eventId}#CAM#{camera}, cameraTime = the camera's
@@ -14,9 +15,11 @@ from typing import TypeGuard, cast
 from boto3.dynamodb.conditions import Key
 
 from pipeline.common.models import BibRead, PhotoItem
-from pipeline.store.core import Items, event_pk, to_dynamo
+from pipeline.store.core import Items, event_pk, from_dynamo, to_dynamo
 
 PHOTO_PREFIX = "PHOTO#"
+TEXT_PREFIX = "TEXT#"
+BOX_DIGITS = 5  # a text box's corners to 1e-5 of the photo: 0.02 px at 2,048 px
 GALLERY_INDEX = "GalleryIndex"
 LONGER_BIBS_READ = 100  # items a second look reads for the longer bibs a partial read can be
 
@@ -110,8 +113,46 @@ class Photos(Items):
     def delete(self, org_id: str, event_id: str, photo_id: str, previous: PhotoItem | None) -> None:
         pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": bib_sk(bib, photo_id)} for bib in (previous or {}).get("bibs", [])]
-        keys.append({"PK": pk, "SK": photo_sk(photo_id)})
+        keys += [{"PK": pk, "SK": photo_sk(photo_id)}, {"PK": pk, "SK": f"{TEXT_PREFIX}{photo_id}"}]
         self.core.delete_items(keys)
+
+    def text_read(self, org_id: str, event_id: str, photo_id: str, etag: str) -> list[dict] | None:
+        """DetectText's answer kept for this content (`etag`: the upload's), or None. It stays
+        apart from the photo item, which the gallery and the searches read: 3-10 KB that only a
+        re-run reads (pipeline.processing.reading). It goes with the photo (`delete`, a purge) and
+        is replaced by the next content's."""
+        item = self.core.get({"PK": event_pk(org_id, event_id), "SK": f"{TEXT_PREFIX}{photo_id}"})
+        if not item or item.get("etag") != etag:
+            return None
+        return from_dynamo(item["detections"])
+
+    def keep_text_read(
+        self, org_id: str, event_id: str, photo_id: str, etag: str, detections: list[dict]
+    ) -> None:
+        """DetectText's TextDetections without their polygons (the boxes say as much for a bib)."""
+        kept = [
+            {
+                **{k: v for k, v in detection.items() if k != "Geometry"},
+                "Geometry": {
+                    "BoundingBox": {
+                        side: round(float(value), BOX_DIGITS)
+                        for side, value in detection.get("Geometry", {}).get("BoundingBox", {}).items()
+                    }
+                },
+            }
+            for detection in detections
+        ]
+        self.core.table.put_item(
+            Item=to_dynamo(
+                {
+                    "PK": event_pk(org_id, event_id),
+                    "SK": f"{TEXT_PREFIX}{photo_id}",
+                    "photoId": photo_id,
+                    "etag": etag,
+                    "detections": kept,
+                }
+            )
+        )
 
 
 class BibIndex(Items):
