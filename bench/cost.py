@@ -27,6 +27,7 @@ from pathlib import Path
 from common import local_json, wait_for_executions
 
 from snaprace import operations
+from snaprace.event_model import REKOGNITION_USD_PER_IMAGE
 from snaprace.local.launch import launch
 from snaprace.samples import race_photo, runner_groups
 from snaprace.stack import Stack
@@ -36,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Seoul (ap-northeast-2) list prices in USD, first pricing tier, as published on the AWS pricing
 # pages (checked 2026-11; this machine has no network to re-check them: verify before quoting).
 PRICES = {
-    "rekognition_group1_image": 0.0013,  # IndexFaces, SearchFaces, SearchFacesByImage (first 1M/month)
-    "rekognition_group2_image": 0.0013,  # DetectText (first 1M/month)
+    "rekognition_group1_image": REKOGNITION_USD_PER_IMAGE,  # IndexFaces, SearchFaces(ByImage), first 1M/month
+    "rekognition_group2_image": REKOGNITION_USD_PER_IMAGE,  # DetectText (first 1M/month)
     "rekognition_face_month": 0.000013,  # face metadata stored, per face-month
     "sfn_standard_transition": 0.025 / 1000,
     "sfn_express_request": 1.00 / 1_000_000,

@@ -24,6 +24,9 @@ SHARE = SHARE_OF_QUOTA  # of each Rekognition API's quota that the governors spe
 # photos whose second look calls DetectText again: 554 per 1,000 on RBNR set 1 (bench/bib_accuracy.py,
 # docs/accuracy.md)
 SECOND_LOOK_SHARE = 0.554
+# DetectText, IndexFaces, SearchFaces: USD per image, first million a month, ap-northeast-2 (bench/cost.py's
+# table uses it; verify before quoting)
+REKOGNITION_USD_PER_IMAGE = 0.0013
 # Lambda seconds per photo over the pipeline's functions: a generous bound on what bench/cost.py measures
 LAMBDA_SECONDS_PER_PHOTO = 4.0
 # From a photo's upload to its results saved with no queue: the starter, the state machine's five

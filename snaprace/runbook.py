@@ -3,6 +3,7 @@ Each takes a `Stack` (deployed or local) and returns data; `snaprace.cli` prints
 personal data (an event, a runner) is snaprace.retention."""
 
 import json
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,9 @@ from botocore.exceptions import ClientError
 
 from pipeline.common import keys
 from pipeline.common.errors import cause_message
-from pipeline.processing import pacing, uploads
+from pipeline.processing import uploads
 from pipeline.retention import faces as retention
+from snaprace import event_model
 from snaprace.operations import raw_objects, validate_ids
 from snaprace.queues import MoveRefused, move_messages
 from snaprace.stack import Stack, StackError
@@ -219,21 +221,99 @@ def reprocess_plan(stack: Stack, org_id: str, event_id: str, photo_id: str | Non
     return sorted(objects.items())
 
 
-def reprocess(stack: Stack, plan, rate: float, on_started: Callable[[str], None] = lambda key: None) -> int:
-    """Start one execution per photo, at most `rate` per second (the Rekognition quota's share)."""
-    sfn, token = stack.client("stepfunctions"), f"R{time.time_ns() // 1000:019d}"
-    pacer = pacing.Pacer(1.0 / rate, offset=0.0)
-    started = 0
-    for raw_key, etag in plan:
-        try:
-            photo = keys.parse_raw_key(raw_key)
-        except keys.InvalidKey:
-            continue
-        pacer.wait()
-        request = uploads.processing_request(photo, stack.bucket, etag, token)
-        started += uploads.start_execution(sfn, stack.state_machine_arn, request)
-        on_started(raw_key)
-    return started
+def reprocess_preview(stack: Stack, org_id: str, event_id: str, plan, fresh: bool) -> dict:
+    """What a re-run of `plan` costs before it starts: photos whose answers were kept make no
+    first-look call (pipeline.processing.faces, DetectText's text read); the second look calls
+    DetectText for at most SECOND_LOOK_SHARE of the photos (RBNR's share)."""
+    items = {item.get("rawKey"): item for item in stack.photo_table.photos.of_event(org_id, event_id)}
+    kept = 0
+    if not fresh:
+        kept = sum(
+            1
+            for raw_key, etag in plan
+            if items.get(raw_key, {}).get("facesIndexed") and items[raw_key].get("etag") == etag
+        )
+    first_look = 2 * (len(plan) - kept)
+    second_look = math.ceil(event_model.SECOND_LOOK_SHARE * len(plan))
+    return {
+        "photos": len(plan),
+        "answersKept": kept,
+        "firstLookCalls": first_look,
+        "secondLookCallsAtMost": second_look,
+        "usdAtMost": round((first_look + second_look) * event_model.REKOGNITION_USD_PER_IMAGE, 2),
+    }
+
+
+def start_reprocess_job(stack: Stack, org_id: str, event_id: str, status: str | None, fresh: bool) -> str:
+    """The re-run as a job in the stack (pipeline.jobs.reprocess): its id."""
+    validate_ids(org_id, event_id)
+    job_id = keys.job_id(time.time_ns() // 1000)
+    options = {"fresh": fresh, "status": status}
+    stack.photo_table.jobs.start(
+        org_id, event_id, job_id, "reprocess", options, datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    first = {
+        "jobId": job_id,
+        "orgId": org_id,
+        "eventId": event_id,
+        "options": options,
+        "page": 0,
+        "enqueued": 0,
+    }
+    stack.client("sqs").send_message(QueueUrl=stack.output("JobQueueUrl"), MessageBody=json.dumps(first))
+    return job_id
+
+
+def reprocess_progress(stack: Stack, org_id: str, event_id: str) -> dict | None:
+    """The event's latest re-run: how many photos it queued and the starter admitted, and what
+    still waits in the upload queue (uploads too); None when the event has had none."""
+    validate_ids(org_id, event_id)
+    jobs = [
+        job for job in stack.photo_table.jobs.of_event(org_id, event_id) if job.get("kind") == "reprocess"
+    ]
+    if not jobs:
+        return None
+    job = jobs[-1]
+    waiting = queue_depth(stack, stack.output("QueueUrl"))
+    stuck = queue_depth(stack, stack.output("JobDlqUrl"))
+    return {
+        "jobId": job["jobId"],
+        "state": "stopped" if stuck["visible"] and job["state"] == "running" else job["state"],
+        "options": job.get("options", {}),
+        "pagesDone": job.get("pages", 0),
+        "enqueued": job.get("enqueued", 0),
+        "started": job.get("started", 0),
+        "uploadQueue": waiting["visible"] + waiting["inFlight"],
+        "startedAt": job.get("startedAt"),
+        "updatedAt": job.get("updatedAt"),
+    }
+
+
+def wait_for_rerun(stack: Stack, org_id: str, event_id: str, job_id: str, timeout: float) -> dict:
+    """Until the job has queued every page and the starter has taken every photo from the upload
+    queue (started, or refused as no photo); the job item then. Watching only: the job runs in
+    the stack whether or not anyone waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = stack.photo_table.jobs.get(org_id, event_id, job_id) or {}
+        if job.get("state") == "enqueued":
+            waiting = queue_depth(stack, stack.output("QueueUrl"))
+            if (
+                job.get("started", 0) >= job.get("enqueued", 0)
+                or not waiting["visible"] + waiting["inFlight"]
+            ):
+                return job
+        if time.monotonic() > deadline:
+            raise StackError(f"re-run {job_id} not admitted after {timeout:.0f} s: `reprocess --progress`")
+        time.sleep(1.0)
+
+
+def reprocess_photo(stack: Stack, raw_key: str, etag: str, fresh: bool) -> int:
+    """One photo, started here (an operator's fix for one photo): 1 when it started."""
+    photo = keys.parse_raw_key(raw_key)
+    token = keys.job_id(time.time_ns() // 1000)
+    request = uploads.processing_request(photo, stack.bucket, etag, token, fresh=fresh)
+    return int(uploads.start_execution(stack.client("stepfunctions"), stack.state_machine_arn, request))
 
 
 # ---------------------------------------------------------------- backup

@@ -2,7 +2,6 @@
 `reprocess`, `backup`, `logs`."""
 
 import json
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -183,25 +182,40 @@ def redrive(ctx, dry_run, as_json) -> None:
     "--status", "wanted_status", type=click.Choice(["FAILED", "REJECTED", "INDEXED"], case_sensitive=False)
 )
 @click.option(
-    "--rate",
-    default=5.0,
-    show_default=True,
-    type=click.FloatRange(min=0.1),
-    help="Executions started per second.",
+    "--fresh",
+    is_flag=True,
+    help="Call Rekognition again even where a photo's answers were kept (a new model).",
 )
-@click.option("--yes", is_flag=True, help="Start them (without it, only say what would run).")
+@click.option("--progress", is_flag=True, help="How far the event's latest re-run got (starts nothing).")
+@click.option("--wait", is_flag=True, help="With --yes: return once every photo of the re-run has started.")
+@click.option("--yes", is_flag=True, help="Start it (without it, only say what would run and its cost).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes, as_json) -> None:
-    """Run photos of an event through the pipeline again (after a fix), at a bounded rate: each
-    execution makes two Rekognition calls, so keep 2 x rate under the account's TPS quota. Without
-    --yes, only says what would run (like purge-event and delete-runner)."""
+def reprocess(ctx, org_id, event_id, photo, wanted_status, fresh, progress, wait, yes, as_json) -> None:
+    """Run an event's photos through the pipeline again (after a fix, a change of bib settings) as a
+    job in the stack: it queues them page by page and the starter admits them at the Rekognition
+    governors' pace, with live uploads; a laptop that sleeps stops nothing. A photo whose answers
+    were kept makes no first-look Rekognition call. Without --yes, only says what would run and
+    what it costs at most (like purge-event and delete-runner); --progress follows it."""
     from snaprace import runbook
 
     if photo and wanted_status:
         raise Failure("give --photo or --status, not both")
     stack = stack_of(ctx)
     operations.known_event(stack, org_id, event_id)
+    if progress:
+        found = runbook.reprocess_progress(stack, org_id, event_id)
+        if found is None:
+            say(as_json, {"job": None}, f"no re-run of {org_id}/{event_id} yet")
+            return
+        say(
+            as_json,
+            found,
+            f"re-run {found['jobId']} {found['state']}: {found['enqueued']} photos queued "
+            f"({found['pagesDone']} pages), {found['started']} started; {found['uploadQueue']} messages wait "
+            "in the upload queue (uploads too)",
+        )
+        return
     photo_id = operations.photo_id_of(org_id, event_id, photo) if photo else None
     plan = runbook.reprocess_plan(stack, org_id, event_id, photo_id, wanted_status and wanted_status.upper())
     if not plan:
@@ -210,20 +224,38 @@ def reprocess(ctx, org_id, event_id, photo, wanted_status, rate, yes, as_json) -
         if photo:
             ctx.exit(1)
         return
+    cost = runbook.reprocess_preview(stack, org_id, event_id, plan, fresh)
     if not yes:
         say(
             as_json,
-            {"preview": True, "executions": len(plan)},
-            f"would start {len(plan)} executions ({2 * len(plan)} Rekognition calls) at {rate:g} per second: "
+            {"preview": True, "executions": len(plan), **cost},
+            f"would start {len(plan)} executions, {cost['answersKept']} of photos with their answers kept: "
+            f"{cost['firstLookCalls']} first-look Rekognition calls and at most "
+            f"{cost['secondLookCallsAtMost']} second looks, at most ${cost['usdAtMost']:.2f}: "
             "run again with --yes",
         )
         return
-    with click.progressbar(length=len(plan), label="Starting", file=sys.stderr) as bar:
-        started = runbook.reprocess(stack, plan, rate, on_started=lambda key: bar.update(1))
+    if photo_id is not None:
+        ((raw_key, etag),) = plan
+        started = runbook.reprocess_photo(stack, raw_key, etag, fresh)
+        say(as_json, {"preview": False, "executions": started}, f"{started} executions started")
+        return
+    job_id = runbook.start_reprocess_job(
+        stack, org_id, event_id, wanted_status and wanted_status.upper(), fresh
+    )
+    if wait:
+        job = runbook.wait_for_rerun(stack, org_id, event_id, job_id, timeout=max(600.0, len(plan) * 2.0))
+        say(
+            as_json,
+            {"preview": False, "jobId": job_id, "executions": job.get("started", 0), **cost},
+            f"re-run {job_id}: {job.get('started', 0)} executions started",
+        )
+        return
     say(
         as_json,
-        {"preview": False, "executions": started},
-        f"{started} executions started; follow them with: snaprace wait --org {org_id} --event {event_id}",
+        {"preview": False, "jobId": job_id, "executions": len(plan), **cost},
+        f"re-run {job_id} started for {len(plan)} photos; follow it with: "
+        f"snaprace reprocess --org {org_id} --event {event_id} --progress",
     )
 
 

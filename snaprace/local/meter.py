@@ -63,6 +63,7 @@ class Meter:
     def reset(self) -> None:
         with self._lock:
             self.requests: Counter = Counter()  # "service:operation"
+            self.by_caller: Counter = Counter()  # "function logical id:service:operation" (a function's role)
             self.dynamodb_write_units = 0.0
             self.dynamodb_read_units = 0.0
             self.s3: Counter = Counter()
@@ -72,9 +73,11 @@ class Meter:
             self.lambda_memory: dict[str, int] = {}
             self.log_bytes = 0
 
-    def request(self, service: str, operation: str) -> None:
+    def request(self, service: str, operation: str, caller: str | None = None) -> None:
         with self._lock:
             self.requests[f"{service}:{operation}"] += 1
+            if caller:
+                self.by_caller[f"{caller}:{service}:{operation}"] += 1
 
     def dynamodb(self, operation: str, request: dict, answer_bytes: int) -> None:
         with self._lock:
@@ -102,6 +105,7 @@ class Meter:
         with self._lock:
             return {
                 "requests": dict(self.requests),
+                "requestsByCaller": dict(self.by_caller),
                 "dynamodb": {"writeUnits": self.dynamodb_write_units, "readUnits": self.dynamodb_read_units},
                 "s3": dict(self.s3),
                 "lambda": {

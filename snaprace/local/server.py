@@ -149,7 +149,8 @@ class Endpoint:
         """The meter's request counts (DynamoDB units are counted where the answer is known)."""
         if target:
             service, _, operation = target.partition(".")
-            self.stack.meter.request(service, operation)
+            signed = iam_requests.signing(environ)
+            self.stack.meter.request(service, operation, self.stack.caller_of(signed[0]) if signed else None)
         elif _S3_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")):
             self.stack.meter.s3_request(
                 environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")

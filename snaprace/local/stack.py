@@ -254,6 +254,13 @@ class LocalStack:
                 ):  # not a delete marker
                     yield f"{bucket.name}/{name}/{key.etag}", (lambda k=key: bytes(k.value))
 
+    def caller_of(self, access_key: str) -> str | None:
+        """The function whose role signs with this key (None: the operator, a test)."""
+        for logical_id, key in self.functions.access_keys.items():
+            if key == access_key:
+                return logical_id
+        return None
+
     def health(self) -> dict:
         """What /_snaprace/health answers: readiness, the emulator's calls and throttles, IAM refusals."""
         return {

@@ -79,7 +79,7 @@ def found_by_bib(running, event_id: str, bib: str) -> dict[str, str]:
 
 
 def reprocess(running, event_id: str, *args: str) -> None:
-    again = snaprace(running, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20", "--yes", *args)
+    again = snaprace(running, "reprocess", "--org", ORG, "--event", event_id, "--yes", "--wait", *args)
     assert again.exit_code == 0 and "executions started" in again.output, again.output
     running.settle(ORG, event_id)
 

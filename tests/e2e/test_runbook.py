@@ -109,9 +109,8 @@ def test_failures_name_the_photo_the_step_and_the_error_and_reprocess_runs_them_
         event_id,
         "--status",
         "FAILED",
-        "--rate",
-        "20",
         "--yes",
+        "--wait",
     )
     assert again.exit_code == 0 and "1 executions started" in again.output
     deadline = time.monotonic() + 60
@@ -138,7 +137,7 @@ def test_audit_finds_missing_derived_objects_and_stray_faces(local_stack, event_
     assert report.exit_code == 1
     assert any("thumbnailKey" in p and raw_keys[0] in p for p in problems)
     assert any(other["faceIds"][0] in p and "not in the collection" in p for p in problems)
-    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--rate", "20", "--yes")
+    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes", "--wait")
     assert "2 executions started" in fixed.output
     deadline = time.monotonic() + 60
     while snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code:
@@ -273,9 +272,9 @@ def test_an_erasure_holds_against_reprocess_and_later_photos(local_stack, event_
     (collection,) = [c for c in status["collections"] if c["event"] == event_id]
     assert collection["erasures"] == 1
 
-    again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes")
+    again = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes", "--wait")
     assert again.exit_code == 0, again.output
-    local_stack.settle(ORG, event_id)  # reprocess has started its runs when it returns
+    local_stack.settle(ORG, event_id)  # with --wait, reprocess has started its runs when it returns
     later, _ = race_photo(next_seed(), [Runner("761")])  # a photo uploaded after the erasure
     local_stack.put(ORG, event_id, "IMG_later.jpg", later)
     local_stack.wait(ORG, event_id)
@@ -326,7 +325,10 @@ def test_face_search_off_indexes_no_face_deletes_the_events_faces_and_on_again_b
         snaprace(local_stack, "event-settings", "--org", ORG, "--event", event_id, "--faces", "on").exit_code
         == 0
     )
-    assert snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes").exit_code == 0
+    assert (
+        snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes", "--wait").exit_code
+        == 0
+    )
     local_stack.settle(ORG, event_id)
     assert len(faces_of(local_stack, event_id)) == 3
 

@@ -14,6 +14,7 @@ class Config:
     table_name: str
     state_machine_arn: str
     upload_queue_url: str
+    job_queue_url: str
     collection_prefix: str
     bib_min_length: int | None  # None: pipeline.processing.bibs.BibRules' own default
     bib_max_length: int | None
@@ -61,6 +62,7 @@ def get_config() -> Config:
         table_name=os.environ.get("TABLE_NAME", f"PhotoService-{stage}"),
         state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
         upload_queue_url=os.environ.get("UPLOAD_QUEUE_URL", ""),
+        job_queue_url=os.environ.get("JOB_QUEUE_URL", ""),
         collection_prefix=os.environ.get("COLLECTION_PREFIX", f"snaprace-{stage}"),
         bib_min_length=_optional_int("BIB_MIN_LENGTH"),
         bib_max_length=_optional_int("BIB_MAX_LENGTH"),

@@ -200,6 +200,23 @@ def execution_name(photo_id: str, etag: str, event_token: str) -> str:
     return name[:MAX_EXECUTION_NAME]
 
 
+JOB_ID_PATTERN = re.compile(r"R[0-9]{19}")  # "R" + microseconds since the epoch: after every S3 sequencer
+
+
+def job_id(epoch_microseconds: int) -> str:
+    """An operator's job: its id is the token of the executions it starts (started_after)."""
+    return f"R{epoch_microseconds:019d}"
+
+
+def is_job_id(text: object) -> bool:
+    return isinstance(text, str) and JOB_ID_PATTERN.fullmatch(text) is not None
+
+
+def is_rerun(execution: str) -> bool:
+    """Whether an execution was started by an operator's re-run (its token is a job id)."""
+    return is_job_id(execution.rsplit("-", 1)[-1])
+
+
 def photo_id_of_execution(execution: str) -> str:
     """The photo an execution (execution_name, deletion_execution_name) is for."""
     return execution[:PHOTO_ID_LENGTH]

@@ -186,10 +186,11 @@ class Cached:
     def clear(self) -> None:
         self._entries.clear()
 
-    def __call__(self, org_id: str, event_id: str) -> EventSettings:
+    def __call__(self, org_id: str, event_id: str, fresh: bool = False) -> EventSettings:
+        """`fresh`: read now (an operator's re-run follows a change of settings made a moment ago)."""
         now = self._clock()
         entry = self._entries.get((org_id, event_id))
-        if entry is None or now - entry[0] >= CACHE_SECONDS:
+        if fresh or entry is None or now - entry[0] >= CACHE_SECONDS:
             entry = (now, self._load(org_id, event_id))
             self._entries[(org_id, event_id)] = entry
         return entry[1]

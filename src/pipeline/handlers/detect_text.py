@@ -8,7 +8,7 @@ content reads bibs from it again under the event's current settings without call
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pipeline.common import clients, governor, rekognition
+from pipeline.common import clients, governor, keys, rekognition
 from pipeline.common.config import get_config
 from pipeline.common.models import StepState
 from pipeline.handlers import step_photo
@@ -27,7 +27,8 @@ metrics = Metrics()
 def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
-    settings = event_settings(photo.org_id, photo.event_id)
+    # a re-run reads the settings now: it follows a change made a moment ago
+    settings = event_settings(photo.org_id, photo.event_id, fresh=keys.is_rerun(event["executionName"]))
     store, etag = Store(clients.dynamodb_table(config.table_name)), event["photo"]["etag"]
     ids = (photo.org_id, photo.event_id, photo.photo_id)
     detections = None if event.get("fresh") else store.photos.text_read(*ids, etag)

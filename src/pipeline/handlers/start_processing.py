@@ -21,6 +21,7 @@ from pipeline.common.config import get_config
 from pipeline.common.errors import InvalidKey
 from pipeline.common.models import INDEXED
 from pipeline.events.settings import EventSettings, result_fingerprint
+from pipeline.jobs import reprocess
 from pipeline.processing import pacing, uploads
 from pipeline.store import Store
 
@@ -45,6 +46,9 @@ def start_photo(record: SQSRecord, lambda_context=None) -> None:
         metrics.add_metric(name="VersionRemovalsIgnored", unit=MetricUnit.Count, value=1)
         return
     config = get_config()
+    if reprocess.is_reprocess(body):
+        start_rerun(body, lambda_context, record)
+        return
     try:
         requests = uploads.execution_requests(body, config.bucket_name, exists=raw_object_exists)
     except InvalidKey as exc:
@@ -53,6 +57,26 @@ def start_photo(record: SQSRecord, lambda_context=None) -> None:
         return
     for request in requests:
         start(request, lambda_context, record)
+
+
+def start_rerun(body: dict, lambda_context, record: SQSRecord) -> None:
+    """A photo of an operator's whole-event re-run (pipeline.jobs.reprocess): admitted like an
+    upload, counted on its job."""
+    try:
+        photo = keys.parse_raw_key(body["rawKey"])
+        if not keys.is_job_id(body["jobId"]):
+            raise InvalidKey("not a job id")
+    except (KeyError, TypeError, InvalidKey) as exc:
+        logger.warning("Re-run message ignored", extra={"reason": str(exc)[:200]})
+        return
+    config = get_config()
+    request = uploads.processing_request(
+        photo, config.bucket_name, str(body.get("etag", "")), body["jobId"], fresh=bool(body.get("fresh"))
+    )
+    if start(request, lambda_context, record, carry_over=False):
+        Store(clients.dynamodb_table(config.table_name)).jobs.count_start(
+            photo.org_id, photo.event_id, body["jobId"]
+        )
 
 
 def raw_object_exists(raw_key: str) -> bool:
@@ -66,14 +90,21 @@ def raw_object_exists(raw_key: str) -> bool:
     return True
 
 
-def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRecord | None = None) -> None:
+def start(
+    request: uploads.ExecutionRequest,
+    lambda_context=None,
+    record: SQSRecord | None = None,
+    carry_over: bool = True,
+) -> bool:
+    """Start the request's execution once admitted; whether it started. `carry_over`: an upload
+    whose identical content has a result under the current settings keeps it (a re-run never)."""
     config = get_config()
     log_keys = {"photoId": request.input["photo"]["photoId"], "executionName": request.name}
     if request.input["action"] == "process":
-        if already_processed(request.input["photo"]):
+        if carry_over and already_processed(request.input["photo"]):
             logger.info("Same content already processed under the same settings: result kept", extra=log_keys)
             metrics.add_metric(name="UploadsCarriedOver", unit=MetricUnit.Count, value=1)
-            return
+            return False
         budget = PACING_MARGIN_SECONDS
         if lambda_context is not None:
             budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
@@ -86,9 +117,10 @@ def start(request: uploads.ExecutionRequest, lambda_context=None, record: SQSRec
     if not uploads.start_execution(clients.stepfunctions(), config.state_machine_arn, request):
         logger.info("Duplicate event: the execution exists already", extra=log_keys)
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
-        return
+        return False
     logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+    return True
 
 
 def already_processed(photo: dict) -> bool:

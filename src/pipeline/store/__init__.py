@@ -10,6 +10,7 @@ from pipeline.store.core import TableCore
 from pipeline.store.corrections import Corrections, Erasures
 from pipeline.store.events import Registry, Settings
 from pipeline.store.faces import FaceData
+from pipeline.store.jobs import Jobs
 from pipeline.store.photos import BibIndex, Photos
 from pipeline.store.runs import RunNotes
 
@@ -28,6 +29,7 @@ class Store:
         self.erasures = Erasures(self.core)
         self.org_keys = OrgKeys(self.core)
         self.counters = Counters(self.core)
+        self.jobs = Jobs(self.core)
 
     @cached_property
     def timing(self):

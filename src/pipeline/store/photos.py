@@ -80,6 +80,16 @@ class Photos(Items):
         """Every photo item of one event, whatever its status."""
         return self.core.query_prefix(event_pk(org_id, event_id), PHOTO_PREFIX)
 
+    def page_of_event(self, org_id: str, event_id: str, limit: int, start_key: dict | None = None):
+        """One page of the event's photo items, in photo id order: (items, key to continue from)."""
+        page = self.core.table.query(
+            KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id))
+            & Key("SK").begins_with(PHOTO_PREFIX),
+            Limit=limit,
+            **({"ExclusiveStartKey": start_key} if start_key else {}),
+        )
+        return page.get("Items", []), page.get("LastEvaluatedKey")
+
     def gallery(self, org_id: str, event_id: str, limit: int, start_key: dict | None = None):
         """One page of the event's indexed photos, newest first: (items, key to continue from)."""
         page = self.core.table.query(

@@ -1,0 +1,76 @@
+"""JobFunction: one page of a background job (pipeline.jobs.reprocess), then the message for the
+next page. A failed page comes back from the job queue (and after 5 tries goes to its DLQ): the
+job resumes where it stopped; `snaprace reprocess --status` shows how far it got."""
+
+import json
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from pipeline.common import clients, keys
+from pipeline.common.config import get_config
+from pipeline.common.errors import InvalidKey
+from pipeline.jobs import reprocess
+from pipeline.processing import results
+from pipeline.store import Store
+
+logger = Logger()
+metrics = Metrics()
+SQS_BATCH = 10  # SendMessageBatch's most
+
+
+def run_page(record: SQSRecord) -> None:
+    job = record.json_body
+    try:
+        keys.validate_event_ids(job["orgId"], job["eventId"])
+        if not keys.is_job_id(job["jobId"]):
+            raise InvalidKey(f"not a job id: {str(job['jobId'])[:40]!r}")
+    except (KeyError, TypeError, InvalidKey) as exc:
+        logger.warning("Job message ignored", extra={"reason": str(exc)[:200]})
+        return
+    config, sqs = get_config(), clients.sqs()
+    store = Store(clients.dynamodb_table(config.table_name))
+    ids = (job["orgId"], job["eventId"], job["jobId"])
+    page_number = job.get("page", 0) + 1
+    page = reprocess.next_page(clients.s3(), store, config.bucket_name, job)
+    bodies = reprocess.upload_messages(job, page.photos)
+    for start in range(0, len(bodies), SQS_BATCH):
+        send_batch(sqs, config.upload_queue_url, bodies[start : start + SQS_BATCH])
+    enqueued = job.get("enqueued", 0) + len(bodies)
+    done_before = store.jobs.claim_page(*ids, page_number, enqueued, page.cursor, results.now_iso())
+    cursor = page.cursor
+    if done_before is not None:  # another delivery of this message did this page
+        if done_before.get("nextSent", 0) >= page_number:
+            return
+        cursor = done_before.get("nextCursor")  # it stopped before sending the next page's message
+    if cursor is not None:
+        following = {**job, "page": page_number, "enqueued": enqueued, "cursor": cursor}
+        sqs.send_message(QueueUrl=config.job_queue_url, MessageBody=json.dumps(following))
+        store.jobs.next_sent(*ids, page_number)
+    metrics.add_metric(name="JobPhotosEnqueued", unit=MetricUnit.Count, value=len(bodies))
+    logger.info("Job page done", extra={"jobId": job["jobId"], "page": page_number, "photos": len(bodies)})
+
+
+def send_batch(sqs, queue_url: str, bodies: list[str]) -> None:
+    """Up to 10 messages; the entries SQS did not take are sent again (a page is never half-sent
+    without the message failing and coming back)."""
+    entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies)]
+    for _ in range(3):
+        failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+        if not failed:
+            return
+        retry = {entry["Id"] for entry in failed}
+        entries = [entry for entry in entries if entry["Id"] in retry]
+    raise RuntimeError(f"the upload queue refused {len(entries)} messages")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(
+        event=event, record_handler=run_page, processor=processor, context=context
+    )
