@@ -126,7 +126,7 @@ def test_rekognition_reads_the_photo_with_the_callers_rights(tmp_path):
     statement = (
         "            - Effect: Allow\n              Action: {}\n"
         '              Resource: !Sub "${{ImageBucket.Arn}}/*/*/processed/*"\n'
-        "            - Effect: Allow # the event's bib range"
+        "            - Effect: Allow # the event's settings (SETTINGS item)"
     )
     copy = template_without(tmp_path, statement.format("s3:GetObject"), statement.format("s3:GetObjectAcl"))
     running = start_local_stack(tmp_path, "--template", str(copy))

@@ -302,7 +302,8 @@ def test_an_identical_reupload_keeps_its_result_until_the_settings_change(local_
     settings = ("event-settings", "--org", ORG, "--event", event_id, "--bibs", "1-5000")
     assert snaprace(local_stack, *settings).exit_code == 0
     upload_again()
-    assert runs() == 2 and meter()[1] == calls + 2  # read again under the new range
+    # read again under the new range, from the kept answers: a run, no Rekognition call
+    assert runs() == 2 and meter()[1] == calls
     assert local_stack.stack.photo_table.photos.get(ORG, event_id, photo_id)["bibs"] == ["841"]
 
 
@@ -330,6 +331,14 @@ def test_global_options_anywhere_and_json_on_every_command_that_reports(local_st
         assert result.exit_code == 0, (command, result.output)
         assert isinstance(json.loads(result.stdout), dict), command
     previews = [json.loads(snaprace(local_stack, *c, "--json").stdout) for c in commands[2:5]]
-    assert previews[0] == {"preview": True, "executions": 2}
+    assert previews[0] == {  # both photos' answers kept: no first-look call, at most 2 second looks
+        "preview": True,
+        "executions": 2,
+        "photos": 2,
+        "answersKept": 2,
+        "firstLookCalls": 0,
+        "secondLookCallsAtMost": 2,
+        "usdAtMost": 0.0,
+    }
     assert previews[1]["deleted"] is False and previews[2] == {"faces": 1, "photos": 1, "deleted": False}
     local_stack.wait(ORG, event + "-json")

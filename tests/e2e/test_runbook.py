@@ -137,7 +137,10 @@ def test_audit_finds_missing_derived_objects_and_stray_faces(local_stack, event_
     assert report.exit_code == 1
     assert any("thumbnailKey" in p and raw_keys[0] in p for p in problems)
     assert any(other["faceIds"][0] in p and "not in the collection" in p for p in problems)
-    fixed = snaprace(local_stack, "reprocess", "--org", ORG, "--event", event_id, "--yes", "--wait")
+    # fresh: the kept answers are what the audit doubts (faces no longer in the collection)
+    fixed = snaprace(
+        local_stack, "reprocess", "--org", ORG, "--event", event_id, "--fresh", "--yes", "--wait"
+    )
     assert "2 executions started" in fixed.output
     deadline = time.monotonic() + 60
     while snaprace(local_stack, "audit", "--org", ORG, "--event", event_id).exit_code:
