@@ -161,6 +161,17 @@ def test_a_booked_turn_is_used_by_the_first_attempt_only(rekognition, clock):
     assert clock.now == pytest.approx(retried_at + 1 / 9.7, abs=1e-5)
 
 
+def test_a_booked_turn_missed_by_more_than_half_a_second_is_given_up_for_a_new_one(rekognition, clock):
+    """A step that comes late (its Preprocess took longer than the starter's lead) does not call at
+    once: that would bunch with the turns after its own. It takes the next free turn."""
+    for _ in range(5):  # turns booked by others from now on
+        governor.stack_governor().take("DetectText", wait=60)
+    with governor.booked({"turns": {"DetectText": clock.now - 2}, "retryCount": 0}):
+        started = clock.now
+        detect(rekognition)
+    assert clock.now == pytest.approx(started + 5 / 9.7, abs=1e-5)  # behind the five
+
+
 def test_a_person_waits_briefly_and_is_told_when_no_turn_comes(rekognition, calls, clock):
     for _ in range(40):  # 4 s of DetectText turns booked ahead
         governor.stack_governor().take("DetectText", wait=60)

@@ -37,6 +37,7 @@ SHARE_OF_QUOTA = 0.97  # AWS counts calls as they arrive: the 3 % covers network
 RUNNERS = "runners"
 PIPELINE_WAIT_SECONDS = 20.0  # a step's own turn: its function's timeout is 30 s or more
 PERSON_WAIT_SECONDS = 2.0  # a runner or an organiser waiting on a page
+LATE_SECONDS = 0.5  # a booked turn this far past is given up for a new one
 _CONTENTION_ATTEMPTS = 4
 
 _thread = threading.local()  # per invocation (a Lambda container runs one at a time; local: a thread)
@@ -176,6 +177,8 @@ def turn_for(api: str) -> None:
         return
     turn = getattr(_thread, "prepaid", {}).pop(api, None)
     governor = stack_governor()
+    if turn is not None and clock() - turn > LATE_SECONDS:
+        turn = None  # the step came late (a slow Preprocess): calling now would bunch with the turns after it
     if turn is None:
         if governor is None:
             return
