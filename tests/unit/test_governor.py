@@ -2,6 +2,7 @@
 caller, on an injected clock (tests never sleep)."""
 
 import threading
+from contextlib import suppress
 
 import boto3
 import pytest
@@ -73,6 +74,15 @@ def test_no_turn_within_the_wait_is_refused_without_taking_one(governed, clock):
     assert next_turn("DetectText") == before  # nothing taken: the queue behind is not pushed back
     clock.now += 1.5
     assert governed.take("DetectText", wait=1) == pytest.approx(before, abs=1e-5)
+
+
+def test_a_next_turn_written_by_a_clock_far_ahead_is_reset_not_waited_for(governed, clock):
+    """A host whose clock ran an hour ahead would otherwise stall every caller for an hour."""
+    boto3.resource("dynamodb", region_name=REGION).Table(QUOTA_TABLE).put_item(
+        Item={"api": "DetectText", "nextTurn": governor._decimal(clock.now + 3600)}
+    )
+    assert governed.take("DetectText", wait=1) == pytest.approx(clock.now, abs=1e-5)
+    assert next_turn("DetectText") == pytest.approx(clock.now + 1 / 9.7, abs=1e-5)
 
 
 def test_an_idle_governor_gives_the_turn_at_once(governed, clock):
@@ -184,6 +194,23 @@ def test_a_person_waits_briefly_and_is_told_when_no_turn_comes(rekognition, call
     assert calls["DetectText"] == 0
     detect(rekognition)  # the pipeline's own call waits its turn
     assert calls["DetectText"] == 1
+
+
+def test_a_search_shares_one_wait_across_its_calls(rekognition, calls, clock):
+    """Two seconds for the whole request, not per call: with 1.2 s of turns booked ahead, four calls
+    get theirs within it; the fifth, whose turn would come after, is refused without an attempt."""
+    data, _ = race_photo(1, [Runner("123")])
+    for _ in range(6):  # the runners' SearchFacesByImage turns come 1 / 4.85 s apart
+        governor.stack_governor().take("SearchFacesByImage", wait=60, caller=governor.RUNNERS)
+    started = clock.now
+    runner = governor.serving(governor.RUNNERS, 2.0)
+    with runner, pytest.raises(RekognitionThrottled):
+        for _ in range(5):
+            # the emulator has no such collection: the call was made, at its turn
+            with suppress(rekognition.exceptions.ResourceNotFoundException):
+                rekognition.search_faces_by_image(CollectionId="c", Image={"Bytes": data})
+    assert calls["SearchFacesByImage"] == 4
+    assert clock.now - started <= 2.0
 
 
 def test_admission_books_the_first_calls_lead_seconds_ahead(governed, clock):

@@ -38,6 +38,9 @@ RUNNERS = "runners"
 PIPELINE_WAIT_SECONDS = 20.0  # a step's own turn: its function's timeout is 30 s or more
 PERSON_WAIT_SECONDS = 2.0  # a runner or an organiser waiting on a page
 LATE_SECONDS = 0.5  # a booked turn this far past is given up for a new one
+# no caller books further ahead than its wait (20 s, the starter 3 + 2 + its ~27 s): a next turn
+# beyond this was written by a host whose clock ran ahead, and would stall every caller
+CORRUPT_AHEAD_SECONDS = 120.0
 _CONTENTION_ATTEMPTS = 4
 
 _thread = threading.local()  # per invocation (a Lambda container runs one at a time; local: a thread)
@@ -92,6 +95,9 @@ class Governor:
                 if not _condition_failed(exc):
                     raise
                 next_turn = exc.response.get("Item", {}).get("nextTurn")  # low-level: {"N": "..."}
+                if next_turn is not None and float(next_turn["N"]) > clock() + CORRUPT_AHEAD_SECONDS:
+                    self._reset(key, next_turn["N"])
+                    continue
                 if next_turn is not None and float(next_turn["N"]) > latest:
                     return None, float(next_turn["N"])
             try:  # no queue: the turn is `not_before`
@@ -106,6 +112,19 @@ class Governor:
                 if not _condition_failed(exc):
                     raise
         raise RekognitionThrottled(f"no {api} turn: the quota table is contended")
+
+    def _reset(self, key: str, seen: str) -> None:
+        """Start the queue again from now (only if nobody moved it meanwhile)."""
+        try:
+            self.table.update_item(
+                Key={"api": key},
+                UpdateExpression="SET nextTurn = :now",
+                ConditionExpression="nextTurn = :seen",
+                ExpressionAttributeValues={":now": _decimal(clock()), ":seen": Decimal(seen)},
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
 
     def take(self, api: str, wait: float, caller: str = "") -> float:
         """The next free turn of `api` within `wait` seconds (RekognitionThrottled otherwise: the
@@ -149,9 +168,10 @@ def _table(name: str):
 
 @contextmanager
 def serving(caller: str, wait: float) -> Iterator[None]:
-    """Calls made inside wait at most `wait` seconds for their turn, on `caller`'s share."""
+    """Calls made inside wait for their turns, on `caller`'s share, at most `wait` seconds in all
+    (a search that makes several calls shares one wait: a page answers in time)."""
     before = getattr(_thread, "serving", None)
-    _thread.serving = (caller, wait)
+    _thread.serving = (caller, clock() + wait)
     try:
         yield
     finally:
@@ -182,8 +202,8 @@ def turn_for(api: str) -> None:
     if turn is None:
         if governor is None:
             return
-        caller, wait = getattr(_thread, "serving", None) or ("", PIPELINE_WAIT_SECONDS)
-        turn = governor.take(api, wait, caller)
+        caller, deadline = getattr(_thread, "serving", None) or ("", clock() + PIPELINE_WAIT_SECONDS)
+        turn = governor.take(api, max(0.0, deadline - clock()), caller)
     delay = turn - clock()
     if delay > 0:
         sleep(delay)

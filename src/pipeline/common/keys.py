@@ -212,9 +212,11 @@ def is_job_id(text: object) -> bool:
     return isinstance(text, str) and JOB_ID_PATTERN.fullmatch(text) is not None
 
 
-def is_rerun(execution: str) -> bool:
-    """Whether an execution was started by an operator's re-run (its token is a job id)."""
-    return is_job_id(execution.rsplit("-", 1)[-1])
+def rerun_started_at(execution: str) -> float | None:
+    """When the operator's re-run that started this execution began (epoch seconds: its job id is
+    its start), or None for a run of an upload."""
+    token = execution.rsplit("-", 1)[-1]
+    return int(token[1:]) / 1_000_000 if is_job_id(token) else None
 
 
 def photo_id_of_execution(execution: str) -> str:

@@ -179,21 +179,23 @@ class Cached:
     event; an organiser's change is picked up within a minute). Powertools' DynamoDBProvider reads
     tables keyed by one attribute, not this table's PK + SK, hence this small cache."""
 
-    def __init__(self, load, clock=time.monotonic):
-        self._load, self._clock = load, clock
-        self._entries: dict[tuple[str, str], tuple[float, EventSettings]] = {}
+    def __init__(self, load, clock=time.monotonic, wall_clock=time.time):
+        self._load, self._clock, self._wall_clock = load, clock, wall_clock
+        self._entries: dict[tuple[str, str], tuple[float, float, EventSettings]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
 
-    def __call__(self, org_id: str, event_id: str, fresh: bool = False) -> EventSettings:
-        """`fresh`: read now (an operator's re-run follows a change of settings made a moment ago)."""
+    def __call__(self, org_id: str, event_id: str, loaded_after: float | None = None) -> EventSettings:
+        """`loaded_after` (epoch seconds): a copy read before then is read again (an operator's re-run
+        follows a change of settings made a moment before it started; its photos then share one read)."""
         now = self._clock()
         entry = self._entries.get((org_id, event_id))
-        if fresh or entry is None or now - entry[0] >= CACHE_SECONDS:
-            entry = (now, self._load(org_id, event_id))
+        stale = loaded_after is not None and entry is not None and entry[1] < loaded_after
+        if stale or entry is None or now - entry[0] >= CACHE_SECONDS:
+            entry = (now, self._wall_clock(), self._load(org_id, event_id))
             self._entries[(org_id, event_id)] = entry
-        return entry[1]
+        return entry[2]
 
 
 def result_fingerprint(reads_fingerprint: str | None, faces: bool) -> str | None:

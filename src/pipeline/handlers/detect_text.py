@@ -27,8 +27,8 @@ metrics = Metrics()
 def lambda_handler(event: StepState, context) -> dict:
     config = get_config()
     photo = step_photo(event, logger)
-    # a re-run reads the settings now: it follows a change made a moment ago
-    settings = event_settings(photo.org_id, photo.event_id, fresh=keys.is_rerun(event["executionName"]))
+    # a re-run reads settings no older than itself: it follows a change made a moment before
+    settings = event_settings(photo.org_id, photo.event_id, keys.rerun_started_at(event["executionName"]))
     store, etag = Store(clients.dynamodb_table(config.table_name)), event["photo"]["etag"]
     ids = (photo.org_id, photo.event_id, photo.photo_id)
     detections = None if event.get("fresh") else store.photos.text_read(*ids, etag)

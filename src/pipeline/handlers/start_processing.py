@@ -108,7 +108,8 @@ def start(
         budget = PACING_MARGIN_SECONDS
         if lambda_context is not None:
             budget = lambda_context.get_remaining_time_in_millis() / 1000 - PACING_MARGIN_SECONDS
-        admission = pacing.admit(governor.stack_governor(), max(0.0, budget))
+        needed = first_look_calls(request.input["photo"], bool(request.input.get("fresh")))
+        admission = pacing.admit(governor.stack_governor(), max(0.0, budget), needed)
         if admission.retry_in:
             if record is not None:
                 defer(record, admission.retry_in)
@@ -121,6 +122,23 @@ def start(
     logger.info("Execution started", extra={**log_keys, "action": request.input["action"]})
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
     return True
+
+
+def first_look_calls(photo: dict, fresh: bool) -> tuple[str, ...]:
+    """The first-look Rekognition calls the run will make: not DetectText where its answer for this
+    content is kept, not IndexFaces where this content's faces are indexed (pipeline.processing.faces).
+    Two small reads; the event's settings are not read here (a large item, read on every photo: an
+    event with face search off books an IndexFaces turn its run does not use)."""
+    if fresh:
+        return pacing.FIRST_LOOK
+    store = Store(clients.dynamodb_table(get_config().table_name))
+    ids = (photo["orgId"], photo["eventId"], photo["photoId"])
+    item = store.photos.get(*ids) or {}
+    faces_kept = (
+        item.get("facesIndexed") and item.get("status") == INDEXED and item.get("etag") == photo["etag"]
+    )
+    text_kept = store.photos.has_text_read(*ids, photo["etag"])
+    return tuple(api for api, kept in (("DetectText", text_kept), ("IndexFaces", faces_kept)) if not kept)
 
 
 def already_processed(photo: dict) -> bool:

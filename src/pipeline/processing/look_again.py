@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from pipeline.common import rekognition
-from pipeline.common.keys import RawPhoto, is_rerun
+from pipeline.common.keys import RawPhoto, rerun_started_at
 from pipeline.common.models import BibRead, StepState
 from pipeline.processing import images, links, second_look
 from pipeline.processing.reading import event_settings, rules_for, stack_rules
@@ -40,7 +40,7 @@ def look_again(
     rules, added, words = stack_rules(), [], 0
     if faces:  # the event's settings are read only for a photo that is read again
         rules = rules_for(
-            event_settings(photo.org_id, photo.event_id, fresh=is_rerun(state["executionName"]))
+            event_settings(photo.org_id, photo.event_id, rerun_started_at(state["executionName"]))
         )
         layout = second_look.sheet(best_image(s3, bucket, state, faces), faces)
         detections = rekognition.detect_text(client, {"Bytes": layout.jpeg})

@@ -25,15 +25,16 @@ class Admission:
     retry_in: float = 0.0  # > 0: not admitted, its turn is this many seconds away
 
 
-def admit(governor: Governor | None, budget: float) -> Admission:
-    """Book the photo's first-look turns, waiting up to `budget` seconds for them, then wait until
-    its execution should start (LEAD before its first turn)."""
-    if governor is None:
+def admit(governor: Governor | None, budget: float, apis: tuple[str, ...] = FIRST_LOOK) -> Admission:
+    """Book the turns of the photo's first-look calls it will make (`apis`: not those whose answers
+    were kept), waiting up to `budget` seconds for them, then wait until its execution should start
+    (LEAD before its first turn). Nothing to book: admitted at once."""
+    if governor is None or not apis:
         return Admission({})
     deadline = turns.clock() + budget
     booked: dict[str, float] = {}
     not_before = 0.0
-    for api in FIRST_LOOK:
+    for api in (api for api in FIRST_LOOK if api in apis):
         while True:
             now = turns.clock()
             earliest = max(now + LEAD_SECONDS, not_before)

@@ -136,6 +136,14 @@ class Photos(Items):
             return None
         return from_dynamo(item["detections"])
 
+    def has_text_read(self, org_id: str, event_id: str, photo_id: str, etag: str) -> bool:
+        """Whether DetectText's answer for this content is kept (its etag only is read back)."""
+        item = self.core.table.get_item(
+            Key={"PK": event_pk(org_id, event_id), "SK": f"{TEXT_PREFIX}{photo_id}"},
+            ProjectionExpression="etag",
+        ).get("Item")
+        return bool(item) and item.get("etag") == etag
+
     def keep_text_read(
         self, org_id: str, event_id: str, photo_id: str, etag: str, detections: list[dict]
     ) -> None:
