@@ -166,3 +166,52 @@ def test_the_starter_admits_a_rerun_photo_and_counts_it_on_its_job(aws, context,
     assert execution["name"] == keys.execution_name(keys.photo_id_for(raw_key), "abc", JOB)
     assert (started["photo"]["rawKey"], started["fresh"]) == (raw_key, True)
     assert store.jobs.get(ORG, EVENT, JOB)["started"] == 1
+
+
+def test_a_rerun_books_turns_only_for_the_calls_it_will_make(aws, context, monkeypatch):
+    """A photo whose text and faces were kept books no turn (its run calls neither); one whose
+    answers were not kept books both; a fresh re-run books both whatever was kept."""
+    from pipeline.common import governor
+    from pipeline.common.config import get_config
+    from pipeline.handlers import start_processing
+
+    now = [1_796_000_000.0]
+    monkeypatch.setattr(governor, "clock", lambda: now[0])
+    monkeypatch.setattr(governor, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="image-processing-test",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("QUOTA_TABLE_NAME", "SnapRaceQuotas-test")
+    get_config.cache_clear()
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    store.jobs.start(ORG, EVENT, JOB, "reprocess", {}, "2026-12-07T18:00:00+00:00")
+    kept, new = f"{ORG}/{EVENT}/raw/kept.jpg", f"{ORG}/{EVENT}/raw/new.jpg"
+    kept_id = keys.photo_id_for(kept)
+    item = {"orgId": ORG, "eventId": EVENT, "photoId": kept_id, "rawKey": kept, "etag": "e1"}
+    store.photos.replace({**item, "status": "INDEXED", "facesIndexed": True}, [], None)
+    store.photos.keep_text_read(ORG, EVENT, kept_id, "e1", [])
+
+    def turns_of(raw_key: str, fresh: bool) -> dict:
+        body = {"source": reprocess.SOURCE, "jobId": JOB, "rawKey": raw_key, "etag": "e1", "fresh": fresh}
+        assert start_processing.lambda_handler(sqs_batch(body), context)["batchItemFailures"] == []
+        name = keys.execution_name(keys.photo_id_for(raw_key), "e1", JOB)
+        execution = sfn.describe_execution(
+            executionArn=f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
+        )
+        return json.loads(execution["input"])["turns"]
+
+    assert turns_of(kept, fresh=False) == {}
+    assert set(turns_of(new, fresh=False)) == {"DetectText", "IndexFaces"}
+    # the kept photo again, fresh (its execution name exists in this state machine: another one)
+    arn = sfn.create_state_machine(
+        name="image-processing-fresh",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    get_config.cache_clear()
+    assert set(turns_of(kept, fresh=True)) == {"DetectText", "IndexFaces"}
