@@ -215,3 +215,26 @@ def test_a_rerun_books_turns_only_for_the_calls_it_will_make(aws, context, monke
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     get_config.cache_clear()
     assert set(turns_of(kept, fresh=True)) == {"DetectText", "IndexFaces"}
+
+
+def test_a_page_waits_while_new_uploads_wait(queues, context, monkeypatch):
+    """A re-run never puts a whole event ahead of new uploads: with QUEUE_AHEAD messages waiting,
+    the page comes back in a minute and queues nothing meanwhile."""
+    from pipeline.handlers import run_job as handler
+
+    sqs, upload_url, jobs_url = queues
+    monkeypatch.setattr(reprocess, "QUEUE_AHEAD", 3)
+    seed_uploads(current=20, legacy=0)
+    for n in range(3):  # three uploads of other events, waiting for the starter
+        sqs.send_message(QueueUrl=upload_url, MessageBody=json.dumps({"upload": n}))
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    start_job(store, sqs, jobs_url, {"fresh": False, "status": None})
+    (message,) = sqs.receive_message(QueueUrl=jobs_url)["Messages"]
+
+    assert handler.lambda_handler(sqs_batch(message["Body"]), context)["batchItemFailures"] == []
+
+    depth = sqs.get_queue_attributes(QueueUrl=upload_url, AttributeNames=["All"])["Attributes"]
+    assert depth["ApproximateNumberOfMessages"] == "3"  # nothing of the re-run queued
+    jobs = sqs.get_queue_attributes(QueueUrl=jobs_url, AttributeNames=["All"])["Attributes"]
+    assert jobs["ApproximateNumberOfMessagesDelayed"] == "1"  # the same page, back in a minute
+    assert store.jobs.get(ORG, EVENT, JOB)["pages"] == 0

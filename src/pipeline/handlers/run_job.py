@@ -32,6 +32,13 @@ def run_page(record: SQSRecord) -> None:
         logger.warning("Job message ignored", extra={"reason": str(exc)[:200]})
         return
     config, sqs = get_config(), clients.sqs()
+    if upload_queue_depth(sqs, config.upload_queue_url) >= reprocess.QUEUE_AHEAD:
+        # new uploads first: this page comes back in a minute
+        sqs.send_message(
+            QueueUrl=config.job_queue_url, MessageBody=record.body, DelaySeconds=reprocess.PAUSE_SECONDS
+        )
+        metrics.add_metric(name="JobPagesPaused", unit=MetricUnit.Count, value=1)
+        return
     store = Store(clients.dynamodb_table(config.table_name))
     ids = (job["orgId"], job["eventId"], job["jobId"])
     page_number = job.get("page", 0) + 1
@@ -52,6 +59,11 @@ def run_page(record: SQSRecord) -> None:
         store.jobs.next_sent(*ids, page_number)
     metrics.add_metric(name="JobPhotosEnqueued", unit=MetricUnit.Count, value=len(bodies))
     logger.info("Job page done", extra={"jobId": job["jobId"], "page": page_number, "photos": len(bodies)})
+
+
+def upload_queue_depth(sqs, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"].get("ApproximateNumberOfMessages", 0))
 
 
 def send_batch(sqs, queue_url: str, bodies: list[str]) -> None:

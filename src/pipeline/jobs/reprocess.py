@@ -5,7 +5,8 @@ Step Functions Distributed Map: one admission path for uploads and re-runs (the 
 same DLQ and alarms, the same 14 days of retention), live uploads and a re-run share the quotas
 fairly in arrival order, and nothing new to run on the local stack; a Distributed Map would need its
 own rate limit (its MaxConcurrency bounds runs in flight, not calls per second) and bills its child
-executions' transitions on top.
+executions' transitions on top. A page waits while QUEUE_AHEAD messages wait in the upload queue, so
+new uploads interleave with a re-run instead of queueing behind all of it.
 
 Job message: {"jobId", "orgId", "eventId", "options": {"fresh", "status"}, "page": n, "enqueued": n,
 "cursor": {...} | None}. A page redone after a failure sends the same messages again: the
@@ -19,6 +20,10 @@ from pipeline.common import keys
 from pipeline.store import Store
 
 PAGE_SIZE = 500  # uploads per page: 50 SendMessageBatch calls, ~1-2 s of the function's time
+# A page waits while this many messages wait in the upload queue: new uploads (of this event or
+# another) never queue behind a whole event's re-run, ~5 minutes of it at most at 5 TPS
+QUEUE_AHEAD = 1_000
+PAUSE_SECONDS = 60
 SOURCE = "snaprace.reprocess"
 
 
