@@ -88,3 +88,10 @@ def test_a_first_in_first_out_server_at_the_models_rate_measures_the_models_figu
     assert measured.p50_s == pytest.approx(model.peak_p50_s, abs=1 / mu)
     assert measured.p99_s == pytest.approx(model.peak_p99_s, abs=1 / mu)
     assert measured.all_done_s == pytest.approx(model.all_done_s, abs=2 / event.quiet_per_s)
+
+
+def test_in_upload_order_hands_the_same_moments_out_first_in_first_out(bench):
+    uploads = [10.0, 11.0, 12.0, 13.0]
+    searchable = [20.0, 40.0, 21.0, 30.0]  # the second photo overtaken by the two after it
+    assert bench.in_upload_order(uploads, searchable) == [20.0, 21.0, 30.0, 40.0]
+    assert bench.in_upload_order([2.0, 1.0], [5.0, 9.0]) == [9.0, 5.0]
