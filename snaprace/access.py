@@ -69,7 +69,7 @@ def make_runner_links(
     the event's settings, so the command can say when links are not what the event needs. The link
     carries the token after `#`: a fragment never reaches a server's or a CDN's logs."""
     validate_ids(org_id, event_id)
-    settings = EventSettings.from_item(stack.photo_table.settings.get(org_id, event_id))
+    settings = EventSettings.from_item(stack.photo_table.settings.get(org_id, event_id, participants=True))
     if bibs_file is not None:
         try:
             with bibs_file.open(encoding="utf-8-sig", errors="replace") as lines:

@@ -25,8 +25,10 @@ def change_settings(
     Faces are deleted when face search goes from on to off; with `finish_deletion` (the operator's
     `--faces off`) also when it was off already, which finishes a deletion that died half-way. The
     page saves every field each time: it never rescans an event whose faces are gone."""
-    current = EventSettings.from_item(store.settings.get(org_id, event_id, consistent=True))
-    base = replace(current, bib_range=None, participants=None) if clear_bibs else current
+    current = EventSettings.from_item(
+        store.settings.get(org_id, event_id, consistent=True, participants=True)
+    )
+    base = replace(current, bib_range=None, participants=None, participant_count=0) if clear_bibs else current
     settings = replace(base, **changes)
     if settings != current:
         store.settings.put(org_id, event_id, settings.to_item())

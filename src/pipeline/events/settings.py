@@ -19,7 +19,7 @@ import json
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.processing.bibs import SEARCHED_BIB_LIMIT, BibRules, normalise_bib, searched_bib
 
@@ -51,8 +51,20 @@ class EventSettings:
     # runners may find their bib by their full name in the timing results (pipeline.search.photos): off
     # unless the organiser turns it on, as a name search answers strangers who guess names too
     name_search: bool = False
+    # what the flags item says of the list when it was not read (pipeline.store.events keeps the
+    # list apart); worked out from `participants` when it was
+    participant_count: int = field(default=0, compare=False)
+    participants_digest: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.participants is not None:
+            digest = hashlib.sha256(",".join(sorted(self.participants)).encode()).hexdigest()[:16]
+            object.__setattr__(self, "participant_count", len(self.participants))
+            object.__setattr__(self, "participants_digest", digest)
 
     def to_item(self) -> dict:
+        if self.participants is None and self.participant_count:
+            raise ValueError("settings read without their participant list cannot be written back")
         item: dict = {} if self.faces else {"faceSearch": "off"}
         if self.published:
             item["published"] = True
@@ -72,6 +84,7 @@ class EventSettings:
             item["nameSearch"] = "on"
         if self.participants:
             item["participants"] = set(self.participants)
+            item["participantsDigest"] = self.participants_digest
         return item
 
     @classmethod
@@ -84,7 +97,7 @@ class EventSettings:
         participants = (
             frozenset(map(normalise_bib, item["participants"])) if item.get("participants") else None
         )
-        return cls(
+        settings = cls(
             bib_range,
             participants,
             item.get("faceSearch") != "off",
@@ -96,6 +109,10 @@ class EventSettings:
             item.get("timeZone"),
             item.get("nameSearch") == "on",
         )
+        if participants is None and item.get("participantCount"):
+            object.__setattr__(settings, "participant_count", int(item["participantCount"]))
+            object.__setattr__(settings, "participants_digest", item.get("participantsDigest"))
+        return settings
 
     def summary(self) -> dict:
         """The settings as the organiser API and `event-settings --json` show them."""
@@ -104,7 +121,7 @@ class EventSettings:
             "faces": self.faces,
             "selfieSearch": self.selfie_mode,
             "bibRange": "-".join(map(str, self.bib_range)) if self.bib_range else None,
-            "participants": len(self.participants or ()),
+            "participants": self.participant_count,
             "faceRetentionDays": self.face_retention_days,
             "retentionFrom": self.retention_from,
             "date": self.date,
@@ -114,16 +131,17 @@ class EventSettings:
 
     def reads_fingerprint(self) -> str:
         """What the bib reads depend on (range, participant list): DetectText records it with its
-        reads, so an identical re-upload can keep them while these settings stay the same."""
-        shape = json.dumps([self.bib_range, sorted(self.participants or ())], separators=(",", ":"))
+        reads, so an identical re-upload can keep them while these settings stay the same. The list
+        counts by its digest, which the flags item keeps: the starter compares without reading it."""
+        shape = json.dumps([self.bib_range, self.participants_digest], separators=(",", ":"))
         return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
         parts = []
         if self.bib_range:
             parts.append(f"bibs {self.bib_range[0]}-{self.bib_range[1]}")
-        if self.participants:
-            parts.append(f"{len(self.participants)} participants")
+        if self.participant_count:
+            parts.append(f"{self.participant_count} participants")
         bibs = ", ".join(parts) or "none: every bib-shaped number counts"
         published = "; published" if self.published else ""
         since = f"from {self.retention_from}" if self.retention_from else "from the last upload"

@@ -12,7 +12,7 @@ from pipeline.store import Store
 
 def _load_settings(org_id: str, event_id: str) -> EventSettings:
     store = Store(clients.dynamodb_table(get_config().table_name))
-    return EventSettings.from_item(store.settings.get(org_id, event_id))
+    return EventSettings.from_item(store.settings.get(org_id, event_id, participants=True))
 
 
 event_settings = Cached(_load_settings)

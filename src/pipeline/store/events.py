@@ -1,19 +1,33 @@
 """An event's settings item and the registry of events with indexed uploads.
 
 | settings  | ORG#{orgId}#EVT#{eventId}   | SETTINGS                    |  pipeline.events.settings
+| bib list  | ORG#{orgId}#EVT#{eventId}   | PARTICIPANTS                |  participants (the list alone)
 | registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}   |  pipeline.retention.faces
 """
 
 from pipeline.store.core import Items, event_pk
 
 SETTINGS_SK = "SETTINGS"
+PARTICIPANTS_SK = "PARTICIPANTS"
 REGISTRY_PK = "EVENTS"
 
 
 class Settings(Items):
-    def get(self, org_id: str, event_id: str, consistent: bool = False) -> dict | None:
-        """The event's settings item, None when it has none."""
-        return self.core.get({"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}, consistent)
+    """The event's flags (a few hundred bytes, read at every photo and public request: DynamoDB
+    charges a read by the item's size, so the participant list, up to 300 KB, is an item of its
+    own, read only by the steps that use it: DetectText's bib rules, runner links, a change)."""
+
+    def get(
+        self, org_id: str, event_id: str, consistent: bool = False, participants: bool = False
+    ) -> dict | None:
+        """The event's settings item, None when it has none; with `participants`, its participant
+        list too (`participants`, a second read, only when the flags say there is one)."""
+        item = self.core.get({"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}, consistent)
+        if participants and item and item.get("participantCount") and "participants" not in item:
+            listed = self.core.get({"PK": event_pk(org_id, event_id), "SK": PARTICIPANTS_SK}, consistent)
+            if listed:
+                item = {**item, "participants": listed["participants"]}
+        return item
 
     def faces_on(self, org_id: str, event_id: str) -> bool:
         """Whether the event's face search is on, read consistently: turning it off holds at once."""
@@ -21,12 +35,20 @@ class Settings(Items):
         return item.get("faceSearch") != "off"
 
     def put(self, org_id: str, event_id: str, attributes: dict) -> None:
-        """Replace the event's settings; no attributes deletes them."""
-        key = {"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}
-        if attributes:
-            self.core.table.put_item(Item={**key, **attributes})
+        """Replace the event's settings; no attributes deletes them. A participant list goes to its
+        own item, written before the flags that count it and deleted after the flags that no longer do."""
+        pk = event_pk(org_id, event_id)
+        flags = {name: value for name, value in attributes.items() if name != "participants"}
+        listed = attributes.get("participants")
+        if listed:
+            self.core.table.put_item(Item={"PK": pk, "SK": PARTICIPANTS_SK, "participants": listed})
+            flags["participantCount"] = len(listed)
+        if flags:
+            self.core.table.put_item(Item={"PK": pk, "SK": SETTINGS_SK, **flags})
         else:
-            self.core.table.delete_item(Key=key)
+            self.core.table.delete_item(Key={"PK": pk, "SK": SETTINGS_SK})
+        if not listed:
+            self.core.table.delete_item(Key={"PK": pk, "SK": PARTICIPANTS_SK})
 
 
 class Registry(Items):
