@@ -132,8 +132,9 @@ class EventSettings:
     def reads_fingerprint(self) -> str:
         """What the bib reads depend on (range, participant list): DetectText records it with its
         reads, so an identical re-upload can keep them while these settings stay the same. The list
-        counts by its digest, which the flags item keeps: the starter compares without reading it."""
-        shape = json.dumps([self.bib_range, self.participants_digest], separators=(",", ":"))
+        counts by its digest, which the flags item keeps: the starter compares without reading it
+        (an event with no list fingerprints as before the list had its own item)."""
+        shape = json.dumps([self.bib_range, self.participants_digest or []], separators=(",", ":"))
         return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
