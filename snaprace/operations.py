@@ -16,8 +16,9 @@ from pipeline.common import keys
 from pipeline.common.errors import BadRequest, InvalidKey
 from pipeline.common.models import FAILED, FINAL_STATUSES, INDEXED, REJECTED
 from pipeline.events import progress
-from pipeline.events.changes import change_settings
+from pipeline.events.changes import ScrubAtWork, change_settings
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_participants, parse_range
+from pipeline.jobs import queue
 from pipeline.search.answers import photo_urls
 from pipeline.search.photos import MAX_PAGE, FaceSearchOff, PhotoSearch
 from pipeline.timing.rules import InvalidTiming, event_zone
@@ -137,9 +138,10 @@ def event_settings(
     event_date: str | None = None,
     timezone: str | None = None,
     name_search: bool | None = None,
-) -> tuple[EventSettings, int | None]:
+) -> tuple[EventSettings, dict | None]:
     """The event's settings after replacing the parts given (`clear` removes the bib settings
-    first), and the faces deleted when face search is off (pipeline.events.changes). Photos
+    first), and the deletion of its face data when face search is off (pipeline.events.changes:
+    the collection now, the items by a background job). Photos
     processed from then on use them (within a minute); `reprocess` applies them to the rest."""
     validate_ids(org_id, event_id)
     table = stack.photo_table
@@ -174,10 +176,14 @@ def event_settings(
         except InvalidTiming as exc:
             raise StackError(str(exc)) from None
     changes = {name: value for name, value in changes.items() if value is not None}
-    return change_settings(
-        table, stack.client("rekognition"), stack.collection_prefix, org_id, event_id, changes, clear,
-        finish_deletion=True,
-    )  # fmt: skip
+    start_job = queue.starter(table, stack.client("sqs"), stack.output("JobQueueUrl"))
+    try:
+        return change_settings(
+            table, stack.client("rekognition"), stack.collection_prefix, start_job, org_id, event_id,
+            changes, clear, finish_deletion=True,
+        )  # fmt: skip
+    except ScrubAtWork as exc:
+        raise StackError(str(exc)) from None
 
 
 def run_retention_sweep(stack: Stack) -> list[dict]:

@@ -149,4 +149,4 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
     )
     table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
     delete_faces(rekognition_client, collection, sorted(plan.face_ids))
-    table.faces.forget(org_id, event_id, plan.face_ids)
+    table.faces.forget_on(org_id, event_id, plan.face_ids, photos)

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from pipeline.common import keys
 from pipeline.common.errors import cause_message
+from pipeline.jobs import queue
 from pipeline.processing import uploads
 from pipeline.retention import faces as retention
 from snaprace import event_model
@@ -87,6 +88,8 @@ def status(stack: Stack) -> dict:
         "alarms": alarms(stack),
         "collections": collections(stack),
         "faceRetentionDue": retention.due_within(stack.photo_table, 7, datetime.now(UTC)),
+        "jobs": jobs_at_work(stack),
+        "jobDlq": queue_depth(stack, stack.output("JobDlqUrl")),
         "resources": {
             "bucket": stack.bucket,
             "table": stack.table_name,
@@ -103,6 +106,9 @@ def unhealthy(report: dict) -> list[str]:
     depth = report["dlq"]["visible"] + report["dlq"]["inFlight"]
     if depth:
         problems.append(f"{depth} messages in the DLQ (snaprace redrive moves them back)")
+    stuck = report["jobDlq"]["visible"] + report["jobDlq"]["inFlight"]
+    if stuck:
+        problems.append(f"{stuck} background job pages in the job DLQ: a job stopped (snaprace logs job)")
     return problems
 
 
@@ -247,21 +253,8 @@ def reprocess_preview(stack: Stack, org_id: str, event_id: str, plan, fresh: boo
 def start_reprocess_job(stack: Stack, org_id: str, event_id: str, status: str | None, fresh: bool) -> str:
     """The re-run as a job in the stack (pipeline.jobs.reprocess): its id."""
     validate_ids(org_id, event_id)
-    job_id = keys.job_id(time.time_ns() // 1000)
-    options = {"fresh": fresh, "status": status}
-    stack.photo_table.jobs.start(
-        org_id, event_id, job_id, "reprocess", options, datetime.now(UTC).isoformat(timespec="seconds")
-    )
-    first = {
-        "jobId": job_id,
-        "orgId": org_id,
-        "eventId": event_id,
-        "options": options,
-        "page": 0,
-        "enqueued": 0,
-    }
-    stack.client("sqs").send_message(QueueUrl=stack.output("JobQueueUrl"), MessageBody=json.dumps(first))
-    return job_id
+    start_job = queue.starter(stack.photo_table, stack.client("sqs"), stack.output("JobQueueUrl"))
+    return start_job(org_id, event_id, "reprocess", {"fresh": fresh, "status": status})
 
 
 def reprocess_progress(stack: Stack, org_id: str, event_id: str) -> dict | None:
@@ -306,6 +299,47 @@ def wait_for_rerun(stack: Stack, org_id: str, event_id: str, job_id: str, timeou
         if time.monotonic() > deadline:
             raise StackError(f"re-run {job_id} not admitted after {timeout:.0f} s: `reprocess --progress`")
         time.sleep(1.0)
+
+
+def wait_for_job(stack: Stack, org_id: str, event_id: str, job_id: str, timeout: float) -> dict:
+    """Until a face scrub (pipeline.jobs.scrub) is done; the job item then. Watching only."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = stack.photo_table.jobs.get(org_id, event_id, job_id) or {}
+        if job.get("state") == "done":
+            return job
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"job {job_id} not done after {timeout:.0f} s ({job.get('changed', 0)} items so far): "
+                "`snaprace status` shows it"
+            )
+        time.sleep(1.0)
+
+
+def jobs_at_work(stack: Stack) -> list[dict]:
+    """Every background job still running, of every event in the registry (a query per event: their
+    number, not their photos)."""
+    found = []
+    for event in stack.photo_table.registry.events():
+        for job in stack.photo_table.jobs.of_event(event["orgId"], event["eventId"]):
+            if job.get("state") == "running":
+                found.append(
+                    {
+                        name: job.get(name)
+                        for name in (
+                            "orgId",
+                            "eventId",
+                            "jobId",
+                            "kind",
+                            "pages",
+                            "changed",
+                            "enqueued",
+                            "updatedAt",
+                        )
+                        if job.get(name) is not None
+                    }
+                )
+    return found
 
 
 def reprocess_photo(stack: Stack, raw_key: str, etag: str, fresh: bool) -> int:

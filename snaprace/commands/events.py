@@ -80,8 +80,9 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
 @click.option(
     "--faces",
     type=click.Choice(["on", "off"], case_sensitive=False),
-    help="Face search for the event. off: no face is indexed any more, and the event's faces, face "
-    "links and collection are deleted now; on again: `reprocess` indexes them.",
+    help="Face search for the event. off: no face is indexed any more, the event's collection is "
+    "deleted now and its face ids and links by a background job; on again (once that job is done): "
+    "`reprocess` indexes them.",
 )
 @click.option(
     "--publish/--unpublish",
@@ -115,6 +116,10 @@ def upload(ctx, paths, org_id, event_id, photographer, concurrency, force, as_js
     help="The event's date: timing results' times of day are on it.",
 )
 @click.option("--timezone", metavar="ZONE", help="The event's time zone (IANA), e.g. Asia/Seoul.")
+@click.option(
+    "--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
+    help="With --faces off: wait up to SECONDS for the background job that clears the face links.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="The settings as one JSON object.")
 @click.pass_context
 def event_settings(
@@ -132,6 +137,7 @@ def event_settings(
     name_search,
     event_date,
     timezone,
+    wait_seconds,
     as_json,
 ) -> None:
     """Show or set the event's bib range and participant list: numbers outside them are not taken
@@ -155,9 +161,18 @@ def event_settings(
         None if name_search is None else name_search.lower() == "on",
     )
     deleted = (
-        "" if removed is None else f"\ndeleted the event's collection ({removed} faces) and its face links"
+        ""
+        if removed is None
+        else f"\ndeleted the event's collection ({removed['faces']} faces); its photos' face ids and links "
+        f"go in the background (job {removed['jobId']}: `snaprace status --org {org_id} --event {event_id}`)"
     )
-    answer = settings.summary() | ({} if removed is None else {"facesDeleted": removed})
+    if removed is not None and wait_seconds is not None:
+        from snaprace import runbook
+
+        job = runbook.wait_for_job(stack, org_id, event_id, removed["jobId"], wait_seconds)
+        removed = {**removed, "state": job["state"], "changed": job.get("changed", 0)}
+        deleted += f"\njob {removed['jobId']} done: face data taken off {removed['changed']} items"
+    answer = settings.summary() | ({} if removed is None else {"facesDeletion": removed})
     say(as_json, answer, f"{org_id}/{event_id}: {settings.describe()}{deleted}")
 
 

@@ -122,6 +122,16 @@ def status(ctx, as_json) -> None:
             click.echo(f"collection   {where:<30} {collection['faces']:>7} faces{erased}")
         for event in report["faceRetentionDue"]:
             click.echo(f"retention    {event['org']}/{event['event']:<30} faces deleted on {event['due']}")
+        for job in report["jobs"]:
+            done = (
+                f"{job.get('enqueued', 0)} photos queued"
+                if job["kind"] == "reprocess"
+                else f"{job.get('changed', 0)} items cleared"
+            )
+            where = f"{job['orgId']}/{job['eventId']}"
+            click.echo(
+                f"job          {where:<30} {job['kind']} {job['jobId']}: page {job.get('pages', 0)}, {done}"
+            )
         for problem in problems:
             click.echo(f"PROBLEM      {problem}")
     if problems:

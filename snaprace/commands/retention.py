@@ -86,14 +86,30 @@ def retention() -> None:
 
 
 @retention.command("sweep")
+@click.option(
+    "--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
+    help="Wait up to SECONDS for the jobs that clear the swept events' face links.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def retention_sweep(ctx, as_json) -> None:
-    """Run the daily retention sweep now (RetentionSweepFunction, on AWS or the local stack)."""
-    swept = operations.run_retention_sweep(stack_of(ctx))
+def retention_sweep(ctx, wait_seconds, as_json) -> None:
+    """Run the daily retention sweep now (RetentionSweepFunction, on AWS or the local stack): the
+    collections of events past their retention go, and a background job per event clears its items."""
+    from snaprace import runbook
+
+    stack = stack_of(ctx)
+    swept = operations.run_retention_sweep(stack)
+    if wait_seconds is not None:
+        for event in swept:
+            job = runbook.wait_for_job(stack, event["org"], event["event"], event["jobId"], wait_seconds)
+            event["changed"] = job.get("changed", 0)
     if as_json:
         click.echo(json.dumps({"swept": swept}))
         return
     for event in swept:
-        click.echo(f"{event['org']}/{event['event']}: {event['faces']} faces deleted (retention passed)")
+        cleared = f"; face data off {event['changed']} items" if "changed" in event else " (job running)"
+        click.echo(
+            f"{event['org']}/{event['event']}: collection deleted ({event['faces']} faces); "
+            f"job {event['jobId']}{cleared}"
+        )
     click.echo(f"{len(swept)} events swept")

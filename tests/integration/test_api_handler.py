@@ -524,5 +524,9 @@ def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces
     table = Store(clients.dynamodb_table(TABLE))
     table.faces.put_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)
     watcher = CollectionWatcher(table)
-    retention.delete_event_faces(table, watcher, "snaprace-test", ORG, EVENT)
+    started = []
+    faces, job_id = retention.delete_event_faces(
+        table, watcher, "snaprace-test", lambda *job: started.append(job) or "R1", ORG, EVENT
+    )
     assert watcher.matches_when_deleted is None
+    assert (faces, job_id, started) == (2, "R1", [(ORG, EVENT, "scrub-faces", {})])

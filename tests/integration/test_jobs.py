@@ -12,6 +12,7 @@ from photos import sqs_batch
 from pipeline.common import clients, keys
 from pipeline.jobs import reprocess
 from pipeline.store import Store
+from pipeline.store.core import to_dynamo
 
 ORG, EVENT = "acme", "big-2026"
 JOB = keys.job_id(1_796_000_000_000_000)
@@ -238,3 +239,162 @@ def test_a_page_waits_while_new_uploads_wait(queues, context, monkeypatch):
     jobs = sqs.get_queue_attributes(QueueUrl=jobs_url, AttributeNames=["All"])["Attributes"]
     assert jobs["ApproximateNumberOfMessagesDelayed"] == "1"  # the same page, back in a minute
     assert store.jobs.get(ORG, EVENT, JOB)["pages"] == 0
+
+
+# ---------------------------------------------------------------- face scrub (pipeline.jobs.scrub)
+
+
+def seed_faces(store: Store, photos: int) -> int:
+    """Photo items as SaveResults writes them (two faces on two photos in three), their bib items
+    (one linked to a face), text reads and cached face matches; the number holding face data."""
+    requests, holding = [], 0
+    for n in range(photos):
+        photo_id = f"{n:032x}"
+        faces = [f"face-{n}-{k}" for k in range(2)] if n % 3 else []
+        boxes = {face: {"left": 0.1, "top": 0.1, "width": 0.2, "height": 0.3} for face in faces}
+        bibs = [str(1000 + n % 700), str(2000 + n % 500)]
+        photo = {
+            "PK": f"ORG#{ORG}#EVT#{EVENT}", "SK": f"PHOTO#{photo_id}", "photoId": photo_id,
+            "status": "INDEXED", "bibs": bibs, "faceIds": faces, "faceBoxes": boxes,
+            "facesIndexed": bool(faces), "etag": "e" * 32,
+        }  # fmt: skip
+        requests.append({"PutRequest": {"Item": to_dynamo(photo)}})
+        for index, bib in enumerate(bibs):
+            linked = {"faceId": faces[0]} if faces and index == 0 else {}
+            bib_item = {"PK": photo["PK"], "SK": f"BIB#{bib}#PHOTO#{photo_id}", "bib": bib, **linked}
+            requests.append({"PutRequest": {"Item": {**bib_item, "photoId": photo_id}}})
+        requests.append(
+            {"PutRequest": {"Item": {"PK": photo["PK"], "SK": f"TEXT#{photo_id}", "etag": "e" * 32}}}
+        )
+        holding += 2 if faces else 0
+    store.core.batch_write(requests)
+    store.faces.put_matches(ORG, EVENT, "1001", ["face-1-0"], [["p", "face-1-0", 99.0]], 4_000_000_000)
+    return holding
+
+
+def holding_faces(store: Store) -> list[dict]:
+    return [
+        item
+        for item in store.core.event_items(ORG, EVENT)
+        if item.get("faceIds") or item.get("faceBoxes") or item.get("faceId") or item.get("facesIndexed")
+        or item["SK"].startswith("FACEMATCH#")
+    ]  # fmt: skip
+
+
+def test_a_face_scrub_survives_a_fault_half_way_and_leaves_no_face_data(queues, context, monkeypatch):
+    """1,200 photos (2,800 items holding faces... of 4,800): pages of 500 items; the third page fails
+    after half its writes, comes back (as SQS redelivers it) and the job goes on from there."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from pipeline.handlers import run_job as handler
+    from pipeline.jobs import queue, scrub
+    from pipeline.store.faces import FaceData
+
+    monkeypatch.setattr(scrub, "PAGE_ITEMS", 500)
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    holding = seed_faces(store, 1_200)
+    assert len(holding_faces(store)) == holding + 1  # and the cached match
+    job_id = queue.start(store, sqs, jobs_url, ORG, EVENT, scrub.KIND, {}, "2026-12-07T18:00:00+00:00")
+
+    real_scrub, calls = FaceData.scrub, []
+
+    def failing_half_way(self, items):
+        calls.append(len(items))
+        if len(calls) == 3:
+            real_scrub(self, items[: len(items) // 2])
+            raise ConnectionError("the function timed out half-way through a page")
+        return real_scrub(self, items)
+
+    monkeypatch.setattr(FaceData, "scrub", failing_half_way)
+    pages = failures = 0
+    while messages := sqs.receive_message(QueueUrl=jobs_url, VisibilityTimeout=0).get("Messages", []):
+        (message,) = messages
+        try:
+            handler.lambda_handler(sqs_batch(message["Body"]), context)
+        except BatchProcessingError:  # its one record failed: the invocation fails, SQS gives it again
+            failures += 1
+            assert failures == 1, "a page failed again"
+            assert store.jobs.get(ORG, EVENT, job_id)["state"] == "running"
+            continue  # the message stays: SQS gives it again
+        sqs.delete_message(QueueUrl=jobs_url, ReceiptHandle=message["ReceiptHandle"])
+        pages += 1
+
+    job = store.jobs.get(ORG, EVENT, job_id)
+    assert failures == 1 and holding_faces(store) == []
+    # each item counted once, by the page that cleared it; the failed page's first half was cleared
+    # uncounted (its retry no longer finds them holding faces)
+    assert (job["state"], job["changed"], job["pages"]) == ("done", holding - calls[2] // 2, pages)
+    items = store.core.event_items(ORG, EVENT)
+    photos = [item for item in items if item["SK"].startswith("PHOTO#")]
+    assert len(photos) == 1_200 and all(p["status"] == "INDEXED" and len(p["bibs"]) == 2 for p in photos)
+    assert sum(item["SK"].startswith("BIB#") for item in items) == 2_400  # bib search unchanged
+    registry = store.core.get({"PK": "EVENTS", "SK": f"ORG#{ORG}#EVT#{EVENT}"})
+    assert registry["facesDeletedAt"] >= "2026" and registry["orgId"] == ORG
+
+
+class Collections:
+    """Rekognition's collection calls (moto has none): the faces each event's collection holds."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        ResourceNotFoundException = KeyError
+
+    def __init__(self, faces: dict[str, int]):
+        self.faces = faces
+
+    def describe_collection(self, CollectionId):  # noqa: N803 - boto3's names
+        return {"FaceCount": self.faces[CollectionId]}
+
+    def delete_collection(self, CollectionId):  # noqa: N803
+        del self.faces[CollectionId]
+
+
+def test_face_search_off_answers_202_at_once_and_the_job_does_the_rest(queues, context, monkeypatch):
+    """The organiser's PUT deletes the collection, starts one job and answers; on again while the job
+    is at work is refused (the job would clear the new faces too); a second off starts no second job."""
+    import copy
+    from pathlib import Path
+
+    from pipeline.handlers import organiser_api
+
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    holding = seed_faces(store, 300)
+    collection = keys.collection_id("snaprace-test", ORG, EVENT)
+    rekognition = Collections({collection: 400})
+    monkeypatch.setattr(clients, "rekognition", lambda: rekognition)
+    fixture = json.loads((Path(__file__).parents[2] / "events" / "organiser_api_settings.json").read_text())
+
+    def settings(method: str, body: dict | None = None) -> tuple[int, dict]:
+        event = copy.deepcopy(fixture)
+        path = f"/orgs/{ORG}/events/{EVENT}/settings"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["requestContext"]["http"]["method"] = method
+        event["routeKey"] = event["requestContext"]["routeKey"] = (
+            f"{method} /orgs/{{orgId}}/events/{{eventId}}/settings"
+        )
+        event["pathParameters"] = {"orgId": ORG, "eventId": EVENT}
+        event["requestContext"]["authorizer"] = {"lambda": {"role": "operator", "org": ""}}
+        event["body"] = json.dumps(body) if body is not None else None
+        answer = organiser_api.lambda_handler(event, context)
+        return answer["statusCode"], json.loads(answer["body"])
+
+    status, answer = settings("PUT", {"faces": False})
+    assert status == 202 and answer["faces"] is False, answer
+    deletion = answer["facesDeletion"]
+    assert (deletion["faces"], deletion["state"]) == (400, "running") and rekognition.faces == {}
+    assert len(holding_faces(store)) == holding  # the items are the job's: the request did not touch them
+
+    status, answer = settings("PUT", {"faces": True})
+    assert status == 409 and "still being deleted" in answer["message"], answer
+    status, again = settings("PUT", {"faces": False})
+    assert status == 200 and "facesDeletion" not in again  # off already: nothing more to start
+    assert len(store.jobs.of_event(ORG, EVENT)) == 1
+
+    run_job(sqs, jobs_url, context)
+    assert holding_faces(store) == []
+    status, shown = settings("GET")
+    assert status == 200 and shown["facesDeletion"]["state"] == "done"
+    assert shown["facesDeletion"]["changed"] == holding
+    status, answer = settings("PUT", {"faces": True})
+    assert status == 200 and answer["faces"] is True

@@ -47,7 +47,9 @@ def test_a_40000_bib_participant_list_stays_out_of_the_flags_every_photo_reads(a
 
     table = Store(boto3.resource("dynamodb", region_name="ap-northeast-2").Table(TABLE))
     bibs = frozenset(str(n) for n in range(10_000, 50_000))
-    change_settings(table, None, "snaprace-test", "acme", "seoul", {"participants": bibs, "published": True})
+    change_settings(
+        table, None, "snaprace-test", None, "acme", "seoul", {"participants": bibs, "published": True}
+    )
 
     flags = table.settings.get("acme", "seoul", consistent=True)
     assert len(repr(flags)) < 1_000 and flags["participantCount"] == 40_000
@@ -62,10 +64,10 @@ def test_a_40000_bib_participant_list_stays_out_of_the_flags_every_photo_reads(a
     assert with_other_list.reads_fingerprint() != full.reads_fingerprint()
 
     # a change that keeps the list (publishing) keeps it; clearing the bibs deletes its item
-    change_settings(table, None, "snaprace-test", "acme", "seoul", {"published": False})
+    change_settings(table, None, "snaprace-test", None, "acme", "seoul", {"published": False})
     kept = EventSettings.from_item(table.settings.get("acme", "seoul", participants=True))
     assert kept.participants == bibs
-    change_settings(table, None, "snaprace-test", "acme", "seoul", {}, clear_bibs=True)
+    change_settings(table, None, "snaprace-test", None, "acme", "seoul", {}, clear_bibs=True)
     assert (table.settings.get("acme", "seoul", participants=True) or {}).get("participantCount") is None
     assert table.core.get({"PK": "ORG#acme#EVT#seoul", "SK": "PARTICIPANTS"}) is None
     with_flags_only = EventSettings.from_item({"participantCount": 3, "participantsDigest": "x"})

@@ -38,3 +38,34 @@ def test_an_event_is_swept_once_per_upload_and_only_with_uploads(item, swept):
 
 def test_an_event_without_face_search_has_nothing_to_keep():
     assert due(UPLOADED, EventSettings(faces=False)) is None
+
+
+@pytest.mark.parametrize(
+    ("item", "swept"),
+    [
+        (UPLOADED, True),  # turned off before the off was noted: its links may be left, cleared once
+        ({**UPLOADED, "facesOffAt": "2026-11-01T00:00:00+00:00"}, True),  # its scrub never finished
+        (
+            {
+                **UPLOADED,
+                "facesOffAt": "2026-11-01T00:00:00+00:00",
+                "facesDeletedAt": "2026-11-01T00:05:00+00:00",
+            },
+            False,
+        ),
+        # on again, then off again: the new faces' links go too
+        (
+            {
+                **UPLOADED,
+                "facesOffAt": "2026-11-20T00:00:00+00:00",
+                "facesDeletedAt": "2026-11-01T00:05:00+00:00",
+            },
+            True,
+        ),
+        ({**UPLOADED, "facesDeletedAt": "2026-11-01T00:05:00+00:00"}, False),  # cleared; nothing new indexed
+    ],
+)
+def test_an_event_with_face_search_off_is_swept_until_its_scrub_finished(item, swept):
+    """Turning face search off deletes the collection and starts a scrub; the sweep finishes one
+    that stopped (its job's pages went to the DLQ), whatever the event's retention."""
+    assert to_sweep(item, EventSettings(faces=False, face_retention_days=9999), NOW) is swept

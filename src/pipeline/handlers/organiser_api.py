@@ -4,7 +4,7 @@ review queue and a person's corrections.
     GET  /orgs/{orgId}/events/{eventId}/progress             raw, indexed, rejected (why), failed, in flight
     GET  /orgs/{orgId}/events/{eventId}/settings
     PUT  /orgs/{orgId}/events/{eventId}/settings    {"published", "faces", "bibRange", "selfieSearch",
-                                                     "nameSearch"}
+                                                     "nameSearch"}  (202 when face data goes: a job)
     GET  /orgs/{orgId}/events/{eventId}/review?limit=1..100  photos to look at, most useful first
     POST /orgs/{orgId}/events/{eventId}/photos/{photoId}/corrections
          {"add": ["1234"], "remove": ["1284"], "confirm": true, "face": 1, "spread": true}
@@ -13,8 +13,10 @@ An organiser key (its own org) or the operator's key, checked by ApiAuthorizerFu
 code as `snaprace review` and `snaprace tag` (pipeline.corrections.review, pipeline.corrections.records).
 """
 
+import json
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -26,6 +28,7 @@ from pipeline.corrections import review
 from pipeline.corrections.records import CorrectionError, Corrector
 from pipeline.events import changes, progress
 from pipeline.events.settings import EventSettings, InvalidSettings, parse_range
+from pipeline.jobs import queue, scrub
 from pipeline.processing import results
 from pipeline.search.answers import photo_urls
 from pipeline.store import Store
@@ -57,12 +60,21 @@ def event_progress(org_id: str, event_id: str) -> dict:
 
 @app.get("/orgs/<org_id>/events/<event_id>/settings")
 def event_settings(org_id: str, event_id: str) -> dict:
+    """The settings, and the latest deletion of the event's face data while it is at work or when
+    it failed (`state`: running, done; `changed`: items cleared so far)."""
     shared.caller_of(app, org_id, event_id)
-    return EventSettings.from_item(table().settings.get(org_id, event_id, consistent=True)).summary()
+    store = table()
+    summary = EventSettings.from_item(store.settings.get(org_id, event_id, consistent=True)).summary()
+    job = store.jobs.latest(org_id, event_id, scrub.KIND)
+    if job:
+        summary["facesDeletion"] = {
+            name: job.get(name) for name in ("jobId", "state", "changed", "updatedAt")
+        }
+    return summary
 
 
 @app.put("/orgs/<org_id>/events/<event_id>/settings")
-def change_settings(org_id: str, event_id: str) -> dict:
+def change_settings(org_id: str, event_id: str) -> dict | Response:
     """Publish, face search on or off (off deletes the event's faces now), the bib range, the
     selfie mode, the name search; what is not in the body stays as it is."""
     shared.caller_of(app, org_id, event_id)
@@ -81,10 +93,19 @@ def change_settings(org_id: str, event_id: str) -> dict:
             updates["bib_range"] = parse_range(change.bibRange) if change.bibRange else None
         except InvalidSettings as exc:
             raise BadRequestError(str(exc)) from None
-    settings, deleted = changes.change_settings(
-        table(), clients.rekognition(), get_config().collection_prefix, org_id, event_id, updates
-    )
-    return settings.summary() | ({} if deleted is None else {"facesDeleted": deleted})
+    store, config = table(), get_config()
+    start_job = queue.starter(store, clients.sqs(), config.job_queue_url)
+    try:
+        settings, deletion = changes.change_settings(
+            store, clients.rekognition(), config.collection_prefix, start_job, org_id, event_id, updates
+        )
+    except changes.ScrubAtWork as exc:
+        return shared.message(409, str(exc))
+    if deletion is None:
+        return settings.summary()
+    # the face data goes in the background: 202, with the job that does it (GET .../settings follows it)
+    body = settings.summary() | {"facesDeletion": deletion}
+    return Response(202, content_types.APPLICATION_JSON, json.dumps(body))
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/review")

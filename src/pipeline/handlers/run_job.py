@@ -1,6 +1,7 @@
-"""JobFunction: one page of a background job (pipeline.jobs.reprocess), then the message for the
-next page. A failed page comes back from the job queue (and after 5 tries goes to its DLQ): the
-job resumes where it stopped; `snaprace reprocess --status` shows how far it got."""
+"""JobFunction: one page of a background job (a re-run, pipeline.jobs.reprocess; a face scrub,
+pipeline.jobs.scrub), then the message for the next page. A failed page comes back from the job
+queue (and after 5 tries goes to its DLQ): the job resumes where it stopped; `snaprace status`
+and `snaprace reprocess --status` show how far it got."""
 
 import json
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.common.errors import InvalidKey
-from pipeline.jobs import reprocess
+from pipeline.jobs import reprocess, scrub
 from pipeline.processing import results
 from pipeline.store import Store
 
@@ -31,6 +32,29 @@ def run_page(record: SQSRecord) -> None:
     except (KeyError, TypeError, InvalidKey) as exc:
         logger.warning("Job message ignored", extra={"reason": str(exc)[:200]})
         return
+    if scrub.is_scrub(job):
+        scrub_page(job)
+    else:
+        reprocess_page(record, job)
+
+
+def scrub_page(job: dict) -> None:
+    """A page of the event's items loses its face data (pipeline.jobs.scrub); the last notes on
+    the event's registry item that its faces are gone."""
+    store = Store(clients.dynamodb_table(get_config().table_name))
+    done = scrub.scrub_page(store, job)
+    changed = job.get("changed", 0) + done.changed
+    if done.cursor is None:
+        store.registry.note_faces_deleted(job["orgId"], job["eventId"], results.now_iso())
+    advance(store, job, {"changed": changed}, done.cursor, "done")
+    metrics.add_metric(name="JobItemsScrubbed", unit=MetricUnit.Count, value=done.changed)
+    logger.info(
+        "Job page done", extra={"jobId": job["jobId"], "page": job.get("page", 0) + 1, "items": done.changed}
+    )
+
+
+def reprocess_page(record: SQSRecord, job: dict) -> None:
+    """A page of the event's uploads into the upload queue (pipeline.jobs.reprocess)."""
     config, sqs = get_config(), clients.sqs()
     if upload_queue_depth(sqs, config.upload_queue_url) >= reprocess.QUEUE_AHEAD:
         # new uploads first: this page comes back in a minute
@@ -40,25 +64,31 @@ def run_page(record: SQSRecord) -> None:
         metrics.add_metric(name="JobPagesPaused", unit=MetricUnit.Count, value=1)
         return
     store = Store(clients.dynamodb_table(config.table_name))
-    ids = (job["orgId"], job["eventId"], job["jobId"])
-    page_number = job.get("page", 0) + 1
     page = reprocess.next_page(clients.s3(), store, config.bucket_name, job)
     bodies = reprocess.upload_messages(job, page.photos)
     for start in range(0, len(bodies), SQS_BATCH):
         send_batch(sqs, config.upload_queue_url, bodies[start : start + SQS_BATCH])
-    enqueued = job.get("enqueued", 0) + len(bodies)
-    done_before = store.jobs.claim_page(*ids, page_number, enqueued, page.cursor, results.now_iso())
-    cursor = page.cursor
+    advance(store, job, {"enqueued": job.get("enqueued", 0) + len(bodies)}, page.cursor, "enqueued")
+    metrics.add_metric(name="JobPhotosEnqueued", unit=MetricUnit.Count, value=len(bodies))
+    logger.info(
+        "Job page done", extra={"jobId": job["jobId"], "page": job.get("page", 0) + 1, "photos": len(bodies)}
+    )
+
+
+def advance(store: Store, job: dict, totals: dict[str, int], cursor: dict | None, last_state: str) -> None:
+    """Record the page on the job item, then send the message for the next one (once, whichever
+    delivery of this message gets there first)."""
+    ids = (job["orgId"], job["eventId"], job["jobId"])
+    page_number = job.get("page", 0) + 1
+    done_before = store.jobs.claim_page(*ids, page_number, totals, cursor, results.now_iso(), last_state)
     if done_before is not None:  # another delivery of this message did this page
         if done_before.get("nextSent", 0) >= page_number:
             return
         cursor = done_before.get("nextCursor")  # it stopped before sending the next page's message
     if cursor is not None:
-        following = {**job, "page": page_number, "enqueued": enqueued, "cursor": cursor}
-        sqs.send_message(QueueUrl=config.job_queue_url, MessageBody=json.dumps(following))
+        following = {**job, **totals, "page": page_number, "cursor": cursor}
+        clients.sqs().send_message(QueueUrl=get_config().job_queue_url, MessageBody=json.dumps(following))
         store.jobs.next_sent(*ids, page_number)
-    metrics.add_metric(name="JobPhotosEnqueued", unit=MetricUnit.Count, value=len(bodies))
-    logger.info("Job page done", extra={"jobId": job["jobId"], "page": page_number, "photos": len(bodies)})
 
 
 def upload_queue_depth(sqs, queue_url: str) -> int:

@@ -54,7 +54,8 @@ async function saveSettings(submitted) {
       selfieSearch: $("selfie-mode").value,
       bibRange: $("bib-range").value.trim() || null,
     });
-    say(`Settings saved${saved.facesDeleted !== undefined ? `: ${saved.facesDeleted} faces deleted` : ""}.`);
+    const deletion = saved.facesDeletion;
+    say(`Settings saved${deletion ? `: face search is off, ${deletion.faces} faces deleted; their links on the photos are being removed` : ""}.`);
   } catch (error) {
     say(error.message, true);
   }

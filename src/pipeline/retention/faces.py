@@ -1,15 +1,26 @@
 """Face data that ends: an event's faces are deleted `faceRetentionDays` (default 90) after its
-last indexed upload, or after the date the organiser sets. RetentionSweepFunction runs daily
-(`snaprace retention sweep` runs it at once): for every event past its date it deletes the
-collection, the face ids on the photos and the face links on the bibs, and records when. Photos
-stay searchable by bib. `due` and `to_sweep` decide; `sweep` carries it out.
+last indexed upload, or after the date the organiser sets, and when the organiser turns face search
+off. Either way the collection goes at once (one call: no face can be found from then on) and a
+background job takes the face ids, boxes and links off the event's items (pipeline.jobs.scrub),
+page by page, recording on the event's registry item when it is done. RetentionSweepFunction runs
+daily (`snaprace retention sweep` runs it at once): for every event past its date, and every event
+whose face search is off but whose items were never cleared, it starts that job unless one is
+still at work. Its own work grows with the number of events, not with their photos. Photos stay
+searchable by bib. `due` and `to_sweep` decide; `sweep` carries it out.
 """
 
 import datetime
+from collections.abc import Callable
 from contextlib import suppress
 
 from pipeline.common.keys import collection_id
 from pipeline.events.settings import EventSettings
+from pipeline.jobs import scrub
+
+# start_job(org_id, event_id, kind, options) -> job id (pipeline.jobs.queue.start, bound to a stack)
+StartJob = Callable[[str, str, str, dict], str]
+# a scrub whose item has not moved for this long died (its pages are retried for ~30 minutes)
+SCRUB_STALE_SECONDS = 3_600
 
 
 def _instant(text: str) -> datetime.datetime:
@@ -28,39 +39,58 @@ def due(registry_item: dict, settings: EventSettings) -> datetime.datetime | Non
 
 
 def to_sweep(registry_item: dict, settings: EventSettings, now: datetime.datetime) -> bool:
-    """Past its date, and not swept since its last upload."""
+    """Past its date, and not swept since its last upload; or face search off, and its items not
+    cleared since it was turned off (or ever, for an event turned off before that was noted)."""
+    deleted = registry_item.get("facesDeletedAt")
+    if not settings.faces:
+        off = registry_item.get("facesOffAt")
+        return not deleted or bool(off and _instant(deleted) < _instant(off))
     when = due(registry_item, settings)
     if when is None or when > now:
         return False
-    deleted = registry_item.get("facesDeletedAt")
     return not deleted or _instant(deleted) < _instant(registry_item.get("lastUploadAt", deleted))
 
 
-def sweep(table, rekognition_client, collection_prefix: str, now: datetime.datetime) -> list[dict]:
-    """Delete the face data of every event past its retention; what was swept."""
+def sweep(
+    table, rekognition_client, collection_prefix: str, start_job: StartJob, now: datetime.datetime
+) -> list[dict]:
+    """Start the face scrub of every event that needs one and has none at work; what was started."""
     swept = []
     for item in table.registry.events():
         org_id, event_id = item["orgId"], item["eventId"]
         settings = EventSettings.from_item(table.settings.get(org_id, event_id, consistent=True))
-        if not to_sweep(item, settings, now):
+        if not to_sweep(item, settings, now) or scrub_at_work(table, org_id, event_id, now):
             continue
-        faces, items = delete_event_faces(table, rekognition_client, collection_prefix, org_id, event_id)
-        table.registry.note_faces_deleted(org_id, event_id, now.isoformat(timespec="seconds"))
-        swept.append({"org": org_id, "event": event_id, "faces": faces, "itemsChanged": items})
+        faces, job_id = delete_event_faces(
+            table, rekognition_client, collection_prefix, start_job, org_id, event_id
+        )
+        swept.append({"org": org_id, "event": event_id, "faces": faces, "jobId": job_id})
     return swept
 
 
-def delete_event_faces(table, rekognition_client, collection_prefix: str, org_id: str, event_id: str):
-    """(faces, items changed): the event's collection and every face id, box and link in the table
-    go (retention passed, or face search turned off: the settings already say so, so no run
-    indexes new ones)."""
+def scrub_at_work(table, org_id: str, event_id: str, now: datetime.datetime) -> dict | None:
+    """The event's face scrub still at work (its item moved within SCRUB_STALE_SECONDS), if any:
+    a second would read the same items again."""
+    job = table.jobs.latest(org_id, event_id, scrub.KIND)
+    if not job or job.get("state") != "running":
+        return None
+    moved = _instant(job.get("updatedAt") or job["startedAt"])
+    return job if (now - moved).total_seconds() < SCRUB_STALE_SECONDS else None
+
+
+def delete_event_faces(
+    table, rekognition_client, collection_prefix: str, start_job: StartJob, org_id: str, event_id: str
+) -> tuple[int, str]:
+    """(faces in the collection, the scrub job's id): the event's collection goes now and a
+    background job takes every face id, box and link off its items (retention passed, or face
+    search turned off: the settings already say so, so no run indexes new ones)."""
     collection = collection_id(collection_prefix, org_id, event_id)
     table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
     faces = 0
     with suppress(rekognition_client.exceptions.ResourceNotFoundException):
         faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]
         rekognition_client.delete_collection(CollectionId=collection)
-    return faces, table.faces.forget_all(org_id, event_id)
+    return faces, start_job(org_id, event_id, scrub.KIND, {})
 
 
 def due_within(table, days: int, now: datetime.datetime) -> list[dict]:

@@ -63,10 +63,19 @@ class Registry(Items):
         )
 
     def note_faces_deleted(self, org_id: str, event_id: str, at: str) -> None:
+        """The event's items hold no face data since `at` (its face scrub finished)."""
+        self._note(org_id, event_id, "facesDeletedAt", at)
+
+    def note_faces_off(self, org_id: str, event_id: str, at: str) -> None:
+        """Face search turned off at `at`: the sweep finishes a scrub that has not finished since."""
+        self._note(org_id, event_id, "facesOffAt", at)
+
+    def _note(self, org_id: str, event_id: str, name: str, at: str) -> None:
         self.core.table.update_item(
             Key={"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)},
-            UpdateExpression="SET facesDeletedAt = :at",
-            ExpressionAttributeValues={":at": at},
+            UpdateExpression="SET #at = :at, orgId = :org, eventId = :event",
+            ExpressionAttributeNames={"#at": name},
+            ExpressionAttributeValues={":at": at, ":org": org_id, ":event": event_id},
         )
 
     def events(self) -> list[dict]:

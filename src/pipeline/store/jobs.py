@@ -13,7 +13,11 @@ JOB_PREFIX = "JOB#"
 
 class Jobs(Items):
     def start(self, org_id: str, event_id: str, job_id: str, kind: str, options: dict, now: str) -> dict:
+        """The job's item: `kind` is reprocess (counts `enqueued` and `started`) or scrub-faces
+        (counts `changed`)."""
+        totals = {"enqueued": 0, "started": 0} if kind == "reprocess" else {"changed": 0}
         item = {
+            **totals,
             "PK": event_pk(org_id, event_id),
             "SK": f"{JOB_PREFIX}{job_id}",
             "orgId": org_id,
@@ -22,8 +26,6 @@ class Jobs(Items):
             "kind": kind,
             "options": options,
             "state": "running",
-            "enqueued": 0,
-            "started": 0,
             "pages": 0,
             "startedAt": now,
             "updatedAt": now,
@@ -43,29 +45,45 @@ class Jobs(Items):
         return [from_dynamo(item) for item in items]
 
     def claim_page(
-        self, org_id: str, event_id: str, job_id: str, page: int, enqueued: int, cursor: dict | None, now: str
+        self,
+        org_id: str,
+        event_id: str,
+        job_id: str,
+        page: int,
+        totals: dict[str, int],
+        cursor: dict | None,
+        now: str,
+        last_state: str = "enqueued",
     ) -> dict | None:
-        """Record page number `page` (from 1) as done, with where the next starts: None when a
-        delivery of the same message did already (then the job item as it is). Set, not added: a
-        page done twice counts once."""
+        """Record page number `page` (from 1) as done, with the job's running totals (`enqueued`,
+        `changed`) and where the next page starts; the job is in `last_state` when there is none.
+        None when a delivery of the same message did already (then the job item as it is). Set,
+        not added: a page done twice counts once."""
+        names = {"#state": "state", **{f"#t{n}": name for n, name in enumerate(totals)}}
+        values = {f":t{n}": value for n, value in enumerate(totals.values())}
         try:
             self.core.table.update_item(
                 Key={"PK": event_pk(org_id, event_id), "SK": f"{JOB_PREFIX}{job_id}"},
-                UpdateExpression="SET pages = :page, enqueued = :enqueued, nextCursor = :cursor, "
-                "#state = :state, updatedAt = :now",
+                UpdateExpression="SET pages = :page, nextCursor = :cursor, #state = :state, updatedAt = :now"
+                + "".join(f", #t{n} = :t{n}" for n in range(len(totals))),
                 ConditionExpression="attribute_exists(PK) AND pages < :page",
-                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     ":page": page,
-                    ":enqueued": enqueued,
                     ":cursor": cursor,
-                    ":state": "running" if cursor else "enqueued",
+                    ":state": "running" if cursor else last_state,
                     ":now": now,
+                    **values,
                 },
             )
         except self.core.table.meta.client.exceptions.ConditionalCheckFailedException:
             return self.get(org_id, event_id, job_id) or {}
         return None
+
+    def latest(self, org_id: str, event_id: str, kind: str) -> dict | None:
+        """The event's latest job of this kind, None when it has had none."""
+        jobs = [job for job in self.of_event(org_id, event_id) if job.get("kind") == kind]
+        return jobs[-1] if jobs else None
 
     def next_sent(self, org_id: str, event_id: str, job_id: str, page: int) -> None:
         """The message for the page after `page` is in the queue."""

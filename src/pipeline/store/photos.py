@@ -18,6 +18,7 @@ from pipeline.common.models import BibRead, PhotoItem
 from pipeline.store.core import Items, event_pk, from_dynamo, to_dynamo
 
 PHOTO_PREFIX = "PHOTO#"
+BIB_PREFIX = "BIB#"
 TEXT_PREFIX = "TEXT#"
 BOX_DIGITS = 5  # a text box's corners to 1e-5 of the photo: 0.02 px at 2,048 px
 GALLERY_INDEX = "GalleryIndex"
@@ -39,7 +40,7 @@ def camera_key(org_id: str, event_id: str, camera: str) -> str:
 
 
 def bib_prefix(bib: str) -> str:
-    return f"BIB#{bib}#PHOTO#"
+    return f"{BIB_PREFIX}{bib}#PHOTO#"
 
 
 def bib_sk(bib: str, photo_id: str) -> str:
@@ -62,7 +63,7 @@ def is_photo(item: dict) -> bool:
 
 def is_bib(item: dict) -> bool:
     """A bib-index item."""
-    return item["SK"].startswith("BIB#")
+    return item["SK"].startswith(BIB_PREFIX)
 
 
 class Photos(Items):
