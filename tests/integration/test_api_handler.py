@@ -264,7 +264,8 @@ def test_repeated_bib_searches_cost_no_more_rekognition_calls_and_erased_faces_d
 
     table = Store(clients.dynamodb_table(TABLE))
     matches = table.faces.matches(ORG, EVENT, "1234")
-    table.faces.forget(ORG, EVENT, {hidden_face})  # the erasure's write; it clears the cache too
+    photos = table.photos.get_many(ORG, EVENT, ["p1234-hidden"])
+    table.faces.forget_on(ORG, EVENT, {hidden_face}, photos)  # the erasure's write; it clears the cache too
     status, answer = call(public("api_bib", "198.51.100.61"), context)
     assert status == 200 and [p["photoId"] for p in answer["photos"]] == ["p1234"]
     # and were the cleared cache put back as it was, the photo item no longer lists the face
@@ -443,8 +444,20 @@ def test_every_face_deletion_clears_the_cached_face_matches(emulated_rekognition
     call(public("api_bib"), context)
     table = Store(clients.dynamodb_table(TABLE))
     assert table.faces.matches(ORG, EVENT, "1234") is not None
-    table.faces.forget(ORG, EVENT, {hidden})  # delete-runner's and retention's last step
-    assert table.faces.matches(ORG, EVENT, "1234") is None
+    table.faces.forget_on(ORG, EVENT, {hidden}, table.photos.get_many(ORG, EVENT, ["p1234-hidden"]))
+    assert table.faces.matches(ORG, EVENT, "1234") is None  # delete-runner's last step
+
+    from pipeline.jobs import scrub
+
+    call(public("api_bib", "198.51.100.62"), context)
+    assert table.faces.matches(ORG, EVENT, "1234") is not None
+    job = {"orgId": ORG, "eventId": EVENT}
+    while True:  # face search off's and retention's job, page by page
+        done = scrub.scrub_page(table, job)
+        assert table.faces.matches(ORG, EVENT, "1234") is None
+        if done.cursor is None:
+            break
+        job["cursor"] = done.cursor
 
 
 def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
