@@ -282,18 +282,18 @@ def holding_faces(store: Store) -> list[dict]:
 
 
 def test_a_face_scrub_survives_a_fault_half_way_and_leaves_no_face_data(queues, context, monkeypatch):
-    """1,200 photos (2,800 items holding faces... of 4,800): pages of 500 items; the third page fails
-    after half its writes, comes back (as SQS redelivers it) and the job goes on from there."""
+    """450 photos (600 of their 1,350 photo and bib items hold faces): pages of 200 items; the third
+    fails after half its writes, comes back (as SQS redelivers it) and the job goes on from there."""
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     from pipeline.handlers import run_job as handler
     from pipeline.jobs import queue, scrub
     from pipeline.store.faces import FaceData
 
-    monkeypatch.setattr(scrub, "PAGE_ITEMS", 500)
+    monkeypatch.setattr(scrub, "PAGE_ITEMS", 200)
     sqs, _, jobs_url = queues
     store = Store(clients.dynamodb_table("PhotoService-test"))
-    holding = seed_faces(store, 1_200)
+    holding = seed_faces(store, 450)
     assert len(holding_faces(store)) == holding + 1  # and the cached match
     job_id = queue.start(store, sqs, jobs_url, ORG, EVENT, scrub.KIND, {}, "2026-12-07T18:00:00+00:00")
 
@@ -327,8 +327,8 @@ def test_a_face_scrub_survives_a_fault_half_way_and_leaves_no_face_data(queues, 
     assert (job["state"], job["changed"], job["pages"]) == ("done", holding - calls[2] // 2, pages)
     items = store.core.event_items(ORG, EVENT)
     photos = [item for item in items if item["SK"].startswith("PHOTO#")]
-    assert len(photos) == 1_200 and all(p["status"] == "INDEXED" and len(p["bibs"]) == 2 for p in photos)
-    assert sum(item["SK"].startswith("BIB#") for item in items) == 2_400  # bib search unchanged
+    assert len(photos) == 450 and all(p["status"] == "INDEXED" and len(p["bibs"]) == 2 for p in photos)
+    assert sum(item["SK"].startswith("BIB#") for item in items) == 900  # bib search unchanged
     registry = store.core.get({"PK": "EVENTS", "SK": f"ORG#{ORG}#EVT#{EVENT}"})
     assert registry["facesDeletedAt"] >= "2026" and registry["orgId"] == ORG
 
@@ -398,3 +398,90 @@ def test_face_search_off_answers_202_at_once_and_the_job_does_the_rest(queues, c
     assert shown["facesDeletion"]["changed"] == holding
     status, answer = settings("PUT", {"faces": True})
     assert status == 200 and answer["faces"] is True
+
+
+# ---------------------------------------------------------------- progress (pipeline.events.progress)
+
+
+def organiser(method: str, route: str, context, body: dict | None = None) -> tuple[int, dict]:
+    """The organiser API with the operator's key, as API Gateway calls it."""
+    import copy
+    from pathlib import Path
+
+    from pipeline.handlers import organiser_api
+
+    fixture = json.loads((Path(__file__).parents[2] / "events" / "organiser_api_settings.json").read_text())
+    event = copy.deepcopy(fixture)
+    path = f"/orgs/{ORG}/events/{EVENT}/{route}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["routeKey"] = event["requestContext"]["routeKey"] = (
+        f"{method} /orgs/{{orgId}}/events/{{eventId}}/{route}"
+    )
+    event["pathParameters"] = {"orgId": ORG, "eventId": EVENT}
+    event["requestContext"]["authorizer"] = {"lambda": {"role": "operator", "org": ""}}
+    event["body"] = json.dumps(body) if body is not None else None
+    answer = organiser_api.lambda_handler(event, context)
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def test_a_large_events_progress_is_counted_in_the_background_and_a_small_ones_at_once(
+    queues, context, monkeypatch
+):
+    """700 uploads in pages of 200: the first request starts a count and says so; the job counts
+    page by page; the answer then is what one pass over everything counts, with its time."""
+    from pipeline.common.models import INDEXED, REJECTED
+    from pipeline.events import progress
+
+    monkeypatch.setattr(progress, "PAGE_SIZE", 200)
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    raw = seed_uploads(current=640, legacy=60)
+    etags = {o["Key"]: keys.normalise_etag(o["ETag"]) for o in list_all(raw)}
+    requests = []
+    for n, raw_key in enumerate(raw):
+        if n % 10 == 9:
+            continue  # 70 without an item yet: in flight
+        photo_id = keys.parse_raw_key(raw_key).photo_id
+        status, reason = (
+            (REJECTED, "too small" if n // 10 % 2 else "not a photo") if n % 10 == 3 else (INDEXED, None)
+        )
+        etag = "0" * 32 if n % 10 == 5 else etags[raw_key]  # 70 replaced by new content: in flight too
+        item = {
+            "PK": f"ORG#{ORG}#EVT#{EVENT}",
+            "SK": f"PHOTO#{photo_id}",
+            "photoId": photo_id,
+            "status": status,
+            "etag": etag,
+        }
+        requests.append({"PutRequest": {"Item": {**item, **({"reason": reason} if reason else {})}}})
+    store.core.batch_write(requests)
+
+    status, first = organiser("GET", "progress", context)
+    assert status == 200 and (first["complete"], first["asOf"], first["raw"]) == (False, None, 0), first
+    status, again = organiser("GET", "progress", context)  # a count at work: no second one
+    assert again["complete"] is False and len(store.jobs.of_event(ORG, EVENT)) == 1
+    assert run_job(sqs, jobs_url, context) == 5  # 640 current uploads in 200s (4 pages), the 60 legacy ones
+
+    status, counted = organiser("GET", "progress", context)
+    assert status == 200 and counted["complete"] is True and counted["asOf"] >= "2026"
+    assert {name: counted[name] for name in progress.COUNTS} == {
+        "raw": 700, "indexed": 490, "rejected": 70, "failed": 0, "inFlight": 140,
+    }  # fmt: skip
+    assert counted["rejectedReasons"] == {"too small": 35, "not a photo": 35}
+
+    # a small event: counted in the request, no job
+    monkeypatch.setattr(progress, "PAGE_SIZE", 1_000)
+    store.jobs.delete(ORG, EVENT, [job["jobId"] for job in store.jobs.of_event(ORG, EVENT)])
+    status, small = organiser("GET", "progress", context)
+    assert small["complete"] is True and small["raw"] == 700 and store.jobs.of_event(ORG, EVENT) == []
+
+
+def list_all(raw: list[str]) -> list[dict]:
+    """The bucket's objects (their ETags as S3 gives them)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    return [
+        obj
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for obj in page.get("Contents", [])
+    ]

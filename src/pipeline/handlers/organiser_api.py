@@ -52,10 +52,20 @@ def table() -> Store:
 
 @app.get("/orgs/<org_id>/events/<event_id>/progress")
 def event_progress(org_id: str, event_id: str) -> dict:
+    """Counted at once when the event is one page of uploads; else the last background count
+    (`asOf`, `complete`), counted again when older than a minute (pipeline.events.progress)."""
     shared.caller_of(app, org_id, event_id)
-    config = get_config()
-    objects = progress.raw_objects(clients.s3(), config.bucket_name, org_id, event_id)
-    return progress.summary(objects, table().photos.of_event(org_id, event_id))
+    config, store, now = get_config(), table(), results.now_iso()
+    finished, counting = progress.count_jobs(store.jobs.of_event(org_id, event_id), now)
+    if finished is None or finished.get("raw", 0) < progress.PAGE_SIZE:
+        counts = progress.count_small(clients.s3(), store, config.bucket_name, org_id, event_id)
+        if counts is not None:
+            return counts | {"asOf": now, "complete": True}
+    if counting is None and (
+        finished is None or progress.age(finished["updatedAt"], now) > progress.REFRESH_SECONDS
+    ):
+        queue.start(store, clients.sqs(), config.job_queue_url, org_id, event_id, progress.COUNT, {}, now)
+    return progress.counted(finished)
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/settings")

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.common.errors import InvalidKey
+from pipeline.events import progress
 from pipeline.jobs import reprocess, scrub
 from pipeline.processing import results
 from pipeline.store import Store
@@ -34,8 +35,30 @@ def run_page(record: SQSRecord) -> None:
         return
     if scrub.is_scrub(job):
         scrub_page(job)
+    elif job.get("kind") == progress.COUNT:
+        count_page(job)
     else:
         reprocess_page(record, job)
+
+
+def count_page(job: dict) -> None:
+    """A page of the event's uploads counted (pipeline.events.progress); the last finished count
+    replaces the ones before it."""
+    config = get_config()
+    store = Store(clients.dynamodb_table(config.table_name))
+    org_id, event_id = job["orgId"], job["eventId"]
+    counts, cursor = progress.count_page(
+        clients.s3(), store, config.bucket_name, org_id, event_id, job.get("cursor")
+    )
+    totals = progress.added(job, counts)  # the message carries the totals so far
+    advance(store, job, totals, cursor, "done")
+    if cursor is None:
+        older = [
+            other["jobId"]
+            for other in store.jobs.of_event(org_id, event_id)
+            if other.get("kind") == progress.COUNT and other["jobId"] < job["jobId"]
+        ]
+        store.jobs.delete(org_id, event_id, older)
 
 
 def scrub_page(job: dict) -> None:
@@ -75,7 +98,7 @@ def reprocess_page(record: SQSRecord, job: dict) -> None:
     )
 
 
-def advance(store: Store, job: dict, totals: dict[str, int], cursor: dict | None, last_state: str) -> None:
+def advance(store: Store, job: dict, totals: dict, cursor: dict | None, last_state: str) -> None:
     """Record the page on the job item, then send the message for the next one (once, whichever
     delivery of this message gets there first)."""
     ids = (job["orgId"], job["eventId"], job["jobId"])

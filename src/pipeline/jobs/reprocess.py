@@ -16,7 +16,7 @@ executions they start have the same names (the job id is their token), so each p
 import json
 from dataclasses import dataclass
 
-from pipeline.common import keys
+from pipeline.events import progress
 from pipeline.store import Store
 
 PAGE_SIZE = 500  # uploads per page: 50 SendMessageBatch calls, ~1-2 s of the function's time
@@ -42,16 +42,8 @@ def next_page(s3, store: Store, bucket: str, job: dict) -> Page:
         items, last = store.photos.page_of_event(org_id, event_id, PAGE_SIZE, cursor.get("key"))
         photos = [(i["rawKey"], i["etag"]) for i in items if i.get("status") == status and i.get("rawKey")]
         return Page(photos, {"key": last} if last else None)
-    prefixes = keys.raw_prefixes(org_id, event_id)
-    index = cursor.get("prefix", 0)
-    request = {"Bucket": bucket, "Prefix": prefixes[index], "MaxKeys": PAGE_SIZE}
-    if cursor.get("token"):
-        request["ContinuationToken"] = cursor["token"]
-    listed = s3.list_objects_v2(**request)
-    photos = [(o["Key"], keys.normalise_etag(o["ETag"])) for o in listed.get("Contents", [])]
-    if listed.get("IsTruncated"):
-        return Page(photos, {"prefix": index, "token": listed["NextContinuationToken"]})
-    return Page(photos, {"prefix": index + 1} if index + 1 < len(prefixes) else None)
+    uploads = progress.uploads_page(s3, bucket, org_id, event_id, job.get("cursor"), PAGE_SIZE)
+    return Page(list(uploads.objects.items()), uploads.cursor)
 
 
 def upload_messages(job: dict, photos: list[tuple[str, str]]) -> list[str]:

@@ -33,6 +33,9 @@ async function progress() {
   }));
   $("reasons").replaceChildren(...Object.entries(counts.rejectedReasons).map(
     ([reason, n]) => element("li", `${n} rejected: ${reason}`)));
+  // a large event is counted in the background: say when these counts were made
+  $("counted").textContent = !counts.complete ? "Counting this event's photos: the first count takes a few minutes."
+    : `Counted at ${new Date(counts.asOf).toLocaleTimeString()}.`;
 }
 
 async function settings() {

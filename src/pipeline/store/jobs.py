@@ -13,9 +13,9 @@ JOB_PREFIX = "JOB#"
 
 class Jobs(Items):
     def start(self, org_id: str, event_id: str, job_id: str, kind: str, options: dict, now: str) -> dict:
-        """The job's item: `kind` is reprocess (counts `enqueued` and `started`) or scrub-faces
-        (counts `changed`)."""
-        totals = {"enqueued": 0, "started": 0} if kind == "reprocess" else {"changed": 0}
+        """The job's item: `kind` is reprocess (counts `enqueued` and `started`), scrub-faces
+        (counts `changed`) or count (an event's progress: pipeline.events.progress)."""
+        totals = {"reprocess": {"enqueued": 0, "started": 0}, "scrub-faces": {"changed": 0}}.get(kind, {})
         item = {
             **totals,
             "PK": event_pk(org_id, event_id),
@@ -50,7 +50,7 @@ class Jobs(Items):
         event_id: str,
         job_id: str,
         page: int,
-        totals: dict[str, int],
+        totals: dict,
         cursor: dict | None,
         now: str,
         last_state: str = "enqueued",
@@ -79,6 +79,11 @@ class Jobs(Items):
         except self.core.table.meta.client.exceptions.ConditionalCheckFailedException:
             return self.get(org_id, event_id, job_id) or {}
         return None
+
+    def delete(self, org_id: str, event_id: str, job_ids: list[str]) -> None:
+        """Forget these jobs (counts a newer one replaced)."""
+        pk = event_pk(org_id, event_id)
+        self.core.delete_items([{"PK": pk, "SK": f"{JOB_PREFIX}{job_id}"} for job_id in job_ids])
 
     def latest(self, org_id: str, event_id: str, kind: str) -> dict | None:
         """The event's latest job of this kind, None when it has had none."""
