@@ -26,6 +26,7 @@ from snaprace.stack import Stack, StackError
 @dataclass
 class PurgePlan:
     collection: str
+    event: tuple[str, str] = ("", "")  # (org id, event id)
     objects: list[tuple[str, str]] = field(default_factory=list)  # (key, version id), every version
     items: list[dict] = field(default_factory=list)  # table keys
     collection_exists: bool = False
@@ -46,7 +47,7 @@ class PurgePlan:
 
 def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
     validate_ids(org_id, event_id)
-    plan = PurgePlan(collection=keys.collection_id(stack.collection_prefix, org_id, event_id))
+    plan = PurgePlan(keys.collection_id(stack.collection_prefix, org_id, event_id), (org_id, event_id))
     s3 = stack.client("s3")
     for prefix in keys.event_prefixes(org_id, event_id):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix=prefix):
@@ -65,7 +66,11 @@ def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
 
 
 def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = lambda n: None) -> None:
-    """Delete every object version, table item and the collection. Safe to run again."""
+    """Delete the collection first (the face data: a purge that dies half-way leaves none), then
+    every object version and table item, and the event's registry item. Safe to run again."""
+    rekognition = stack.client("rekognition")
+    with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
+        rekognition.delete_collection(CollectionId=plan.collection)
     s3 = stack.client("s3")
     for start in range(0, len(plan.objects), 1000):
         chunk = plan.objects[start : start + 1000]
@@ -76,9 +81,9 @@ def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = la
         on_progress(len(chunk))
     stack.photo_table.core.delete_items(plan.items)
     on_progress(len(plan.items))
-    rekognition = stack.client("rekognition")
-    with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
-        rekognition.delete_collection(CollectionId=plan.collection)
+    if plan.items:
+        org_id, event_id = plan.event
+        stack.photo_table.registry.forget(org_id, event_id)
 
 
 @dataclass

@@ -243,6 +243,9 @@ def test_purge_event_refuses_without_yes_deletes_everything_and_is_safe_twice(lo
         == []
     )
     assert faces_of(local_stack, event_id) == {}
+    registry = local_stack.stack.photo_table.registry.events()
+    assert not [event for event in registry if event["eventId"] == event_id]  # no sweep for it later
+    assert [event for event in registry if event["eventId"] == kept_event]
     # the starter has taken each raw version's removal off the queue, said it starts nothing for it,
     # and started nothing
     assert starter_has_ignored(local_stack, len(raw_keys), since=purge_started)

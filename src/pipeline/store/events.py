@@ -78,5 +78,9 @@ class Registry(Items):
             ExpressionAttributeValues={":at": at, ":org": org_id, ":event": event_id},
         )
 
+    def forget(self, org_id: str, event_id: str) -> None:
+        """The event is no more (a purge): the sweep has nothing left to do for it."""
+        self.core.table.delete_item(Key={"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)})
+
     def events(self) -> list[dict]:
         return self.core.query_prefix(REGISTRY_PK, "")
