@@ -135,7 +135,7 @@ def delete_runner(stack: Stack, org_id: str, event_id: str, plan: RunnerPlan) ->
         return
     rekognition_client, table = stack.client("rekognition"), stack.photo_table
     collection = keys.collection_id(stack.collection_prefix, org_id, event_id)
-    photos = table.photos.get_many(org_id, event_id, plan.photo_ids)
+    photos = table.photos.get_many(org_id, event_id, plan.photo_ids, consistent=True)
     faces_on: dict[str, list[dict]] = {}
     for photo_id, box in listed_faces(rekognition_client, collection, sorted(plan.face_ids)).values():
         if photo_id in photos:

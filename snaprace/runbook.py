@@ -317,28 +317,20 @@ def wait_for_job(stack: Stack, org_id: str, event_id: str, job_id: str, timeout:
 
 
 def jobs_at_work(stack: Stack) -> list[dict]:
-    """Every background job still running, of every event in the registry (a query per event: their
-    number, not their photos)."""
+    """Every re-run and face scrub still running, of every event in the registry (a query per
+    event: their number, not their photos); `stopped` when its item has not moved for an hour (its
+    pages went to the job DLQ; the daily sweep starts a stopped scrub again)."""
+    shown = ("orgId", "eventId", "jobId", "kind", "pages", "changed", "enqueued", "updatedAt")
     found = []
     for event in stack.photo_table.registry.events():
         for job in stack.photo_table.jobs.of_event(event["orgId"], event["eventId"]):
-            if job.get("state") == "running":
-                found.append(
-                    {
-                        name: job.get(name)
-                        for name in (
-                            "orgId",
-                            "eventId",
-                            "jobId",
-                            "kind",
-                            "pages",
-                            "changed",
-                            "enqueued",
-                            "updatedAt",
-                        )
-                        if job.get(name) is not None
-                    }
-                )
+            if job.get("state") != "running" or job.get("kind") == "count":  # counts: the organiser's page
+                continue
+            moved = datetime.fromisoformat(job.get("updatedAt") or job["startedAt"])
+            found.append(
+                {name: job[name] for name in shown if job.get(name) is not None}
+                | {"stopped": (datetime.now(UTC) - moved).total_seconds() > 3600}
+            )
     return found
 
 

@@ -127,7 +127,7 @@ def status(ctx, as_json) -> None:
                 f"{job.get('enqueued', 0)} photos queued"
                 if job["kind"] == "reprocess"
                 else f"{job.get('changed', 0)} items cleared"
-            )
+            ) + (" - STOPPED (job DLQ)" if job["stopped"] else "")
             where = f"{job['orgId']}/{job['eventId']}"
             click.echo(
                 f"job          {where:<30} {job['kind']} {job['jobId']}: page {job.get('pages', 0)}, {done}"

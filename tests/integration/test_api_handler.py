@@ -451,13 +451,14 @@ def test_every_face_deletion_clears_the_cached_face_matches(emulated_rekognition
 
     call(public("api_bib", "198.51.100.62"), context)
     assert table.faces.matches(ORG, EVENT, "1234") is not None
-    job = {"orgId": ORG, "eventId": EVENT}
-    while True:  # face search off's and retention's job, page by page
-        done = scrub.scrub_page(table, job)
-        assert table.faces.matches(ORG, EVENT, "1234") is None
-        if done.cursor is None:
-            break
-        job["cursor"] = done.cursor
+    job = {"orgId": ORG, "eventId": EVENT}  # face search off's and retention's job, page by page
+    done = scrub.scrub_page(table, job)
+    assert table.faces.matches(ORG, EVENT, "1234") is None and done.cursor is not None  # its first page
+    call(public("api_bib", "198.51.100.63"), context)  # a search while the job works caches again
+    assert table.faces.matches(ORG, EVENT, "1234") is not None
+    while done.cursor is not None:
+        done = scrub.scrub_page(table, {**job, "cursor": done.cursor})
+    assert table.faces.matches(ORG, EVENT, "1234") is None  # its last page
 
 
 def test_a_face_match_cache_write_that_fails_still_answers_the_runner(
@@ -530,7 +531,9 @@ class CollectionWatcher:
         self.matches_when_deleted = self.table.faces.matches(ORG, EVENT, "1234")
 
 
-def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces_go(aws):
+def test_retention_clears_the_cached_matches_before_the_faces_go(aws):
+    """Under retention face search stays on, so a bib search would still read the cache: it goes
+    before the collection (with face search off the search does not read it; the job deletes it)."""
     from pipeline.common import clients
     from pipeline.retention import faces as retention
 
@@ -538,8 +541,8 @@ def test_face_search_off_and_retention_clear_the_cached_matches_before_the_faces
     table.faces.put_matches(ORG, EVENT, "1234", ["face-a"], [["p1", "face-a", 99.0]], 4_000_000_000)
     watcher = CollectionWatcher(table)
     started = []
-    faces, job_id = retention.delete_event_faces(
+    job_id = retention.delete_event_faces(
         table, watcher, "snaprace-test", lambda *job: started.append(job) or "R1", ORG, EVENT
     )
     assert watcher.matches_when_deleted is None
-    assert (faces, job_id, started) == (2, "R1", [(ORG, EVENT, "scrub-faces", {})])
+    assert (job_id, started) == ("R1", [(ORG, EVENT, "scrub-faces", {})])

@@ -2,6 +2,7 @@
 page through the job queue into the upload queue, resumable, its progress in the job item; the
 starter admits its photos like uploads. moto's S3, SQS, DynamoDB and Step Functions."""
 
+import datetime
 import json
 
 import boto3
@@ -10,7 +11,10 @@ from conftest import BUCKET, REGION
 from photos import sqs_batch
 
 from pipeline.common import clients, keys
-from pipeline.jobs import reprocess
+from pipeline.events.changes import ScrubAtWork, change_settings
+from pipeline.events.settings import EventSettings
+from pipeline.jobs import queue, reprocess
+from pipeline.retention import faces as retention
 from pipeline.store import Store
 from pipeline.store.core import to_dynamo
 
@@ -383,7 +387,9 @@ def test_face_search_off_answers_202_at_once_and_the_job_does_the_rest(queues, c
     assert status == 202 and answer["faces"] is False, answer
     deletion = answer["facesDeletion"]
     assert (deletion["faces"], deletion["state"]) == (400, "running") and rekognition.faces == {}
-    assert len(holding_faces(store)) == holding  # the items are the job's: the request did not touch them
+    # the items are the job's: the request did not touch them, nor the cached match (a bib search
+    # does not read it while face search is off; the job's first page deletes it)
+    assert len(holding_faces(store)) == holding + 1
 
     status, answer = settings("PUT", {"faces": True})
     assert status == 409 and "still being deleted" in answer["message"], answer
@@ -485,3 +491,112 @@ def list_all(raw: list[str]) -> list[dict]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
         for obj in page.get("Contents", [])
     ]
+
+
+# ---------------------------------------------------------------- found in review
+
+
+def test_a_face_indexed_while_a_retention_scrub_works_is_swept_at_its_own_date(queues, context):
+    """Under retention face search stays on: an upload indexed while the scrub works (here, in the
+    very second it started) makes a new collection; the registry notes the faces gone as of the
+    scrub's start, so the sweep takes the late face when its own retention passes."""
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    seed_faces(store, 30)
+    store.settings.put(ORG, EVENT, EventSettings(face_retention_days=1).to_item())
+    store.registry.note_upload(ORG, EVENT, "2026-01-01T00:00:00+00:00")
+    collection = keys.collection_id("snaprace-test", ORG, EVENT)
+    rekognition = Collections({collection: 40})
+    start_job = queue.starter(store, sqs, jobs_url)
+    now = datetime.datetime.now(datetime.UTC)
+    (swept,) = retention.sweep(store, rekognition, "snaprace-test", start_job, now)
+    assert rekognition.faces == {} and swept["faces"] == 40
+    started = store.jobs.get(ORG, EVENT, swept["jobId"])["startedAt"]
+    rekognition.faces[collection] = 1  # the late upload's IndexFaces made the collection again
+    store.registry.note_upload(ORG, EVENT, started)
+    run_job(sqs, jobs_url, context)
+
+    assert retention.sweep(store, rekognition, "snaprace-test", start_job, now) == []  # not due yet
+    later = datetime.datetime.fromisoformat(started) + datetime.timedelta(days=1, minutes=1)
+    (again,) = retention.sweep(store, rekognition, "snaprace-test", start_job, later)
+    assert again["faces"] == 1 and rekognition.faces == {}
+
+
+def test_face_search_stays_off_until_a_stopped_scrub_is_finished(queues, context):
+    """A scrub whose pages went to the DLQ leaves face links on some items: turning face search on
+    then would let a re-run reuse them. Refused, with what finishes it; the sweep does, then on works."""
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    holding = seed_faces(store, 60)
+    rekognition = Collections({keys.collection_id("snaprace-test", ORG, EVENT): 80})
+    start_job = queue.starter(store, sqs, jobs_url)
+    _, deletion = change_settings(
+        store, rekognition, "snaprace-test", start_job, ORG, EVENT, {"faces": False}
+    )
+    assert deletion["faces"] == 80
+    drain(sqs, jobs_url)  # its first page failed five times: in the job DLQ
+    job = store.jobs.get(ORG, EVENT, deletion["jobId"])
+    store.core.table.update_item(  # and nothing moved for two hours
+        Key={"PK": f"ORG#{ORG}#EVT#{EVENT}", "SK": f"JOB#{deletion['jobId']}"},
+        UpdateExpression="SET updatedAt = :then",
+        ExpressionAttributeValues={":then": "2026-01-01T00:00:00+00:00"},
+    )
+    assert job["state"] == "running" and len(holding_faces(store)) == holding + 1  # and the cached match
+    with pytest.raises(ScrubAtWork, match="stopped before it finished"):
+        change_settings(store, rekognition, "snaprace-test", start_job, ORG, EVENT, {"faces": True})
+
+    (swept,) = retention.sweep(
+        store, rekognition, "snaprace-test", start_job, datetime.datetime.now(datetime.UTC)
+    )
+    run_job(sqs, jobs_url, context)
+    assert holding_faces(store) == [] and store.jobs.get(ORG, EVENT, swept["jobId"])["state"] == "done"
+    settings, _ = change_settings(store, rekognition, "snaprace-test", start_job, ORG, EVENT, {"faces": True})
+    assert settings.faces is True
+    assert (
+        retention.sweep(store, rekognition, "snaprace-test", start_job, datetime.datetime.now(datetime.UTC))
+        == []
+    )
+
+
+def test_face_search_off_on_an_event_with_no_photos_starts_nothing(queues, context):
+    """An organiser key may name any event id of its org: one with no photos and no collection
+    gets its setting, and no registry item or job the daily sweep would visit."""
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    start_job = queue.starter(store, sqs, jobs_url)
+    settings, deletion = change_settings(
+        store, Collections({}), "snaprace-test", start_job, ORG, "made-up-9", {"faces": False}
+    )
+    assert settings.faces is False and deletion is None
+    assert store.registry.events() == [] and store.jobs.of_event(ORG, "made-up-9") == []
+    assert drain(sqs, jobs_url) == []
+
+
+def test_a_job_id_starts_one_job_whatever_the_requests_at_once(queues):
+    """Two progress requests in the same minute name the same count: one job, one message."""
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    first = queue.start(store, sqs, jobs_url, ORG, EVENT, "count", {}, "2026-12-07T18:00:00+00:00", JOB)
+    second = queue.start(store, sqs, jobs_url, ORG, EVENT, "count", {}, "2026-12-07T18:00:01+00:00", JOB)
+    assert (first, second) == (JOB, None) and len(drain(sqs, jobs_url)) == 1
+
+
+def test_settings_whose_list_item_is_gone_or_inline_are_saved_without_a_500(aws):
+    """A purge that stopped half-way deletes PARTICIPANTS before SETTINGS; a list stored inline
+    before the split moves to its own item at the next save."""
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    pk = f"ORG#{ORG}#EVT#{EVENT}"
+    store.core.table.put_item(Item={"PK": pk, "SK": "SETTINGS", "participantCount": 3, "published": True})
+    settings, _ = change_settings(store, None, "snaprace-test", None, ORG, EVENT, {"name_search": True})
+    assert settings.participants is None and settings.name_search and settings.published
+
+    store.core.table.put_item(
+        Item={"PK": pk, "SK": "SETTINGS", "participants": {"11", "12"}, "published": True}
+    )
+    change_settings(store, None, "snaprace-test", None, ORG, EVENT, {})
+    flags = store.settings.get(ORG, EVENT)
+    assert "participants" not in flags and flags["participantCount"] == 2
+    assert EventSettings.from_item(store.settings.get(ORG, EVENT, participants=True)).participants == {
+        "11",
+        "12",
+    }

@@ -36,26 +36,37 @@ def change_settings(
     it was off already, which finishes a deletion that died half-way. The page saves every field each
     time: it never rescans an event whose faces are gone."""
     now = datetime.datetime.now(datetime.UTC)
-    current = EventSettings.from_item(
-        store.settings.get(org_id, event_id, consistent=True, participants=True)
-    )
+    stored = store.settings.get(org_id, event_id, consistent=True, participants=True)
+    current = EventSettings.from_item(stored)
     base = replace(current, bib_range=None, participants=None, participant_count=0) if clear_bibs else current
     settings = replace(base, **changes)
-    at_work = retention.scrub_at_work(store, org_id, event_id, now)
-    if settings.faces and not current.faces and at_work:
-        raise ScrubAtWork(
-            f"the event's face data is still being deleted (job {at_work['jobId']}, "
-            f"{at_work.get('changed', 0)} items so far): turn face search on again when it is done"
-        )
-    if settings != current:
-        store.settings.put(org_id, event_id, settings.to_item())
-    if not ("faces" in changes and not settings.faces and (current.faces or finish_deletion)):
-        return settings, None
-    if current.faces:
+    if settings.faces and not current.faces:
+        stopped = retention.scrub_unfinished(store.registry.get(org_id, event_id) or {})
+        if stopped:
+            at_work = retention.scrub_at_work(store, org_id, event_id, now)
+            raise ScrubAtWork(
+                f"the event's face data is still being deleted (job {at_work['jobId']}, "
+                f"{at_work.get('changed', 0)} items so far): turn face search on again when it is done"
+                if at_work
+                else "the deletion of the event's face data stopped before it finished: the daily sweep "
+                "finishes it (or the operator's `snaprace event-settings --faces off`); then turn it on"
+            )
+    turning_off = "faces" in changes and not settings.faces and (current.faces or finish_deletion)
+    faces = (
+        retention.face_data(store, rekognition_client, collection_prefix, org_id, event_id)
+        if turning_off
+        else None
+    )
+    if faces is not None and current.faces:  # noted first: the sweep finishes what this starts
         store.registry.note_faces_off(org_id, event_id, now.isoformat(timespec="seconds"))
+    if settings != current or (stored or {}).get("participants"):  # a list stored inline moves out
+        store.settings.put(org_id, event_id, settings.to_item())
+    if faces is None:  # nothing turned off, or an event with no photos and no collection
+        return settings, None
+    at_work = retention.scrub_at_work(store, org_id, event_id, now)
     if at_work:  # one scrub reads the event's items once
         return settings, {"faces": 0, "jobId": at_work["jobId"], "state": "running"}
-    faces, job_id = retention.delete_event_faces(
-        store, rekognition_client, collection_prefix, start_job, org_id, event_id
+    job_id = retention.delete_event_faces(
+        store, rekognition_client, collection_prefix, start_job, org_id, event_id, clear_matches=False
     )
     return settings, {"faces": faces, "jobId": job_id, "state": "running"}

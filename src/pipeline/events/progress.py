@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.common.errors import InvalidKey
-from pipeline.common.keys import normalise_etag, parse_raw_key, raw_prefixes
+from pipeline.common.keys import job_id, normalise_etag, parse_raw_key, raw_prefixes
 from pipeline.common.models import FAILED, FINAL_STATUSES, INDEXED, REJECTED
 
 PAGE_SIZE = 1_000  # uploads a page counts: ListObjectsV2's most, ten BatchGetItem calls
@@ -21,6 +21,7 @@ REFRESH_SECONDS = 60  # a count older than this is counted again while someone a
 COUNT = "count"  # the background job's kind
 COUNTS = ("raw", "indexed", "rejected", "failed", "inFlight")
 STOPPED_SECONDS = 600  # a count whose item has not moved for this long stopped (its page failed)
+REASONS_KEPT = 20  # a count keeps its most frequent reasons (some name a photo's size: they vary)
 
 
 def listing(s3, bucket: str, prefix: str) -> dict[str, str]:
@@ -120,10 +121,10 @@ def count_small(s3, store, bucket: str, org_id: str, event_id: str) -> dict | No
 def added(total: dict, more: dict) -> dict:
     """Two summaries as one."""
     reasons = Counter(total.get("rejectedReasons", {})) + Counter(more.get("rejectedReasons", {}))
-    return {
-        **{name: total.get(name, 0) + more.get(name, 0) for name in COUNTS},
-        "rejectedReasons": dict(reasons.most_common()),
-    }
+    kept = dict(reasons.most_common(REASONS_KEPT))
+    if len(reasons) > REASONS_KEPT:  # the job's message and item stay small whatever the event
+        kept["other reasons"] = kept.get("other reasons", 0) + sum(reasons.values()) - sum(kept.values())
+    return {**{name: total.get(name, 0) + more.get(name, 0) for name in COUNTS}, "rejectedReasons": kept}
 
 
 def age(then: str, now: str) -> float:
@@ -156,3 +157,23 @@ def counted(job: dict | None) -> dict:
         "asOf": job["updatedAt"],
         "complete": True,
     }
+
+
+def report(store, s3, bucket: str, org_id: str, event_id: str, start_count, now: str) -> dict:
+    """The organiser API's answer: a small event counted now; a large one's last finished count,
+    with a new count started (`start_count(job_id)`) when that is older than REFRESH_SECONDS and
+    none is at work. The job id is the minute's: two requests at once start one count."""
+    finished, counting = count_jobs(store.jobs.of_event(org_id, event_id), now)
+    if finished is None or finished.get("raw", 0) < PAGE_SIZE:
+        counts = count_small(s3, store, bucket, org_id, event_id)
+        if counts is not None:
+            return counts | {"asOf": now, "complete": True}
+    if counting is None and (finished is None or age(finished["updatedAt"], now) > REFRESH_SECONDS):
+        minute = int(datetime.datetime.fromisoformat(now).timestamp()) // REFRESH_SECONDS * REFRESH_SECONDS
+        start_count(job_id(minute * 1_000_000))
+    return counted(finished)
+
+
+def replaced(jobs: list[dict], finished_id: str) -> list[str]:
+    """The counts a finished one replaces: every count before it."""
+    return [job["jobId"] for job in jobs if job.get("kind") == COUNT and job["jobId"] < finished_id]

@@ -56,22 +56,19 @@ def event_progress(org_id: str, event_id: str) -> dict:
     (`asOf`, `complete`), counted again when older than a minute (pipeline.events.progress)."""
     shared.caller_of(app, org_id, event_id)
     config, store, now = get_config(), table(), results.now_iso()
-    finished, counting = progress.count_jobs(store.jobs.of_event(org_id, event_id), now)
-    if finished is None or finished.get("raw", 0) < progress.PAGE_SIZE:
-        counts = progress.count_small(clients.s3(), store, config.bucket_name, org_id, event_id)
-        if counts is not None:
-            return counts | {"asOf": now, "complete": True}
-    if counting is None and (
-        finished is None or progress.age(finished["updatedAt"], now) > progress.REFRESH_SECONDS
-    ):
-        queue.start(store, clients.sqs(), config.job_queue_url, org_id, event_id, progress.COUNT, {}, now)
-    return progress.counted(finished)
+
+    def start_count(job_id: str) -> None:
+        queue.start(
+            store, clients.sqs(), config.job_queue_url, org_id, event_id, progress.COUNT, {}, now, job_id
+        )
+
+    return progress.report(store, clients.s3(), config.bucket_name, org_id, event_id, start_count, now)
 
 
 @app.get("/orgs/<org_id>/events/<event_id>/settings")
 def event_settings(org_id: str, event_id: str) -> dict:
-    """The settings, and the latest deletion of the event's face data while it is at work or when
-    it failed (`state`: running, done; `changed`: items cleared so far)."""
+    """The settings, and the latest deletion of the event's face data when there has been one
+    (`state`: running, done; `changed`: items cleared so far)."""
     shared.caller_of(app, org_id, event_id)
     store = table()
     summary = EventSettings.from_item(store.settings.get(org_id, event_id, consistent=True)).summary()

@@ -52,13 +52,10 @@ def count_page(job: dict) -> None:
     )
     totals = progress.added(job, counts)  # the message carries the totals so far
     advance(store, job, totals, cursor, "done")
-    if cursor is None:
-        older = [
-            other["jobId"]
-            for other in store.jobs.of_event(org_id, event_id)
-            if other.get("kind") == progress.COUNT and other["jobId"] < job["jobId"]
-        ]
-        store.jobs.delete(org_id, event_id, older)
+    if cursor is None:  # this count replaces the ones before it
+        store.jobs.delete(
+            org_id, event_id, progress.replaced(store.jobs.of_event(org_id, event_id), job["jobId"])
+        )
 
 
 def scrub_page(job: dict) -> None:
@@ -68,7 +65,8 @@ def scrub_page(job: dict) -> None:
     done = scrub.scrub_page(store, job)
     changed = job.get("changed", 0) + done.changed
     if done.cursor is None:
-        store.registry.note_faces_deleted(job["orgId"], job["eventId"], results.now_iso())
+        started = (store.jobs.get(job["orgId"], job["eventId"], job["jobId"]) or {}).get("startedAt")
+        store.registry.note_faces_deleted(job["orgId"], job["eventId"], scrub.faces_gone_at(started))
     advance(store, job, {"changed": changed}, done.cursor, "done")
     metrics.add_metric(name="JobItemsScrubbed", unit=MetricUnit.Count, value=done.changed)
     logger.info(

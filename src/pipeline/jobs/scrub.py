@@ -15,6 +15,7 @@ and one UpdateItem per item holding a face, SCRUB_WRITERS at once. At 150,000 ph
 photo and bib items): ~450 pages, each a few seconds of the function's time.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from pipeline.store import Store
@@ -49,3 +50,14 @@ def scrub_page(store: Store, job: dict) -> Scrubbed:
 
 def is_scrub(job: dict) -> bool:
     return job.get("kind") == KIND
+
+
+def faces_gone_at(started_at: str | None) -> str:
+    """What the registry notes when a scrub finishes: a second before the job started (the
+    collection went just before it), not when it finished. A face indexed by an upload after that,
+    while the job worked (under retention, face search stays on), has a later upload time, so the
+    sweep takes it at its own date; one noted in the same second as the start is swept again."""
+    started = (
+        datetime.datetime.fromisoformat(started_at) if started_at else datetime.datetime.now(datetime.UTC)
+    )
+    return (started - datetime.timedelta(seconds=1)).isoformat(timespec="seconds")

@@ -43,8 +43,7 @@ def to_sweep(registry_item: dict, settings: EventSettings, now: datetime.datetim
     cleared since it was turned off (or ever, for an event turned off before that was noted)."""
     deleted = registry_item.get("facesDeletedAt")
     if not settings.faces:
-        off = registry_item.get("facesOffAt")
-        return not deleted or bool(off and _instant(deleted) < _instant(off))
+        return not deleted or scrub_unfinished(registry_item)
     when = due(registry_item, settings)
     if when is None or when > now:
         return False
@@ -61,9 +60,8 @@ def sweep(
         settings = EventSettings.from_item(table.settings.get(org_id, event_id, consistent=True))
         if not to_sweep(item, settings, now) or scrub_at_work(table, org_id, event_id, now):
             continue
-        faces, job_id = delete_event_faces(
-            table, rekognition_client, collection_prefix, start_job, org_id, event_id
-        )
+        faces = face_data(table, rekognition_client, collection_prefix, org_id, event_id) or 0
+        job_id = delete_event_faces(table, rekognition_client, collection_prefix, start_job, org_id, event_id)
         swept.append({"org": org_id, "event": event_id, "faces": faces, "jobId": job_id})
     return swept
 
@@ -78,19 +76,46 @@ def scrub_at_work(table, org_id: str, event_id: str, now: datetime.datetime) -> 
     return job if (now - moved).total_seconds() < SCRUB_STALE_SECONDS else None
 
 
+def face_data(table, rekognition_client, collection_prefix: str, org_id: str, event_id: str) -> int | None:
+    """The faces in the event's collection, 0 when it has none but has photos (their items may
+    hold face links), None when it has neither: nothing to delete, no job to start."""
+    try:
+        return rekognition_client.describe_collection(
+            CollectionId=collection_id(collection_prefix, org_id, event_id)
+        )["FaceCount"]
+    except rekognition_client.exceptions.ResourceNotFoundException:
+        photos, _ = table.photos.page_of_event(org_id, event_id, 1)
+        return 0 if photos else None
+
+
+def scrub_unfinished(registry_item: dict) -> bool:
+    """Face search was turned off and the scrub it started has not finished (at work, or stopped:
+    the sweep finishes it)."""
+    off, deleted = registry_item.get("facesOffAt"), registry_item.get("facesDeletedAt")
+    # a finished scrub notes a second before its start (pipeline.jobs.scrub.faces_gone_at), and
+    # it starts at or after the off: within that second it is the off's own scrub
+    return bool(off and (not deleted or _instant(deleted) < _instant(off) - datetime.timedelta(seconds=1)))
+
+
 def delete_event_faces(
-    table, rekognition_client, collection_prefix: str, start_job: StartJob, org_id: str, event_id: str
-) -> tuple[int, str]:
-    """(faces in the collection, the scrub job's id): the event's collection goes now and a
-    background job takes every face id, box and link off its items (retention passed, or face
-    search turned off: the settings already say so, so no run indexes new ones)."""
-    collection = collection_id(collection_prefix, org_id, event_id)
-    table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
-    faces = 0
+    table,
+    rekognition_client,
+    collection_prefix: str,
+    start_job: StartJob,
+    org_id: str,
+    event_id: str,
+    clear_matches: bool = True,
+) -> str:
+    """The scrub job's id: the event's collection goes now and a background job takes every face
+    id, box and link off its items (retention passed, or face search turned off: the settings
+    already say so, so no run indexes new ones). `clear_matches`: the bib searches' cached face
+    matches go first (retention: the search still reads them; with face search off it does not,
+    and the job's first page deletes them)."""
+    if clear_matches:
+        table.faces.forget_matches(org_id, event_id)  # no bib search answers from them meanwhile
     with suppress(rekognition_client.exceptions.ResourceNotFoundException):
-        faces = rekognition_client.describe_collection(CollectionId=collection)["FaceCount"]
-        rekognition_client.delete_collection(CollectionId=collection)
-    return faces, start_job(org_id, event_id, scrub.KIND, {})
+        rekognition_client.delete_collection(CollectionId=collection_id(collection_prefix, org_id, event_id))
+    return start_job(org_id, event_id, scrub.KIND, {})
 
 
 def due_within(table, days: int, now: datetime.datetime) -> list[dict]:

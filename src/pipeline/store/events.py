@@ -25,8 +25,12 @@ class Settings(Items):
         item = self.core.get({"PK": event_pk(org_id, event_id), "SK": SETTINGS_SK}, consistent)
         if participants and item and item.get("participantCount") and "participants" not in item:
             listed = self.core.get({"PK": event_pk(org_id, event_id), "SK": PARTICIPANTS_SK}, consistent)
-            if listed:
-                item = {**item, "participants": listed["participants"]}
+            # a list item gone (a purge that stopped half-way deletes it before the flags): no list
+            item = (
+                {**item, "participants": listed["participants"]}
+                if listed
+                else {**item, "participantCount": 0}
+            )
         return item
 
     def faces_on(self, org_id: str, event_id: str) -> bool:
@@ -77,6 +81,9 @@ class Registry(Items):
             ExpressionAttributeNames={"#at": name},
             ExpressionAttributeValues={":at": at, ":org": org_id, ":event": event_id},
         )
+
+    def get(self, org_id: str, event_id: str) -> dict | None:
+        return self.core.get({"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)}, consistent=True)
 
     def forget(self, org_id: str, event_id: str) -> None:
         """The event is no more (a purge): the sweep has nothing left to do for it."""

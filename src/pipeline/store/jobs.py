@@ -12,7 +12,9 @@ JOB_PREFIX = "JOB#"
 
 
 class Jobs(Items):
-    def start(self, org_id: str, event_id: str, job_id: str, kind: str, options: dict, now: str) -> dict:
+    def start(
+        self, org_id: str, event_id: str, job_id: str, kind: str, options: dict, now: str
+    ) -> dict | None:
         """The job's item: `kind` is reprocess (counts `enqueued` and `started`), scrub-faces
         (counts `changed`) or count (an event's progress: pipeline.events.progress)."""
         totals = {"reprocess": {"enqueued": 0, "started": 0}, "scrub-faces": {"changed": 0}}.get(kind, {})
@@ -30,7 +32,10 @@ class Jobs(Items):
             "startedAt": now,
             "updatedAt": now,
         }
-        self.core.table.put_item(Item=to_dynamo(item))
+        try:  # a job id names one job: a second start of it (two requests at once) starts nothing
+            self.core.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(PK)")
+        except self.core.table.meta.client.exceptions.ConditionalCheckFailedException:
+            return None
         return item
 
     def get(self, org_id: str, event_id: str, job_id: str) -> dict | None:

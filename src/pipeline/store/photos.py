@@ -71,11 +71,12 @@ class Photos(Items):
         item = self.core.get({"PK": event_pk(org_id, event_id), "SK": photo_sk(photo_id)}, consistent=True)
         return cast(PhotoItem | None, item)
 
-    def get_many(self, org_id: str, event_id: str, photo_ids) -> dict[str, dict]:
-        """Photo items by id (BatchGetItem in 100s); ids with no item are left out."""
+    def get_many(self, org_id: str, event_id: str, photo_ids, consistent: bool = False) -> dict[str, dict]:
+        """Photo items by id (BatchGetItem in 100s); ids with no item are left out. `consistent`:
+        for an item about to be rewritten from what was read (an erasure)."""
         pk = event_pk(org_id, event_id)
         keys = [{"PK": pk, "SK": photo_sk(photo_id)} for photo_id in sorted(set(photo_ids))]
-        return {item["photoId"]: item for item in self.core.batch_get(keys)}
+        return {item["photoId"]: item for item in self.core.batch_get(keys, consistent)}
 
     def of_event(self, org_id: str, event_id: str) -> list[dict]:
         """Every photo item of one event, whatever its status."""
