@@ -217,7 +217,23 @@ THREAD_CREDENTIALS = ThreadCredentials()
 
 def install_thread_credentials() -> None:
     """Every botocore session in this process resolves to THREAD_CREDENTIALS (clients given
-    explicit keys keep them)."""
+    explicit keys keep them). A thread a function starts (a pool of writers) signs with the
+    function's role, as every thread of a Lambda container does: its IAM is enforced and its
+    requests are the function's on the meter."""
     import botocore.session
 
     botocore.session.Session.get_credentials = lambda self: THREAD_CREDENTIALS
+    if getattr(threading.Thread, "_snaprace_inherits", False):
+        return
+    started_by, runs = threading.Thread.__init__, threading.Thread.run
+
+    def __init__(self, *args, **kwargs):  # noqa: N807 - threading.Thread's own
+        started_by(self, *args, **kwargs)
+        self._snaprace_key = getattr(THREAD_CREDENTIALS._local, "access_key", None)
+
+    def run(self):
+        THREAD_CREDENTIALS.use(getattr(self, "_snaprace_key", None))
+        runs(self)
+
+    threading.Thread.__init__, threading.Thread.run = __init__, run
+    threading.Thread._snaprace_inherits = True

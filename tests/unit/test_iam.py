@@ -249,3 +249,27 @@ def test_a_role_given_by_arn_is_refused_with_the_function_named():
     template["Resources"]["PreprocessFunction"]["Properties"]["Role"] = "arn:aws:iam::123456789012:role/x"
     with pytest.raises(ValueError, match="PreprocessFunction: a role given by ARN"):
         roles_from_template(template, stack.resolver)
+
+
+def test_a_thread_a_function_starts_signs_with_the_functions_role():
+    """A pool of writers inside a function (the face scrub's) is the function on AWS: here too, or
+    its requests would go unchecked by IAM and be the operator's on the meter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from snaprace.local.iam import THREAD_CREDENTIALS, install_thread_credentials
+
+    install_thread_credentials()
+    outside = THREAD_CREDENTIALS.get_frozen_credentials().access_key
+
+    def signs_with(_: int) -> str:
+        return THREAD_CREDENTIALS.get_frozen_credentials().access_key
+
+    THREAD_CREDENTIALS.use("AKIAJOBFUNCTIONROLE0")  # this thread runs JobFunction
+    try:
+        with ThreadPoolExecutor(4) as writers:
+            keys = set(writers.map(signs_with, range(8)))
+    finally:
+        THREAD_CREDENTIALS.use(None)
+    assert keys == {"AKIAJOBFUNCTIONROLE0"}
+    with ThreadPoolExecutor(2) as operators:  # started by no function: the process's own keys
+        assert set(operators.map(signs_with, range(2))) == {outside}
