@@ -87,6 +87,7 @@ JOB_POLL_S = 1.0
 # not the functions' requests: Lambda's event source mappings' polling, and the AWS/Lambda metrics the
 # local stack puts for Lambda (no code of ours puts metrics: Powertools writes them to the logs)
 NOISE = {"SQS:ReceiveMessage", "SQS:DeleteMessageBatch", "CloudWatch:PutMetricData"}
+SCHEDULED_EVENT = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
 OPERATOR = "operator"  # requests signed with the operator's key (the commands, the benchmark)
 SERVICES = {
     "DynamoDB_20120810": "DynamoDB",
@@ -254,10 +255,16 @@ class EventPlan:
         linked = {bib for photo in self.photos for bib in photo.links}
         return min(sorted(linked - {self.hot_bib}), key=lambda bib: (abs(counts[bib] - mean), int(bib)))
 
-    def unique_name(self) -> str:
-        """A runner whose full name no other runner has (the public name search answers it)."""
+    def unique_name(self) -> tuple[str, str]:
+        """(family, given name) of a runner whose full name no other runner has, its given name the
+        longer word (the public name search reads the longest word's items: 300 at most)."""
         names = Counter(runner.name for runner in self.runners)
-        return next(runner.name for runner in self.runners if names[runner.name] == 1)
+        family, given = next(
+            runner.name.split(" ")
+            for runner in self.runners
+            if names[runner.name] == 1 and len(runner.name.split(" ")[1]) > len(runner.name.split(" ")[0])
+        )
+        return family, given
 
 
 FAMILY = ["Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han", "Oh", "Seo",
@@ -287,7 +294,7 @@ def plan_event(photos: int, runners: int, seed: int = 31) -> EventPlan:
 
     rng = random.Random(seed)
     crowd = [
-        Runner(str(bib), f"{rng.choice(FAMILY)} {rng.choice(SYLLABLES).title()} {rng.choice(SYLLABLES)}",
+        Runner(str(bib), f"{rng.choice(FAMILY)} {(rng.choice(SYLLABLES) + rng.choice(SYLLABLES)).title()}",
                rng.uniform(240, 480))
         for bib in range(1, runners + 1)
     ]  # fmt: skip
@@ -742,6 +749,7 @@ class Harness:
             "invocations": change["invocations"],
             "background": jobs,
             "outcome": outcome,
+            "rss_mb": resident_mb(),
         }
         self.say(
             f"    {report['seconds']} s here, projected {report['projected_s']} s of {operation.limit_s:g}, "
@@ -828,7 +836,7 @@ class Harness:
         sweep_limit = functions["RetentionSweepFunction"].timeout
         typical = plan.typical_bib()
         spread_photo, face = next(iter(sorted(plan.face_only.items())), (plan.photos[0].photo_id, 1))
-        given, family = plan.unique_name().split(" ", 1)[1], plan.unique_name().split(" ", 1)[0]
+        family, given = plan.unique_name()
 
         def delete_runner() -> str:
             found = retention.runner_plan(self.cli, ORG, EVENT, typical, None)
@@ -861,7 +869,11 @@ class Harness:
             )
 
         def sweep() -> str:
-            return str(operations.run_retention_sweep(self.cli))
+            """As its schedule invokes it: once, waiting as long as it runs. (`snaprace retention
+            sweep` invokes it through boto3, whose 60 s read timeout invokes it again, and again.)"""
+            spec = functions["RetentionSweepFunction"]
+            invocation = self.stack.functions.invoke(spec, SCHEDULED_EVENT)
+            return str(invocation.payload)[:300]
 
         def api(method: str, path: str, body: dict | None = None, keyed: bool = True):
             return lambda: self.api(method, path, body, keyed)
@@ -965,6 +977,13 @@ class Harness:
             ),
             Operation("purge_event", "snaprace purge-event", "cli", purge, CLI_LIMIT_S),
         ]
+
+
+def resident_mb() -> int:
+    """This process's resident set now (the local stack's moto is in it)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) // 1024
 
 
 def summary_of(payload) -> str:

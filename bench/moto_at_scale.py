@@ -1,5 +1,5 @@
-"""moto's DynamoDB at the size of a big event (benchmarks only: bench/big_event.py installs it in its
-own process; the local stack stays moto).
+"""moto at the size of a big event (benchmarks only: bench/big_event.py installs it in its own
+process; the local stack stays moto).
 
 moto answers a Query by listing every item of the table, sorting the ones it keeps and sizing each
 one it passes (moto.dynamodb.models.table.Table.query), and makes a transaction undoable by deep-
@@ -19,6 +19,11 @@ gigabytes. AWS does neither, so the benchmarks would measure moto. `install()` g
 - Read answers written as they are: the items of a Query, GetItem or BatchGetItem answer are in
   DynamoDB's wire form already; moto walks each value through botocore's shape model to serialise
   it (seconds for a 1 MB page of nested items), this writes them with json.dumps.
+- A deep queue received from its head: moto's ReceiveMessage lists every message of the queue
+  and, for each one it hands out, counts them all again to learn the retention period (seconds a
+  call with 10,000 messages waiting; a purge of 100,000 photos queues 100,000 deletion events).
+  Here the visible messages are found from the head until the call has enough, and the retention
+  period is read off the queue.
 
 One difference: after a page that ends at its Limit, moto returns a LastEvaluatedKey when any item
 follows in its listing; this returns one when an item the key condition selects follows (AWS "may"
@@ -148,6 +153,30 @@ def _page(table, items, limit, index_name, modelled_results):
 _READS = ("Items", "Item", "Responses", "LastEvaluatedKey", "UnprocessedKeys")
 
 
+class _VisibleMessages:
+    """A queue's visible messages (moto.sqs.models.Queue.messages), found as they are iterated."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __iter__(self):
+        return (m for m in list(self.queue._messages) if m.visible and not m.delayed)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+
+def _within_retention(self, queue_name: str, message) -> bool:
+    """SQSBackend.is_message_valid_based_on_retention_period, the period read off the queue."""
+    from moto.core.utils import unix_time
+
+    retention = int(self.get_queue(queue_name).message_retention_period)
+    return retention + message.sent_timestamp / 1000 > unix_time()
+
+
 def _answer_as_is(original):
     """DynamoResult.execute_result, with the items of a read answer written by json.dumps."""
 
@@ -170,11 +199,12 @@ def _answer_as_is(original):
 
 
 def install() -> None:
-    """Sorted-key Queries and item-by-item transactions for moto in this process; idempotent."""
+    """All of the above, for moto in this process; idempotent."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as tables
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.responses import DynamoResult
+    from moto.sqs.models import Queue, SQSBackend
 
     from snaprace.local.moto_fixes import _writes as writes
 
@@ -189,6 +219,8 @@ def install() -> None:
             update_item=DynamoDBBackend.update_item,
             transact_write_items=DynamoDBBackend.transact_write_items,
             execute_result=DynamoResult.execute_result,
+            messages=Queue.messages,
+            retention=SQSBackend.is_message_valid_based_on_retention_period,
         )
     original_query, original_put, original_delete = (
         _originals["query"],
@@ -369,6 +401,8 @@ def install() -> None:
     table_class.query, table_class.put_item, table_class.delete_item = query, put_item, delete_item
     DynamoDBBackend.update_item, DynamoDBBackend.transact_write_items = update_item, transact_write_items
     DynamoResult.execute_result = _answer_as_is(_originals["execute_result"])
+    Queue.messages = property(_VisibleMessages)
+    SQSBackend.is_message_valid_based_on_retention_period = _within_retention
 
 
 def uninstall() -> None:
@@ -376,6 +410,7 @@ def uninstall() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as tables
     from moto.dynamodb.responses import DynamoResult
+    from moto.sqs.models import Queue, SQSBackend
 
     with _installed:
         if not _originals:
@@ -385,3 +420,5 @@ def uninstall() -> None:
         for name in ("update_item", "transact_write_items"):
             setattr(DynamoDBBackend, name, _originals.pop(name))
         DynamoResult.execute_result = _originals.pop("execute_result")
+        Queue.messages = _originals.pop("messages")
+        SQSBackend.is_message_valid_based_on_retention_period = _originals.pop("retention")

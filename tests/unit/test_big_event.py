@@ -253,3 +253,36 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws, bench, moto_at
     assert store.photos.get(org, event, photo.photo_id)["bibs"] == [reads[0]["bib"]]
     moto_at_scale.uninstall()
     assert after == answers(bench, plan, store)
+
+
+def test_a_deep_queue_hands_out_what_moto_hands_out(moto_at_scale):
+    from moto import mock_aws
+
+    def hand_out(sqs, url: str) -> list:
+        """Batches of 7 until none is visible (kept in flight), then the deletion of one batch and
+        what the queue says it holds."""
+        for number in range(40):
+            sqs.send_message(QueueUrl=url, MessageBody=str(number))
+        batches = []
+        while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=7, VisibilityTimeout=60).get(
+            "Messages", []
+        ):
+            batches.append(got)
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batches[0])],
+        )
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        held = {
+            name: counts[name]
+            for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        }
+        return [[m["Body"] for m in batch] for batch in batches] + [held]
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        stock = hand_out(sqs, sqs.create_queue(QueueName="stock")["QueueUrl"])
+        moto_at_scale.install()
+        assert hand_out(sqs, sqs.create_queue(QueueName="deep")["QueueUrl"]) == stock
+    assert [len(batch) for batch in stock[:-1]] == [7, 7, 7, 7, 7, 5]
+    assert stock[-1] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "33"}
