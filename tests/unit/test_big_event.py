@@ -207,6 +207,7 @@ def answers(bench, plan, store) -> dict:
     }
 
 
+@pytest.mark.slow  # thousands of moto writes: seconds each
 def test_sorted_queries_answer_what_moto_answers(aws, bench, moto_at_scale):
     plan, store = seeded_store(bench)
     stock = answers(bench, plan, store)
@@ -215,6 +216,7 @@ def test_sorted_queries_answer_what_moto_answers(aws, bench, moto_at_scale):
     assert answers(bench, plan, store) == stock
 
 
+@pytest.mark.slow  # thousands of moto writes: seconds each
 def test_sorted_queries_follow_writes_that_add_remove_and_move_index_keys(aws, bench, moto_at_scale):
     plan, store = seeded_store(bench)
     moto_at_scale.install()
@@ -238,6 +240,7 @@ def test_sorted_queries_follow_writes_that_add_remove_and_move_index_keys(aws, b
     assert sorted_answers == answers(bench, plan, store)
 
 
+@pytest.mark.slow  # thousands of moto writes: seconds each
 def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws, bench, moto_at_scale):
     plan, store = seeded_store(bench)
     moto_at_scale.install()
