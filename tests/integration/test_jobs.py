@@ -356,10 +356,6 @@ class Collections:
 def test_face_search_off_answers_202_at_once_and_the_job_does_the_rest(queues, context, monkeypatch):
     """The organiser's PUT deletes the collection, starts one job and answers; on again while the job
     is at work is refused (the job would clear the new faces too); a second off starts no second job."""
-    import copy
-    from pathlib import Path
-
-    from pipeline.handlers import organiser_api
 
     sqs, _, jobs_url = queues
     store = Store(clients.dynamodb_table("PhotoService-test"))
@@ -367,21 +363,9 @@ def test_face_search_off_answers_202_at_once_and_the_job_does_the_rest(queues, c
     collection = keys.collection_id("snaprace-test", ORG, EVENT)
     rekognition = Collections({collection: 400})
     monkeypatch.setattr(clients, "rekognition", lambda: rekognition)
-    fixture = json.loads((Path(__file__).parents[2] / "events" / "organiser_api_settings.json").read_text())
 
     def settings(method: str, body: dict | None = None) -> tuple[int, dict]:
-        event = copy.deepcopy(fixture)
-        path = f"/orgs/{ORG}/events/{EVENT}/settings"
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
-        event["requestContext"]["http"]["method"] = method
-        event["routeKey"] = event["requestContext"]["routeKey"] = (
-            f"{method} /orgs/{{orgId}}/events/{{eventId}}/settings"
-        )
-        event["pathParameters"] = {"orgId": ORG, "eventId": EVENT}
-        event["requestContext"]["authorizer"] = {"lambda": {"role": "operator", "org": ""}}
-        event["body"] = json.dumps(body) if body is not None else None
-        answer = organiser_api.lambda_handler(event, context)
-        return answer["statusCode"], json.loads(answer["body"])
+        return organiser(method, "settings", context, body)
 
     status, answer = settings("PUT", {"faces": False})
     assert status == 202 and answer["faces"] is False, answer
