@@ -407,6 +407,9 @@ class KeptItems:
         self.items += [w["PutRequest"]["Item"] for w in RequestItems[self.name] if "PutRequest" in w]
         return {}
 
+    def delete_item(self, **_) -> dict:  # nothing there yet
+        return {}
+
     def take(self) -> list[dict]:
         items, self.items = self.items, []
         return items
@@ -740,6 +743,7 @@ class Harness:
             "within_limit": within_limit(projected, operation.limit_s, jobs),
             "requests": requests,
             "requests_total": sum(requests.values()),
+            "foreground_requests": sum(foreground.values()),
             "by_service": by_service(requests),
             "by_caller": {caller: dict(sorted(c.items())) for caller, c in sorted(by_caller.items())},
             "dynamodb_units": {
@@ -1097,30 +1101,35 @@ def runners_for(size: int, photos: int | None, runners: int | None) -> int:
     return max(10, round(runners * size / (photos or size)))
 
 
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def growth(runs: list[dict]) -> list[dict]:
-    """Per operation, its figures at each size and their growth exponents."""
+    """Per operation, its figures at each size and their growth exponents: of the requests made in
+    the request or invocation that must fit its limit (the defect when it grows with the event), of
+    their projection, of a background invocation's mean projection, and of every request made."""
     sizes = [run["photos"] for run in runs]
     table = []
     for first in runs[0]["operations"]:
         rows = [next(op for op in run["operations"] if op["key"] == first["key"]) for run in runs]
-
-        def total(row: dict) -> int:
-            return row["requests_total"]
-
-        def projected(row: dict) -> float:
-            return row["projected_s"] + ((row["background"] or {}).get("projected_s") or 0.0)
-
-        exponent_requests = growth_exponent(sizes, [total(row) for row in rows])
-        exponent_projected = growth_exponent(sizes, [projected(row) for row in rows])
+        inside = [row["foreground_requests"] for row in rows]
+        projected = [row["projected_s"] for row in rows]
+        each = [(row["background"] or {}).get("projected_s_per_invocation", 0.0) for row in rows]
+        every = [row["requests_total"] for row in rows]
         table.append(
             {
                 "key": first["key"],
                 "name": first["name"],
-                "requests": [total(row) for row in rows],
-                "projected_s": [round(projected(row), 3) for row in rows],
+                "requests": inside,
+                "projected_s": projected,
+                "background_s_per_invocation": each if any(each) else None,
+                "all_requests": every,
                 "within_limit": [row["within_limit"] for row in rows],
-                "growth_requests": None if exponent_requests is None else round(exponent_requests, 2),
-                "growth_projected_s": None if exponent_projected is None else round(exponent_projected, 2),
+                "growth_requests": rounded(growth_exponent(sizes, inside)),
+                "growth_projected_s": rounded(growth_exponent(sizes, projected)),
+                "growth_background_per_invocation": rounded(growth_exponent(sizes, each)),
+                "growth_all_requests": rounded(growth_exponent(sizes, every)),
             }
         )
     return table
@@ -1176,17 +1185,19 @@ def describe(report: dict) -> str:
 
 
 def describe_growth(found: dict) -> str:
+    """Requests in the request (or invocation) that must fit, projected seconds (! beyond the
+    limit, or background not finished within its functions' limit), and the growth exponents."""
     sizes = found["sizes"]
-    head = " ".join(f"{f'req@{s}':>11}" for s in sizes) + " " + " ".join(f"{f'proj@{s}':>11}" for s in sizes)
-    lines = [f"{'operation':<46} {head} {'k req':>6} {'k proj':>6}"]
+    head = " ".join(f"{f'req@{s}':>10}" for s in sizes) + " " + " ".join(f"{f'proj@{s}':>11}" for s in sizes)
+    lines = [f"{'operation':<44} {head} {'k req':>6} {'k proj':>6} {'k bg':>6}"]
     for op in found["operations"]:
-        cells = " ".join(f"{n:>11}" for n in op["requests"]) + " "
+        cells = " ".join(f"{n:>10}" for n in op["requests"]) + " "
         cells += " ".join(
-            f"{p:>10}{'' if ok else '!'}" for p, ok in zip(op["projected_s"], op["within_limit"], strict=True)
+            f"{p:>10}{' ' if ok else '!'}"
+            for p, ok in zip(op["projected_s"], op["within_limit"], strict=True)
         )
-        lines.append(
-            f"{op['name'][:46]:<46} {cells} {op['growth_requests']!s:>6} {op['growth_projected_s']!s:>6}"
-        )
+        exponents = (op["growth_requests"], op["growth_projected_s"], op["growth_background_per_invocation"])
+        lines.append(f"{op['name'][:44]:<44} {cells} " + " ".join(f"{k!s:>6}" for k in exponents))
     return "\n".join(lines)
 
 

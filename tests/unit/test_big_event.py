@@ -102,13 +102,26 @@ def test_s3_requests_are_named_by_operation(bench):
 
 
 def test_growth_table_reads_each_operation_at_each_size(bench):
-    def run(photos, requests, projected):
-        operation = {"key": "purge", "name": "purge", "requests_total": requests, "projected_s": projected}
-        return {"photos": photos, "operations": [{**operation, "within_limit": True, "background": None}]}
+    def run(photos, inside, projected, pages):
+        job = {"projected_s_per_invocation": 2.5, "invocations": pages, "finished": True, "limit_s": 60}
+        operation = {
+            "key": "faces_off",
+            "name": "faces off",
+            "foreground_requests": inside,
+            "projected_s": projected,
+            "requests_total": inside + 40 * pages,
+            "within_limit": True,
+            "background": job,
+        }
+        return {"photos": photos, "operations": [operation]}
 
-    (row,) = bench.growth([run(1_000, 40, 1.0), run(10_000, 400, 10.0)])
-    assert row["requests"] == [40, 400] and row["growth_requests"] == 1.0
-    assert row["growth_projected_s"] == 1.0
+    # the request does a bounded amount; the job's pages grow with the event, each the same size
+    (row,) = bench.growth([run(1_000, 6, 0.1, 2), run(10_000, 6, 0.1, 20), run(100_000, 6, 0.1, 200)])
+    assert row["requests"] == [6, 6, 6] and row["growth_requests"] == 0.0
+    assert row["growth_projected_s"] == 0.0 and row["growth_background_per_invocation"] == 0.0
+    assert row["all_requests"] == [86, 806, 8006] and row["growth_all_requests"] == pytest.approx(
+        0.98, abs=0.01
+    )
 
 
 # ---------------------------------------------------------------- the planned event
@@ -289,3 +302,36 @@ def test_a_deep_queue_hands_out_what_moto_hands_out(moto_at_scale):
         assert hand_out(sqs, sqs.create_queue(QueueName="deep")["QueueUrl"]) == stock
     assert [len(batch) for batch in stock[:-1]] == [7, 7, 7, 7, 7, 5]
     assert stock[-1] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "33"}
+
+
+def test_object_versions_are_listed_as_moto_lists_them(moto_at_scale):
+    from moto import mock_aws
+
+    def listing(s3, bucket: str) -> list:
+        """Every page of 7 of the event's versions: what a purge plan reads."""
+        pages = s3.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Prefix="acme/race/", PaginationConfig={"PageSize": 7}
+        )
+        return [
+            [
+                (v["Key"], v["VersionId"], v["IsLatest"])
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for page in pages
+        ]
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="versions", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+        for number in range(12):
+            for folder in ("acme/race/raw/", "acme/race/thumbnails/", "acme/other/raw/"):
+                s3.put_object(Bucket="versions", Key=f"{folder}{number:02d}.jpg", Body=b"a")
+        s3.put_object(Bucket="versions", Key="acme/race/raw/03.jpg", Body=b"b")  # a second version
+        s3.delete_object(Bucket="versions", Key="acme/race/raw/05.jpg")  # a delete marker
+        stock = listing(s3, "versions")
+        moto_at_scale.install()
+        assert listing(s3, "versions") == stock
+    listed = [entry for page in stock for entry in page]
+    assert len(listed) == 26 and {len(page) for page in stock[:-1]} == {7}
+    assert [latest for key, _, latest in listed if key == "acme/race/raw/03.jpg"] == [True, False]
