@@ -713,8 +713,8 @@ class Harness:
         """`until`: what was counted until the operation returned; `after`: until its background work
         was done. A queue-fed function's requests are background whenever they came; the rest are
         the operation's own until it returned, background after. A request the operator's key signed
-        during an API or scheduled operation came from a thread a function started: the local stack
-        signs those with the process's (administrator's) key, so they are a function's, unnamed."""
+        during an API or scheduled operation came from a thread no function started (the local stack
+        signs a function's own threads with its role, snaprace/local/iam.py): shown unnamed."""
         foreground: Counter = Counter()
         background: Counter = Counter()
         by_caller: dict[str, Counter] = {}
