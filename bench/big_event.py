@@ -17,30 +17,38 @@
    search on, its participant list (R bibs) and each camera's clock offset set.
 2. Times every per-event operation through the code users run: the HTTP API (bib search, gallery
    pages, name searches, review queue, progress, settings, a correction spread over the photos of
-   a face, face search off), RetentionSweepFunction invoked as `snaprace retention sweep` invokes
-   it, and the `snaprace` commands' functions (audit, status, runner links, timing import,
-   delete-runner, purge-event), in an order that leaves each its data: the reads first, the
-   retention sweep on an event due for it, the faces put back, face search off, the purge last.
+   a face, face search off), RetentionSweepFunction invoked once as its daily schedule invokes it
+   (through the local stack's function runtime: `snaprace retention sweep` invokes it with boto3,
+   whose 60 s read timeout invokes a longer sweep again), and the `snaprace` commands' functions
+   (audit, status, runner links, timing import, delete-runner, purge-event), in an order that
+   leaves each its data: the reads first, the retention sweep on an event due for it, the faces
+   put back, face search off, the purge last.
 3. Background work: after each operation, until every JOB# item of the event is "done"
-   (Store.jobs.of_event; any state but "done" waits, up to --job-timeout), with the invocations of
-   the functions the template feeds from a queue (JobFunction) counted as the operation's.
+   (Store.jobs.of_event; any state but "done" waits, up to --job-timeout) and no queue feeds a
+   function any more. The invocations of the functions the template feeds from a queue
+   (JobFunction; StartProcessingFunction, which a purge's deletion events reach) are the
+   operation's background, and so is whatever is counted after the operation returned.
 
-For each operation: wall seconds here; requests by service and caller (the stack's meter, before
-and after; S3 by operation, counted here, as the meter counts S3 by price class only; the SQS
-polling of Lambda's event source mappings left out: the functions do not make those requests);
-DynamoDB read and write units; invocations; `projected_s`, the seconds the requests would take
-on AWS one after another (LATENCY_S, our assumptions); `limit_s` (API Gateway's 30 s for an HTTP
-request, the function's Timeout from template.yaml, CLI_LIMIT_S for a command); and
-`within_limit`: the foreground's projection within its limit, and background work finished with
-each invocation's mean projection within its function's Timeout. moto's own time is reported but
-not judged: it is not AWS's (bench/moto_at_scale.py takes out the worst of it: a Query sorting the
-whole table, a transaction copying it).
+For each operation: wall seconds here; requests by service and caller (the stack's meter, before,
+as the operation returns, and after its background; S3 by operation, counted here, as the meter
+counts S3 by price class only; the SQS polling of Lambda's event source mappings and the AWS/Lambda
+metrics the stack puts for Lambda left out: the functions make neither); DynamoDB read and write
+units; invocations; `projected_s`, the seconds the operation's own requests would take on AWS one
+after another (LATENCY_S, our assumptions: an upper bound where a function writes from several
+threads); `limit_s` (API Gateway's 30 s for an HTTP request, the function's Timeout from
+template.yaml, CLI_LIMIT_S for a command); and `within_limit`: that projection within its limit,
+and background work finished with each invocation's mean projection within its function's
+Timeout. moto's own time is reported, not judged: it is not AWS's (bench/moto_at_scale.py takes
+out the worst of it, in this process only: Queries sorting the whole table, transactions copying
+it, read answers serialised value by value, listings copying the bucket, a deep queue counted
+again for every message).
 
 `--json` prints one object on the last line: {"photos", "runners", "seed_s", "operations":
 [{"name", "seconds", "projected_s", "limit_s", "within_limit", "requests", "invocations", ...}]}.
 `--sizes a,b,c` runs each size in a fresh process (a fresh stack), with R x size / N runners,
-and adds per operation the growth exponent: the slope of log(requests) and log(projected_s) over
-log(N). Runs one size at a time: the 100,000-photo run holds ~5 GB.
+and adds per operation the growth exponents: the slope over log(N) of log(requests made in the
+request or invocation that must fit its limit), of log(projected_s), of log(a background
+invocation's mean projection) and of log(every request). One size runs at a time.
 """
 
 import argparse
@@ -1178,7 +1186,12 @@ def run_sizes(sizes: list[int], photos: int | None, runners: int | None, job_tim
         if child.returncode not in (0, 1) or not child.stdout.strip():
             raise SystemExit(f"the {size}-photo run failed (exit {child.returncode})")
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    return {"sizes": sizes, "runs": runs, "operations": growth(runs)}
+    return combined(runs)
+
+
+def combined(runs: list[dict]) -> dict:
+    runs = sorted(runs, key=lambda run: run["photos"])
+    return {"sizes": [run["photos"] for run in runs], "runs": runs, "operations": growth(runs)}
 
 
 # ---------------------------------------------------------------- output
@@ -1238,8 +1251,15 @@ def main() -> int:
     parser.add_argument(
         "--job-timeout", type=float, help="seconds to wait for background jobs (default: generous)"
     )
+    parser.add_argument(
+        "--combine", nargs="+", type=Path, help="the growth table of runs already made (their report files)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.combine:
+        found = combined([json.loads(path.read_text()) for path in args.combine])
+        print(json.dumps(found) if args.json else describe_growth(found))
+        return 0
     if args.sizes:
         sizes = sorted(int(size) for size in args.sizes.split(","))
         job_timeout = args.job_timeout or max(900.0, max(sizes) / 20)
@@ -1249,13 +1269,15 @@ def main() -> int:
     photos = args.photos or 1000
     runners = args.runners or runners_for(photos, None, None)
     job_timeout = args.job_timeout or max(900.0, photos / 20)
-    terminal = sys.stdout
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     report = run(photos, runners, job_timeout, say=say)
-    print(json.dumps(report) if args.json else describe(report), file=terminal)
+    saved = ROOT / ".snaprace" / "big_event" / f"report-{photos}.json"
+    saved.write_text(json.dumps(report))  # kept whatever becomes of this process's reader (--combine)
+    say(f"report: {saved}")
+    print(json.dumps(report) if args.json else describe(report))
     return 0 if all(op["within_limit"] for op in report["operations"]) else 1
 
 
