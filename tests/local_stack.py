@@ -40,6 +40,13 @@ class RunningStack(Launched):
         with urllib.request.urlopen(f"{self.endpoint}/_snaprace/health", timeout=5) as response:  # noqa: S310
             return json.loads(response.read())
 
+    def faults(self, settings: dict | None = None) -> dict:
+        """The stack's fault injection (snaprace.local.faults): set when `settings` is given, and read."""
+        data = json.dumps(settings).encode() if settings is not None else None
+        request = urllib.request.Request(f"{self.endpoint}/_snaprace/faults", data=data)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local stack
+            return json.loads(answer.read())
+
     def put(self, org: str, event: str, name: str, data: bytes) -> str:
         key = f"{org}/{event}/raw/{name}"
         self.client("s3").put_object(Bucket=self.stack.bucket, Key=key, Body=data)

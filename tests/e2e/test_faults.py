@@ -24,13 +24,6 @@ HARSH = {  # higher than the soak's rates, so that every kind fires in a small b
 }
 
 
-def faults(running, settings: dict | None = None) -> dict:
-    data = json.dumps(settings).encode() if settings is not None else None
-    request = urllib.request.Request(f"{running.endpoint}/_snaprace/faults", data=data)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local stack
-        return json.loads(answer.read())
-
-
 @pytest.fixture(scope="module")
 def faulty_stack(tmp_path_factory):
     running = start_local_stack(tmp_path_factory.mktemp("faulty-stack"))
@@ -39,12 +32,12 @@ def faulty_stack(tmp_path_factory):
 
 
 def test_a_mixed_batch_survives_every_fault(faulty_stack):
-    faults(faulty_stack, HARSH)
+    faulty_stack.faults(HARSH)
     report = soak(faulty_stack.stack, photos=40, seed=3, org="faults", event="mixed", timeout=240)
     assert report["violations"] == []
     assert report["missing"] == 0 and report["dlq"] == 0
     assert report["photos"] + report["deleted"] == 40
-    injected = faults(faulty_stack)["injected"]
+    injected = faulty_stack.faults()["injected"]
     kinds = {"rekognition_errors", "rekognition_throttles", "dynamodb_throttles", "dynamodb_unprocessed"}
     assert kinds | {"start_execution_errors"} <= set(injected), injected
     assert any(kind.startswith("timeout:") for kind in injected), injected
@@ -61,14 +54,14 @@ def test_faults_are_configured_by_name_only(faulty_stack):
 
 def test_a_second_look_that_keeps_failing_saves_the_first_looks_bibs(faulty_stack):
     quiet = {name: 0.0 for name in HARSH if name not in ("function_timeouts", "seed")}
-    before = faults(faulty_stack)["injected"].get("timeout:SecondLookFunction-dev", 0)  # the soak's
-    faults(faulty_stack, {**quiet, "function_timeouts": {"SecondLookFunction-dev": 1.0}})
+    before = faulty_stack.faults()["injected"].get("timeout:SecondLookFunction-dev", 0)  # the soak's
+    faulty_stack.faults({**quiet, "function_timeouts": {"SecondLookFunction-dev": 1.0}})
     try:  # one runner with a readable bib, one whose bib is hidden: a second look is due
         data, _ = race_photo(5, [Runner("4242"), Runner("4343", show_bib=False)])
         faulty_stack.put("faults", "second-look", "pair.jpg", data)
         audit = faulty_stack.wait("faults", "second-look", timeout=120)
     finally:
-        injected = faults(faulty_stack, {"function_timeouts": {}})["injected"]
+        injected = faulty_stack.faults({"function_timeouts": {}})["injected"]
     assert audit.as_dict()["indexed"] == 1 and not audit.as_dict()["failed"]
     (photo,) = operations.photos(faulty_stack.stack, "faults", "second-look")
     assert photo["bibs"] == ["4242"] and photo["faces"] == 2

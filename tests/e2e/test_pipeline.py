@@ -197,13 +197,19 @@ def test_a_poison_message_reaches_the_dlq_after_five_receives(local_stack):
 
 
 def test_throttled_rekognition_still_indexes_every_photo(throttled_stack, event_id):
-    for index in range(8):
-        data, _ = race_photo(next_seed(), [Runner(str(700 + index))])
-        throttled_stack.put(ORG, event_id, f"burst_{index}.jpg", data)
-    audit = throttled_stack.wait(ORG, event_id, timeout=180)
+    """At a 2 TPS quota the governors pace the calls below it, and the throttles that still come
+    (another account's caller, a quota lowered under the stack) are retried: none loses a photo.
+    The throttles are injected, so the test does not depend on this machine's speed."""
+    throttled_stack.faults({"rekognition_throttles": 0.3, "seed": 4})
+    try:
+        for index in range(8):
+            data, _ = race_photo(next_seed(), [Runner(str(700 + index))])
+            throttled_stack.put(ORG, event_id, f"burst_{index}.jpg", data)
+        audit = throttled_stack.wait(ORG, event_id, timeout=180)
+    finally:
+        injected = throttled_stack.faults({"rekognition_throttles": 0.0})["injected"]
     assert audit.as_dict()["indexed"] == 8 and audit.as_dict()["failed"] == 0
-    health = throttled_stack.health()["rekognition"]
-    assert health["tps"] == 2
-    assert sum(health["throttled"].values()) > 0, "the burst never met the quota"
+    assert throttled_stack.health()["rekognition"]["tps"] == 2
+    assert injected.get("rekognition_throttles", 0) > 0, "no call was throttled"
     for index in range(8):
         assert operations.photos(throttled_stack.stack, ORG, event_id, bib=str(700 + index))
