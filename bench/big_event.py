@@ -873,10 +873,10 @@ class Harness:
             retention.delete_runner(self.cli, ORG, EVENT, found)
             return f"bib {typical}: {len(found.face_ids)} faces on {len(found.photo_ids)} photos"
 
-        def purge() -> str:
+        def purge() -> str:  # `purge-event --yes --wait 0`: the preview's counts, the collection, the job
             found = retention.purge_plan(self.cli, ORG, EVENT)
-            retention.purge(self.cli, found)
-            return str(found.summary())
+            job_id = retention.start_purge(self.cli, found)
+            return f"{found.summary()}, job {job_id}"
 
         def audit() -> str:
             found = operations.audit(self.cli, ORG, EVENT).as_dict()

@@ -4,9 +4,8 @@ pipeline.retention.erasure). Each plan says what would go before anything is del
 confirmation."""
 
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
@@ -14,47 +13,50 @@ from botocore.exceptions import ClientError
 from pipeline.common import keys
 from pipeline.common.errors import BadRequest, InvalidImage
 from pipeline.common.rekognition import delete_faces, listed_faces, search_faces, search_faces_by_image
+from pipeline.jobs import purge, queue
 from pipeline.processing.bibs import normalise_bib
 from pipeline.processing.links import LINKED_FACE_THRESHOLD
 from pipeline.retention import erasure
 from pipeline.search.selfie import SELFIE_THRESHOLD, check_selfie, selfie_problem
-from pipeline.store.core import item_key
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
 
 @dataclass
 class PurgePlan:
+    """What an event purge would delete, counted (pipeline.jobs.purge deletes it in the background)."""
+
     collection: str
     event: tuple[str, str] = ("", "")  # (org id, event id)
-    objects: list[tuple[str, str]] = field(default_factory=list)  # (key, version id), every version
-    items: list[dict] = field(default_factory=list)  # table keys
+    object_versions: int = 0  # every version and delete marker, both layouts
+    table_items: int = 0
     collection_exists: bool = False
     faces: int = 0
 
     def summary(self) -> dict:
         return {
-            "objectVersions": len(self.objects),
-            "tableItems": len(self.items),
+            "objectVersions": self.object_versions,
+            "tableItems": self.table_items,
             "collection": self.collection if self.collection_exists else None,
             "faces": self.faces,
         }
 
     @property
     def empty(self) -> bool:
-        return not (self.objects or self.items or self.collection_exists)
+        return not (self.object_versions or self.table_items or self.collection_exists)
 
 
 def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
+    """Counted, not kept: a listing of the event's object versions (1,000 a page) and a count of its
+    items (DynamoDB's Select COUNT: no item comes back). At 150,000 photos ~450 listing pages and
+    ~1,400 Query pages: about a minute and a half of requests, within a command's limit."""
     validate_ids(org_id, event_id)
     plan = PurgePlan(keys.collection_id(stack.collection_prefix, org_id, event_id), (org_id, event_id))
     s3 = stack.client("s3")
     for prefix in keys.event_prefixes(org_id, event_id):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=stack.bucket, Prefix=prefix):
-            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                plan.objects.append((version["Key"], version["VersionId"]))
-    table = stack.photo_table
-    plan.items = [item_key(i) for i in table.core.event_items(org_id, event_id)]
+            plan.object_versions += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+    plan.table_items = stack.photo_table.core.count_event_items(org_id, event_id)
     try:
         plan.faces = stack.client("rekognition").describe_collection(CollectionId=plan.collection)[
             "FaceCount"
@@ -65,25 +67,15 @@ def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
     return plan
 
 
-def purge(stack: Stack, plan: PurgePlan, on_progress: Callable[[int], None] = lambda n: None) -> None:
-    """Delete the collection first (the face data: a purge that dies half-way leaves none), then
-    every object version and table item, and the event's registry item. Safe to run again."""
+def start_purge(stack: Stack, plan: PurgePlan) -> str:
+    """Delete the collection first (the face data: a purge that stops half-way leaves none), then
+    start the job that deletes every object version and table item and the event's registry item
+    (pipeline.jobs.purge); its id. Safe to run again: a second job finds what the first left."""
     rekognition = stack.client("rekognition")
     with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
         rekognition.delete_collection(CollectionId=plan.collection)
-    s3 = stack.client("s3")
-    for start in range(0, len(plan.objects), 1000):
-        chunk = plan.objects[start : start + 1000]
-        s3.delete_objects(
-            Bucket=stack.bucket,
-            Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in chunk], "Quiet": True},
-        )
-        on_progress(len(chunk))
-    stack.photo_table.core.delete_items(plan.items)
-    on_progress(len(plan.items))
-    if plan.items:
-        org_id, event_id = plan.event
-        stack.photo_table.registry.forget(org_id, event_id)
+    start_job = queue.starter(stack.photo_table, stack.client("sqs"), stack.output("JobQueueUrl"))
+    return start_job(*plan.event, purge.KIND, {})
 
 
 @dataclass

@@ -316,11 +316,39 @@ def wait_for_job(stack: Stack, org_id: str, event_id: str, job_id: str, timeout:
         time.sleep(1.0)
 
 
+def wait_for_purge(
+    stack: Stack,
+    org_id: str,
+    event_id: str,
+    job_id: str,
+    timeout: float,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> None:
+    """Until an event purge (pipeline.jobs.purge) is done: its last page deletes the job's own
+    item. `on_progress(n)`: n more objects and items deleted. Watching only."""
+    deadline, reported = time.monotonic() + timeout, 0
+    while (job := stack.photo_table.jobs.get(org_id, event_id, job_id)) is not None:
+        deleted = job.get("objectsDeleted", 0) + job.get("itemsDeleted", 0)
+        if deleted > reported:
+            on_progress(deleted - reported)
+            reported = deleted
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"purge {job_id} not done after {timeout:.0f} s ({reported} objects and items deleted): "
+                "`snaprace status` shows it; `purge-event --yes` again finishes a purge that stopped"
+            )
+        time.sleep(1.0)
+
+
 def jobs_at_work(stack: Stack) -> list[dict]:
-    """Every re-run and face scrub still running, of every event in the registry (a query per
+    """Every re-run, face scrub and purge still running, of every event in the registry (a query per
     event: their number, not their photos); `stopped` when its item has not moved for an hour (its
-    pages went to the job DLQ; the daily sweep starts a stopped scrub again)."""
-    shown = ("orgId", "eventId", "jobId", "kind", "pages", "changed", "enqueued", "updatedAt")
+    pages went to the job DLQ; the daily sweep starts a stopped scrub again, `purge-event --yes` a
+    stopped purge)."""
+    shown = (
+        "orgId", "eventId", "jobId", "kind", "pages", "changed", "enqueued", "objectsDeleted", "itemsDeleted",
+        "updatedAt",
+    )  # fmt: skip
     found = []
     for event in stack.photo_table.registry.events():
         for job in stack.photo_table.jobs.of_event(event["orgId"], event["eventId"]):

@@ -106,6 +106,22 @@ def rate_limit_clock(monkeypatch):
 
 
 @pytest.fixture
+def queues(aws, monkeypatch):
+    """The upload and job queues; pages of 50 (500 deployed) so a few hundred uploads make pages."""
+    from pipeline.common.config import get_config
+    from pipeline.jobs import reprocess
+
+    monkeypatch.setattr(reprocess, "PAGE_SIZE", 50)
+    sqs = boto3.client("sqs", region_name=REGION)
+    upload = sqs.create_queue(QueueName="image-upload-test")["QueueUrl"]
+    jobs = sqs.create_queue(QueueName="snaprace-jobs-test")["QueueUrl"]
+    monkeypatch.setenv("UPLOAD_QUEUE_URL", upload)
+    monkeypatch.setenv("JOB_QUEUE_URL", jobs)
+    get_config.cache_clear()
+    return sqs, upload, jobs
+
+
+@pytest.fixture
 def template() -> dict:
     from snaprace.template import load_template
 

@@ -123,11 +123,12 @@ def status(ctx, as_json) -> None:
         for event in report["faceRetentionDue"]:
             click.echo(f"retention    {event['org']}/{event['event']:<30} faces deleted on {event['due']}")
         for job in report["jobs"]:
-            done = (
-                f"{job.get('enqueued', 0)} photos queued"
-                if job["kind"] == "reprocess"
-                else f"{job.get('changed', 0)} items cleared"
-            ) + (" - STOPPED (job DLQ)" if job["stopped"] else "")
+            done = {
+                "reprocess": f"{job.get('enqueued', 0)} photos queued",
+                "purge": f"{job.get('objectsDeleted', 0)} objects, {job.get('itemsDeleted', 0)} items gone",
+            }.get(job["kind"], f"{job.get('changed', 0)} items cleared") + (
+                " - STOPPED (job DLQ)" if job["stopped"] else ""
+            )
             where = f"{job['orgId']}/{job['eventId']}"
             click.echo(
                 f"job          {where:<30} {job['kind']} {job['jobId']}: page {job.get('pages', 0)}, {done}"

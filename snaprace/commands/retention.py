@@ -9,16 +9,23 @@ import click
 from snaprace import operations
 from snaprace.commands.common import Failure, event_options, say, stack_of
 
+PURGE_WAIT_S = 1800.0  # a 150,000-photo event's purge: ~185 pages of a few seconds each
+
 
 @click.command("purge-event")
 @event_options
 @click.option("--yes", is_flag=True, help="Really delete (without it, only say what would go).")
+@click.option(
+    "--wait", "wait_seconds", type=float, default=PURGE_WAIT_S, show_default=True, metavar="SECONDS",
+    help="With --yes: wait up to SECONDS for the background job to finish (0: return once it started).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
-    """Delete an event everywhere: every photo version, derived object, table item and the face
-    collection (an organiser's erasure request). Safe to run twice."""
-    from snaprace import retention
+def purge_event(ctx, org_id, event_id, yes, wait_seconds, as_json) -> None:
+    """Delete an event everywhere: the face collection at once, then, in a background job, every
+    photo version, derived object and table item (an organiser's erasure request). Safe to run
+    again: a job that stopped is finished by the next."""
+    from snaprace import retention, runbook
 
     stack = stack_of(ctx)
     plan = retention.purge_plan(stack, org_id, event_id)
@@ -40,10 +47,18 @@ def purge_event(ctx, org_id, event_id, yes, as_json) -> None:
         return
     if not as_json:
         click.echo(found)
-    total = len(plan.objects) + len(plan.items)
+    job_id = retention.start_purge(stack, plan)
+    if wait_seconds <= 0:
+        say(
+            as_json,
+            {**summary, "deleted": False, "jobId": job_id, "state": "running"},
+            f"collection deleted; job {job_id} deletes the rest: `snaprace status` shows it",
+        )
+        return
+    total = plan.object_versions + plan.table_items
     with click.progressbar(length=total, label="Deleting", file=sys.stderr) as bar:
-        retention.purge(stack, plan, on_progress=bar.update)
-    say(as_json, {**summary, "deleted": True}, f"deleted {org_id}/{event_id}")
+        runbook.wait_for_purge(stack, org_id, event_id, job_id, wait_seconds, on_progress=bar.update)
+    say(as_json, {**summary, "deleted": True, "jobId": job_id}, f"deleted {org_id}/{event_id}")
 
 
 @click.command("delete-runner")

@@ -22,21 +22,6 @@ ORG, EVENT = "acme", "big-2026"
 JOB = keys.job_id(1_796_000_000_000_000)
 
 
-@pytest.fixture
-def queues(aws, monkeypatch):
-    """The upload and job queues; pages of 50 (500 deployed) so a few hundred uploads make pages."""
-    from pipeline.common.config import get_config
-
-    monkeypatch.setattr(reprocess, "PAGE_SIZE", 50)
-    sqs = boto3.client("sqs", region_name=REGION)
-    upload = sqs.create_queue(QueueName="image-upload-test")["QueueUrl"]
-    jobs = sqs.create_queue(QueueName="snaprace-jobs-test")["QueueUrl"]
-    monkeypatch.setenv("UPLOAD_QUEUE_URL", upload)
-    monkeypatch.setenv("JOB_QUEUE_URL", jobs)
-    get_config.cache_clear()
-    return sqs, upload, jobs
-
-
 def drain(sqs, url: str) -> list[dict]:
     bodies = []
     while True:

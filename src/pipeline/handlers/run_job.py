@@ -1,5 +1,6 @@
 """JobFunction: one page of a background job (a re-run, pipeline.jobs.reprocess; a face scrub,
-pipeline.jobs.scrub), then the message for the next page. A failed page comes back from the job
+pipeline.jobs.scrub; an event purge, pipeline.jobs.purge; a count, pipeline.events.progress), then
+the message for the next page. A failed page comes back from the job
 queue (and after 5 tries goes to its DLQ): the job resumes where it stopped; `snaprace status`
 and `snaprace reprocess --status` show how far it got."""
 
@@ -15,7 +16,7 @@ from pipeline.common import clients, keys
 from pipeline.common.config import get_config
 from pipeline.common.errors import InvalidKey
 from pipeline.events import progress
-from pipeline.jobs import reprocess, scrub
+from pipeline.jobs import purge, reprocess, scrub
 from pipeline.processing import results
 from pipeline.store import Store
 
@@ -35,6 +36,8 @@ def run_page(record: SQSRecord) -> None:
         return
     if scrub.is_scrub(job):
         scrub_page(job)
+    elif purge.is_purge(job):
+        purge_page(job)
     elif job.get("kind") == progress.COUNT:
         count_page(job)
     else:
@@ -71,6 +74,32 @@ def scrub_page(job: dict) -> None:
     metrics.add_metric(name="JobItemsScrubbed", unit=MetricUnit.Count, value=done.changed)
     logger.info(
         "Job page done", extra={"jobId": job["jobId"], "page": job.get("page", 0) + 1, "items": done.changed}
+    )
+
+
+def purge_page(job: dict) -> None:
+    """A page of the event deleted (pipeline.jobs.purge); the last deletes the job's own item, the
+    event's last trace. A message of a job whose item is gone (a purge finished) does nothing."""
+    config = get_config()
+    store = Store(clients.dynamodb_table(config.table_name))
+    org_id, event_id, job_id = job["orgId"], job["eventId"], job["jobId"]
+    if store.jobs.get(org_id, event_id, job_id) is None:
+        logger.info("Job already finished", extra={"jobId": job_id})
+        return
+    done = purge.purge_page(store, clients.s3(), config.bucket_name, job)
+    totals = {
+        "objectsDeleted": job.get("objectsDeleted", 0) + done.objects,
+        "itemsDeleted": job.get("itemsDeleted", 0) + done.items,
+    }
+    if done.cursor is None:
+        store.jobs.delete(org_id, event_id, [job_id])
+    else:
+        advance(store, job, totals, done.cursor, "done")
+    metrics.add_metric(name="JobObjectsDeleted", unit=MetricUnit.Count, value=done.objects)
+    metrics.add_metric(name="JobItemsDeleted", unit=MetricUnit.Count, value=done.items)
+    logger.info(
+        "Job page done",
+        extra={"jobId": job_id, "page": job.get("page", 0) + 1, "finished": done.cursor is None, **totals},
     )
 
 

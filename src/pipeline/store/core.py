@@ -4,6 +4,7 @@ modules of pipeline.store; they alone build or parse a PK or SK (docs/data-model
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from boto3.dynamodb.conditions import Key
@@ -89,12 +90,46 @@ class TableCore:
                 return items
 
     def event_items(self, org_id: str, event_id: str) -> list[dict]:
-        """Every item of one event (photos, bib index, run notes, settings, ...): what an event
-        purge deletes."""
+        """Every item of one event (photos, bib index, run notes, settings, ...), in memory: for a
+        small event only (a soak's check, tests); a purge pages through them (event_keys)."""
         return self.query_prefix(event_pk(org_id, event_id), "", consistent=True)
 
-    def delete_items(self, item_keys: list[dict]) -> None:
-        self.batch_write([{"DeleteRequest": {"Key": item_key(k)}} for k in item_keys])
+    def event_keys(self, org_id: str, event_id: str, limit: int) -> list[dict]:
+        """The keys of the event's first `limit` items, strongly consistent: a page of an event
+        purge (pipeline.jobs.purge), which deletes what it reads, so the next page reads from the
+        start again. DynamoDB charges for the items read, not for the keys returned."""
+        found: list[dict] = []
+        start = None
+        while len(found) < limit:
+            page = self.table.query(
+                KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id)),
+                ConsistentRead=True,
+                ProjectionExpression="PK, SK",
+                Limit=limit - len(found),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            found.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        return found
+
+    def count_event_items(self, org_id: str, event_id: str) -> int:
+        """How many items the event has (Select COUNT: DynamoDB reads them, returns none)."""
+        count, start = 0, None
+        while True:
+            page = self.table.query(
+                KeyConditionExpression=Key("PK").eq(event_pk(org_id, event_id)),
+                Select="COUNT",
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            count += page["Count"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return count
+
+    def delete_items(self, item_keys: list[dict], writers: int = 1) -> None:
+        self.batch_write([{"DeleteRequest": {"Key": item_key(k)}} for k in item_keys], writers)
 
     def batch_get(self, keys: list[dict], consistent: bool = False) -> list[dict]:
         """The items with these keys (BatchGetItem in 100s, unprocessed keys resent); missing ones
@@ -111,16 +146,25 @@ class TableCore:
             self._until_processed(send, keys[start : start + GET_BATCH_SIZE], "reads")
         return found
 
-    def batch_write(self, requests: list[dict]) -> None:
-        """BatchWriteItem in 25s."""
+    def batch_write(self, requests: list[dict], writers: int = 1) -> None:
+        """BatchWriteItem in 25s, `writers` at once (a client is thread-safe): many items on an
+        operator's command or a job's page, where one request after another would take minutes."""
         name = self.table.name
 
         def send(pending: list[dict]) -> list[dict]:
             response = self.client.batch_write_item(RequestItems={name: pending})
             return response.get("UnprocessedItems", {}).get(name, [])
 
-        for start in range(0, len(requests), BATCH_SIZE):
-            self._until_processed(send, requests[start : start + BATCH_SIZE], "writes")
+        def write(batch: list[dict]) -> None:
+            self._until_processed(send, batch, "writes")
+
+        batches = [requests[start : start + BATCH_SIZE] for start in range(0, len(requests), BATCH_SIZE)]
+        if writers <= 1 or len(batches) <= 1:
+            for batch in batches:
+                write(batch)
+            return
+        with ThreadPoolExecutor(writers) as pool:
+            list(pool.map(write, batches))
 
     def _until_processed(self, send, pending: list[dict], what: str) -> None:
         """Resend what DynamoDB left unprocessed, with full-jitter backoff."""

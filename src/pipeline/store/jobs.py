@@ -16,8 +16,13 @@ class Jobs(Items):
         self, org_id: str, event_id: str, job_id: str, kind: str, options: dict, now: str
     ) -> dict | None:
         """The job's item: `kind` is reprocess (counts `enqueued` and `started`), scrub-faces
-        (counts `changed`) or count (an event's progress: pipeline.events.progress)."""
-        totals = {"reprocess": {"enqueued": 0, "started": 0}, "scrub-faces": {"changed": 0}}.get(kind, {})
+        (counts `changed`), purge (`objectsDeleted`, `itemsDeleted`) or count (an event's progress:
+        pipeline.events.progress)."""
+        totals = {
+            "reprocess": {"enqueued": 0, "started": 0},
+            "scrub-faces": {"changed": 0},
+            "purge": {"objectsDeleted": 0, "itemsDeleted": 0},
+        }.get(kind, {})
         item = {
             **totals,
             "PK": event_pk(org_id, event_id),

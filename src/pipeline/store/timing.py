@@ -32,6 +32,7 @@ from pipeline.timing.rules import (
 NAME_PAGE = 100  # name-search items read per query page
 MAX_NAME_PAGES = 3  # a stranger's "a b" must not read every name of a 30,000-runner event
 CAMERA_INDEX = "CameraIndex"
+IMPORT_WRITERS = 8  # BatchWriteItem requests at once: 40,000 runners are ~5,000 batches each way
 TIMING_SK = "TIMING"
 TIMING_PREFIX = "TIMING#"
 CAMERA_PREFIX = "CAMERA#"
@@ -77,7 +78,7 @@ class TimingItems(Items):
                         }  # fmt: skip
                     )
             items.append(item)
-        self.core.batch_write([{"PutRequest": {"Item": item}} for item in items])
+        self.core.batch_write([{"PutRequest": {"Item": item}} for item in items], writers=IMPORT_WRITERS)
         summary = {
             "importId": import_id,
             "importedAt": now.isoformat(timespec="seconds"),
@@ -105,7 +106,8 @@ class TimingItems(Items):
         prefix = f"{TIMING_PREFIX}{only}#" if only else TIMING_PREFIX
         items = self.core.query_prefix(pk, prefix, keys_only=True)
         self.core.delete_items(
-            [i for i in items if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")]
+            [i for i in items if not keep or not i["SK"].startswith(f"{TIMING_PREFIX}{keep}#")],
+            writers=IMPORT_WRITERS,
         )
 
     def runner(self, org_id: str, event_id: str, import_id: str, bib: str) -> Runner | None:
