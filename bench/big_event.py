@@ -749,13 +749,32 @@ class Harness:
         if behind or background:
             runs = sum(behind.values())
             projected = projected_seconds(background)
+            # each queue-fed function's mean invocation against its own timeout (a purge's JobFunction
+            # pages, not averaged with the starter's quick answers to the deletion events); judged by
+            # the one nearest its limit
+            functions = {
+                name: {
+                    "invocations": n,
+                    "projected_s_per_invocation": round(
+                        projected_seconds(by_caller.get(names[name].logical_id, {})) / n, 2
+                    ),
+                    "limit_s": names[name].timeout,
+                }
+                for name, n in sorted(behind.items())
+            }
+            worst = max(
+                functions.values(),
+                key=lambda f: f["projected_s_per_invocation"] / f["limit_s"],
+                default={"projected_s_per_invocation": projected, "limit_s": 0.0},
+            )
             jobs = {
                 "finished": finished,
                 "seconds": round(waited, 2),
                 "invocations": runs,
                 "projected_s": round(projected, 2),
-                "projected_s_per_invocation": round(projected / runs, 2) if runs else projected,
-                "limit_s": min((names[name].timeout for name in behind), default=0.0),
+                "projected_s_per_invocation": worst["projected_s_per_invocation"],
+                "limit_s": worst["limit_s"],
+                "functions": functions,
                 "requests": dict(sorted(background.items())),
             }
         projected = projected_seconds(foreground)
