@@ -21,6 +21,8 @@ from pipeline.search.selfie import SELFIE_THRESHOLD, check_selfie, selfie_proble
 from snaprace.operations import validate_ids
 from snaprace.stack import Stack, StackError
 
+PURGE_STALLED_S = 900.0
+
 
 @dataclass
 class PurgePlan:
@@ -70,12 +72,24 @@ def purge_plan(stack: Stack, org_id: str, event_id: str) -> PurgePlan:
 def start_purge(stack: Stack, plan: PurgePlan) -> str:
     """Delete the collection first (the face data: a purge that stops half-way leaves none), then
     start the job that deletes every object version and table item and the event's registry item
-    (pipeline.jobs.purge); its id. Safe to run again: a second job finds what the first left."""
+    (pipeline.jobs.purge); its id. A purge of the event at work already (its item moved within
+    PURGE_STALLED_S) is the one to wait for; one that stopped is finished by a new job, which
+    finds what it left."""
     rekognition = stack.client("rekognition")
     with suppress(rekognition.exceptions.ResourceNotFoundException):  # already gone: run twice
         rekognition.delete_collection(CollectionId=plan.collection)
+    running = stack.photo_table.jobs.latest(*plan.event, purge.KIND)
+    if running is not None and not purge_stalled(running):
+        return running["jobId"]
     start_job = queue.starter(stack.photo_table, stack.client("sqs"), stack.output("JobQueueUrl"))
     return start_job(*plan.event, purge.KIND, {})
+
+
+def purge_stalled(job: dict, now: datetime | None = None) -> bool:
+    """No page of the purge for PURGE_STALLED_S: its pages went to the job DLQ (a failed page
+    comes back within the job queue's visibility timeout, 6 minutes)."""
+    moved = datetime.fromisoformat(job.get("updatedAt") or job["startedAt"])
+    return ((now or datetime.now(UTC)) - moved).total_seconds() > PURGE_STALLED_S
 
 
 @dataclass

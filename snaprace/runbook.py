@@ -325,19 +325,33 @@ def wait_for_purge(
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> None:
     """Until an event purge (pipeline.jobs.purge) is done: its last page deletes the job's own
-    item. `on_progress(n)`: n more objects and items deleted. Watching only."""
+    item; then nothing of the event may be left. `on_progress(n)`: n more objects and items
+    deleted. Watching only; a purge whose pages stopped moving is reported at once."""
+    from snaprace import retention
+
     deadline, reported = time.monotonic() + timeout, 0
     while (job := stack.photo_table.jobs.get(org_id, event_id, job_id)) is not None:
         deleted = job.get("objectsDeleted", 0) + job.get("itemsDeleted", 0)
         if deleted > reported:
             on_progress(deleted - reported)
             reported = deleted
+        if retention.purge_stalled(job):
+            raise StackError(
+                f"purge {job_id} stopped ({reported} objects and items deleted; its pages are in the job "
+                "DLQ: `snaprace logs job`); `purge-event --yes` again finishes it"
+            )
         if time.monotonic() > deadline:
             raise StackError(
                 f"purge {job_id} not done after {timeout:.0f} s ({reported} objects and items deleted): "
-                "`snaprace status` shows it; `purge-event --yes` again finishes a purge that stopped"
+                "`snaprace status` shows it"
             )
         time.sleep(1.0)
+    left = retention.purge_plan(stack, org_id, event_id)
+    if not left.empty:
+        raise StackError(
+            f"purge {job_id} finished but {org_id}/{event_id} has {left.summary()} again (uploads or "
+            "another purge meanwhile): run `purge-event --yes` again"
+        )
 
 
 def jobs_at_work(stack: Stack) -> list[dict]:

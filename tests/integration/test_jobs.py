@@ -283,6 +283,7 @@ def test_a_face_scrub_survives_a_fault_half_way_and_leaves_no_face_data(queues, 
     sqs, _, jobs_url = queues
     store = Store(clients.dynamodb_table("PhotoService-test"))
     holding = seed_faces(store, 450)
+    store.registry.note_upload(ORG, EVENT, "2026-12-07T17:00:00+00:00")  # its photos' runs registered it
     assert len(holding_faces(store)) == holding + 1  # and the cached match
     job_id = queue.start(store, sqs, jobs_url, ORG, EVENT, scrub.KIND, {}, "2026-12-07T18:00:00+00:00")
 

@@ -69,6 +69,27 @@ def registered(store: Store) -> set[str]:
     return {event["eventId"] for event in store.registry.events()}
 
 
+class Collections:
+    """Rekognition's DeleteCollection (moto has no collections): the faces each collection holds."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        ResourceNotFoundException = KeyError
+
+    def __init__(self):
+        self.faces: dict[str, int] = {}
+
+    def delete_collection(self, CollectionId):  # noqa: N803 - boto3's names
+        del self.faces[CollectionId]
+
+
+@pytest.fixture(autouse=True)
+def collections(monkeypatch) -> Collections:
+    """The job's Rekognition client; the command deleted the collection before the job started."""
+    found = Collections()
+    monkeypatch.setattr(clients, "rekognition", lambda: found)
+    return found
+
+
 @pytest.fixture
 def small_pages(monkeypatch):
     """Pages of 2 x 40 versions or keys (10 x 1,000 deployed), so 150 photos make many."""
@@ -157,3 +178,128 @@ def test_a_finished_purges_message_again_writes_nothing_and_a_second_purge_finds
     handler.lambda_handler(sqs_batch(first["Body"]), context)  # and the stopped job's first
     assert items_of(store, EVENT) == [] and EVENT not in registered(store)
     assert sqs.receive_message(QueueUrl=jobs_url).get("Messages", []) == []
+
+
+def drain(sqs, jobs_url: str, context) -> None:
+    from pipeline.handlers import run_job as handler
+
+    while messages := sqs.receive_message(QueueUrl=jobs_url).get("Messages", []):
+        handler.lambda_handler(sqs_batch(messages[0]["Body"]), context)
+        sqs.delete_message(QueueUrl=jobs_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+
+
+def test_two_purges_at_once_both_work_until_the_event_is_gone(queues, context, monkeypatch, small_pages):
+    """JobFunction runs two pages at once: when one purge deletes the other's item, the other's page
+    runs meanwhile. Neither deletes the other's item while the event has anything else, so neither
+    stops half-way; at the end each may end the other."""
+    from pipeline.handlers import run_job as handler
+
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    seed_event(store, EVENT, 150)
+    a = queue.start(store, sqs, jobs_url, ORG, EVENT, purge.KIND, {}, NOW)
+    b = queue.start(store, sqs, jobs_url, ORG, EVENT, purge.KIND, {}, "2026-12-08T01:00:01+00:00")
+    real_delete, nested = TableCore.delete_items, []
+
+    def with_the_other_page_meanwhile(self, item_keys, writers=1):
+        purges = {key["SK"].removeprefix("JOB#") for key in item_keys} & {a, b}
+        if not nested and len(purges) == 1:  # one purge deletes the other's item: that one's page runs now
+            nested.append(True)
+            message = sqs.receive_message(QueueUrl=jobs_url)["Messages"][0]
+            handler.lambda_handler(sqs_batch(message["Body"]), context)
+            sqs.delete_message(QueueUrl=jobs_url, ReceiptHandle=message["ReceiptHandle"])
+        return real_delete(self, item_keys, writers)
+
+    monkeypatch.setattr(TableCore, "delete_items", with_the_other_page_meanwhile)
+    drain(sqs, jobs_url, context)
+    assert nested
+    assert items_of(store, EVENT) == [] and versions_of(EVENT) == [] and EVENT not in registered(store)
+    assert store.jobs.get(ORG, EVENT, a) is None and store.jobs.get(ORG, EVENT, b) is None
+
+
+def test_a_late_next_sent_does_not_write_the_job_item_again(queues, context, monkeypatch, small_pages):
+    """advance() sends the next page's message, then notes it on the job item: when that next page
+    was the last and deleted the item first, the note writes nothing into the purged partition."""
+    from pipeline.store.jobs import Jobs
+
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    seed_event(store, EVENT, 10)
+    queue.start(store, sqs, jobs_url, ORG, EVENT, purge.KIND, {}, NOW)
+    real_next_sent, nested = Jobs.next_sent, []
+
+    def after_the_rest(self, *args):
+        if not nested:
+            nested.append(True)
+            drain(sqs, jobs_url, context)  # another invocation finishes the job meanwhile
+        return real_next_sent(self, *args)
+
+    monkeypatch.setattr(Jobs, "next_sent", after_the_rest)
+    drain(sqs, jobs_url, context)
+    assert nested and items_of(store, EVENT) == [] and EVENT not in registered(store)
+
+
+def test_what_a_photo_in_flight_writes_during_the_items_pages_is_deleted_too(
+    queues, context, small_pages, collections
+):
+    """An upload lands once the job is deleting items (its objects pages done), and the photo's
+    run makes the collection again: the last page finds the objects and deletes the collection."""
+
+    from pipeline.handlers import run_job as handler
+
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    seed_event(store, EVENT, 60)
+    queue.start(store, sqs, jobs_url, ORG, EVENT, purge.KIND, {}, NOW)
+    s3, uploaded = boto3.client("s3", region_name=REGION), False
+    while messages := sqs.receive_message(QueueUrl=jobs_url).get("Messages", []):
+        body = messages[0]["Body"]
+        if not uploaded and '"phase": "items"' in body:
+            s3.put_object(Bucket=BUCKET, Key=f"{ORG}/{EVENT}/raw/late.jpg", Body=b"x")
+            s3.put_object(Bucket=BUCKET, Key=f"{ORG}/{EVENT}/thumbnails/late.jpg", Body=b"x")
+            collections.faces[f"snaprace-test.{ORG}.{EVENT}"] = 1  # its IndexFaces made it again
+            uploaded = True
+        handler.lambda_handler(sqs_batch(body), context)
+        sqs.delete_message(QueueUrl=jobs_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    assert uploaded and versions_of(EVENT) == [] and items_of(store, EVENT) == []
+    assert collections.faces == {} and EVENT not in registered(store)
+
+
+def test_an_event_whose_id_begins_like_the_purged_ones_is_untouched(queues, context, small_pages):
+    sqs, _, jobs_url = queues
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    seed_event(store, EVENT, 20)
+    versions, items = seed_event(store, EVENT + "-b", 5)
+    queue.start(store, sqs, jobs_url, ORG, EVENT, purge.KIND, {}, NOW)
+    drain(sqs, jobs_url, context)
+    assert versions_of(EVENT) == [] and items_of(store, EVENT) == []
+    assert (len(versions_of(EVENT + "-b")), len(items_of(store, EVENT + "-b"))) == (versions, items)
+    assert EVENT + "-b" in registered(store)
+
+
+def test_many_writers_fail_the_page_when_dynamodb_keeps_writes_unprocessed(aws):
+    """A batch a writer thread could not write raises in the caller: the page fails and comes back."""
+
+    class NeverProcessed:
+        name = "PhotoService-test"
+        meta = None
+
+        def __init__(self):
+            self.meta = type("Meta", (), {"client": self})()
+
+        def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's names
+            return {"UnprocessedItems": RequestItems}
+
+    core = TableCore(NeverProcessed(), sleep=lambda seconds: None)
+    keys = [{"PK": "ORG#acme#EVT#e", "SK": f"PHOTO#{n:04d}"} for n in range(200)]
+    with pytest.raises(RuntimeError, match="unprocessed"):
+        core.delete_items(keys, writers=8)
+
+
+def test_a_scrub_that_ends_after_a_purge_does_not_register_the_event_again(aws):
+    store = Store(clients.dynamodb_table("PhotoService-test"))
+    store.registry.note_faces_deleted(ORG, EVENT, NOW)  # a face scrub's last page, after the purge
+    store.registry.note_upload(ORG, KEPT, NOW)
+    store.registry.note_faces_deleted(ORG, KEPT, NOW)
+    assert registered(store) == {KEPT}
+    assert store.registry.get(ORG, KEPT)["facesDeletedAt"] == NOW

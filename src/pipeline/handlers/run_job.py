@@ -86,7 +86,9 @@ def purge_page(job: dict) -> None:
     if store.jobs.get(org_id, event_id, job_id) is None:
         logger.info("Job already finished", extra={"jobId": job_id})
         return
-    done = purge.purge_page(store, clients.s3(), config.bucket_name, job)
+    done = purge.purge_page(
+        store, clients.s3(), clients.rekognition(), config.bucket_name, config.collection_prefix, job
+    )
     totals = {
         "objectsDeleted": job.get("objectsDeleted", 0) + done.objects,
         "itemsDeleted": job.get("itemsDeleted", 0) + done.items,

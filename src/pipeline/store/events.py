@@ -5,6 +5,8 @@
 | registry  | EVENTS                      | ORG#{orgId}#EVT#{eventId}   |  pipeline.retention.faces
 """
 
+import contextlib
+
 from pipeline.store.core import Items, event_pk
 
 SETTINGS_SK = "SETTINGS"
@@ -67,8 +69,15 @@ class Registry(Items):
         )
 
     def note_faces_deleted(self, org_id: str, event_id: str, at: str) -> None:
-        """The event's items hold no face data since `at` (its face scrub finished)."""
-        self._note(org_id, event_id, "facesDeletedAt", at)
+        """The event's items hold no face data since `at` (its face scrub finished); nothing when
+        the event is no longer registered (a purge finished while the scrub worked)."""
+        with contextlib.suppress(self.core.table.meta.client.exceptions.ConditionalCheckFailedException):
+            self.core.table.update_item(
+                Key={"PK": REGISTRY_PK, "SK": event_pk(org_id, event_id)},
+                UpdateExpression="SET facesDeletedAt = :at",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":at": at},
+            )
 
     def note_faces_off(self, org_id: str, event_id: str, at: str) -> None:
         """Face search turned off at `at`: the sweep finishes a scrub that has not finished since."""

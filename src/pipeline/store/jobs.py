@@ -6,6 +6,8 @@
 jobId sorts by start (R{microseconds since the epoch}); the latest job of an event is the last.
 """
 
+import contextlib
+
 from pipeline.store.core import Items, event_pk, from_dynamo, to_dynamo
 
 JOB_PREFIX = "JOB#"
@@ -101,12 +103,15 @@ class Jobs(Items):
         return jobs[-1] if jobs else None
 
     def next_sent(self, org_id: str, event_id: str, job_id: str, page: int) -> None:
-        """The message for the page after `page` is in the queue."""
-        self.core.table.update_item(
-            Key={"PK": event_pk(org_id, event_id), "SK": f"{JOB_PREFIX}{job_id}"},
-            UpdateExpression="SET nextSent = :page",
-            ExpressionAttributeValues={":page": page},
-        )
+        """The message for the page after `page` is in the queue (unless the job item is gone: a
+        purge's last page deleted it meanwhile, and nothing may write into a purged partition)."""
+        with contextlib.suppress(self.core.table.meta.client.exceptions.ConditionalCheckFailedException):
+            self.core.table.update_item(
+                Key={"PK": event_pk(org_id, event_id), "SK": f"{JOB_PREFIX}{job_id}"},
+                UpdateExpression="SET nextSent = :page",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":page": page},
+            )
 
     def count_start(self, org_id: str, event_id: str, job_id: str) -> None:
         """One more of the job's photos admitted by the starter."""
