@@ -3,7 +3,8 @@
 Starts `snaprace local up` as its own process (as an operator would), uploads the sample event
 (snaprace.samples.demo_set: runners with bibs, a hidden bib, a rotated portrait, a photo with no
 one in it, and three uploads that must be rejected), waits, prints what the pipeline found next to
-what the photos really show, searches one runner by bib and by selfie, and stops the stack.
+what the photos really show, searches one runner by bib and by selfie; with --keep (the default
+on a terminal) it leaves the stack up with the pages and an organiser key until Ctrl-C.
 
 With the `vision` engine (the default) real OCR and face models look at the pixels: the bibs are
 read from the drawn numbers, and the drawn heads, rightly, are not faces to a real face detector,
@@ -22,6 +23,7 @@ from snaprace.template import ROOT
 
 ORG, EVENT = "demo-org", "seoul-marathon-2026"
 WORK = ROOT / ".snaprace"
+STALL_S = 300.0  # the demo waits while photos keep becoming final; a stall is this long with none
 
 
 def say(line: str = "") -> None:
@@ -69,26 +71,31 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"{len(report.failed)} failed"
         )
         say(f"$ snaprace wait --org {ORG} --event {EVENT}")
-        finished, audit = operations.wait(stack, ORG, EVENT, timeout=180, interval=0.25)
+        finished, audit = operations.wait(stack, ORG, EVENT, timeout=STALL_S, interval=0.25, progressing=True)
         now = time.monotonic()
         result = summarise(stack, samples, audit, finished, (now - started, now - upload_started), engine)
-        show_pages(stack, local.endpoint, keep)
+        if keep:
+            show_pages(stack, local.endpoint)
+        else:
+            say("  `snaprace demo --keep` leaves the local stack up with the runner's and organiser's pages.")
         return result
     finally:
         say(f"  [local] {local.stop().rstrip().splitlines()[-1]}")
 
 
-def show_pages(stack: Stack, endpoint: str, keep: bool) -> None:
-    """Publish the demo's event and print its pages; with `keep`, leave the stack up until Ctrl-C."""
+def show_pages(stack: Stack, endpoint: str) -> None:
+    """Publish the demo's event, print its pages and a key for the organiser's page, and leave the
+    stack up until Ctrl-C."""
+    from snaprace import access
+
     operations.event_settings(stack, ORG, EVENT, published=True, selfie_mode="open")
     page = f"{stack.output('ApiUrl').rstrip('/')}/e/{ORG}/{EVENT}"
+    key = access.create(stack, ORG).key
     say()
     say(f"The runner page:     {page}")
     say(f"The organiser page:  {page.replace('/e/', '/o/', 1)}")
-    say(f"  (its key: snaprace --endpoint-url {endpoint} org-key create --org {ORG})")
-    if not keep:
-        say("  `snaprace demo --keep` leaves the local stack up to open them.")
-        return
+    say(f"  its key (paste it into the page): {key}")
+    say(f"  other commands: snaprace --endpoint-url {endpoint} ...")
     say("The local stack stays up to explore; Ctrl-C stops it.")
     try:
         while True:
@@ -139,7 +146,16 @@ def summarise(stack, samples, audit, finished, took, engine: str = "scripted") -
     for item in rejected:
         say(f"  {item['rawKey'].rsplit('/', 1)[-1]:<28} {item['reason'] or ''}")
     in_all, processing = took
-    say(f"Time         {processing:.1f} s from the first upload to every photo final ({in_all:.1f} s in all)")
+    if finished:
+        say(
+            f"Time         {processing:.1f} s from the first upload to every photo final "
+            f"({in_all:.1f} s in all)"
+        )
+    else:
+        say(
+            f"Time         {len(audit.missing)} of {counts['raw']} photos still processing "
+            f"{processing:.0f} s after the first upload: none became final in the last {STALL_S:.0f} s"
+        )
     ok = finished and not audit.missing and found_bibs == expected_bibs
     hidden = next(s for s in samples if len(s.people) > len(s.bibs))  # a runner whose bib is hidden
     runner = next(p for p in hidden.people if p.removeprefix("runner-") not in hidden.bibs)
@@ -163,9 +179,13 @@ def summarise(stack, samples, audit, finished, took, engine: str = "scripted") -
     expected_rejects = {s.name for s in samples if s.expect == "REJECTED"}
     ok = ok and {i["rawKey"].rsplit("/", 1)[-1] for i in rejected} == expected_rejects
     say()
-    say(
-        "Demo passed: every photo has its final status and the results match the photos."
-        if ok
-        else "Demo FAILED: results differ from what the photos show (see above and .snaprace/demo.log)."
-    )
+    if ok:
+        say("Demo passed: every photo has its final status and the results match the photos.")
+    elif not finished:
+        say(
+            f"Demo FAILED: stalled, {len(audit.missing)} photos still processing with none finished in "
+            f"{STALL_S:.0f} s (see .snaprace/demo.log)."
+        )
+    else:
+        say("Demo FAILED: results differ from what the photos show (see above and .snaprace/demo.log).")
     return 0 if ok else 1

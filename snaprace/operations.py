@@ -288,14 +288,19 @@ def wait(
     timeout: float,
     interval: float = 1.0,
     on_poll: Callable[[Audit], None] = lambda audit: None,
+    progressing: bool = False,
 ) -> tuple[bool, Audit]:
-    """Audit until nothing is missing; (True, audit) when done, (False, audit) on timeout."""
-    deadline = time.monotonic() + timeout
+    """Audit until nothing is missing; (True, audit) when done, (False, audit) on timeout. With
+    `progressing`, `timeout` is a stall: the wait goes on while photos keep becoming final and
+    ends when none has for `timeout` seconds (a busy machine is slow, not stuck)."""
+    deadline, left = time.monotonic() + timeout, None
     while True:
         current = audit(stack, org_id, event_id)
         on_poll(current)
         if not current.missing:
             return True, current
+        if progressing and (left is None or len(current.missing) < left):
+            deadline, left = time.monotonic() + timeout, len(current.missing)
         if time.monotonic() >= deadline:
             return False, current
         time.sleep(interval)

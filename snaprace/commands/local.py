@@ -272,10 +272,17 @@ def invoke(ctx, function: str, event_file) -> None:
     default="vision",
     show_default=True,
 )
-@click.option("--keep", is_flag=True, help="Leave the local stack up (with the pages' URLs) until Ctrl-C.")
-def demo(port: int | None, engine: str, keep: bool) -> None:
-    """Start the local stack, upload the sample photos, wait, summarise, search, print the pages'
-    URLs, stop (or, with --keep, stay up to explore)."""
+@click.option(
+    "--keep/--no-keep",
+    default=None,
+    help="Leave the local stack up with the pages' URLs and an organiser key until Ctrl-C "
+    "(default: on a terminal; --no-keep stops it and prints no links).",
+)
+def demo(port: int | None, engine: str, keep: bool | None) -> None:
+    """Start the local stack, upload the sample photos, wait while they make progress, summarise,
+    search, then stay up with the pages to try until Ctrl-C (or stop, --no-keep)."""
     from snaprace.demo import run_demo
 
+    if keep is None:
+        keep = sys.stdin.isatty() and sys.stdout.isatty()
     raise SystemExit(run_demo(port=port, engine=engine, keep=keep))
