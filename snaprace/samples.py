@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageDraw, ImageFont
 
+from snaprace import portraits
 from snaprace.local.engines import embed_script
 
 
@@ -22,6 +23,7 @@ class Runner:
     bib: str
     show_bib: bool = True
     show_face: bool = True
+    portrait: str | None = None  # a real face (snaprace.portraits) instead of a drawn head
 
     @property
     def person(self) -> str:
@@ -81,7 +83,12 @@ def race_photo(
         head_box = (centre - head / 2, top, centre + head / 2, top + head * 1.2)
         body_box = (centre - head, head_box[3] + head * 0.1, centre + head, height)
         draw.rectangle(body_box, fill=(rng.randrange(256), rng.randrange(80), rng.randrange(256)))
-        if runner.show_face:
+        if runner.show_face and runner.portrait:
+            size = (round(head_box[2] - head_box[0]), round(head_box[3] - head_box[1]))
+            face, mask = portraits.head(runner.portrait, *size, rng)
+            image.paste(face, (round(head_box[0]), round(head_box[1])), mask)
+            script["faces"].append({"person": runner.person, "box": _normalised(head_box, width, height)})
+        elif runner.show_face:
             draw.ellipse(head_box, fill=(224, 172, 105), outline=(60, 40, 20), width=3)
             script["faces"].append({"person": runner.person, "box": _normalised(head_box, width, height)})
         else:  # seen from behind
@@ -151,19 +158,27 @@ def _normalised(box, width, height) -> list[float]:
     ]
 
 
-def selfie(bib: str, seed: int = 0) -> bytes:
-    """A close-up of the runner with this bib (no bib visible), as a runner's phone would take it."""
-    data, _ = race_photo(10_000 + seed, [Runner(bib, show_bib=False)], width=600, height=800)
+def selfie(bib: str, seed: int = 0, portrait: str | None = None) -> bytes:
+    """A close-up of the runner with this bib (no bib visible), as a runner's phone would take it;
+    a runner with a real face (`portrait`): another crop of that portrait."""
+    runner = Runner(bib, show_bib=False, portrait=portrait)
+    data, _ = race_photo(10_000 + seed, [runner], width=600, height=800)
     return data
+
+
+# the demo's two runners with real faces: the first's bib is hidden behind an arm in one photo
+DEMO_PORTRAITS = ("hopper", "collins")
 
 
 def demo_set() -> list[SamplePhoto]:
     """The photos `make demo` uploads: one event's worth of runners, and the uploads that go wrong."""
-    rng = random.Random(2026)
-    bibs = [str(n) for n in rng.sample(range(100, 9999), 12)]
+    rng, bibs = demo_bibs()
+    faces = demo_faces(bibs)
     photos = []
     for index in range(18):
-        group = [Runner(b) for b in rng.sample(bibs, rng.choice((1, 1, 2, 3)))]
+        group = [Runner(b, portrait=faces.get(b)) for b in rng.sample(bibs, rng.choice((1, 1, 2, 3)))]
+        if any(runner.portrait for runner in group):  # where faces are found, a bib with none above it
+            group = [runner for runner in group if runner.portrait]  # is not worn (a sign): no drawn heads
         data, script = race_photo(index, group)
         photos.append(
             SamplePhoto(
@@ -174,12 +189,12 @@ def demo_set() -> list[SamplePhoto]:
                 script=script,
             )
         )
-    hidden = Runner(bibs[0], show_bib=False)  # the bib hidden behind an arm: found by face only
-    data, script = race_photo(100, [hidden, Runner(bibs[1])])
+    hidden = Runner(bibs[0], show_bib=False, portrait=faces[bibs[0]])  # bib behind an arm: found by face
+    data, script = race_photo(100, [hidden, Runner(bibs[1], portrait=faces.get(bibs[1]))])
     photos.append(
         SamplePhoto("IMG_1100.jpg", data, (bibs[1],), (hidden.person, f"runner-{bibs[1]}"), script=script)
     )
-    turned = Runner(bibs[2])
+    turned = Runner(bibs[2], portrait=faces.get(bibs[2]))
     data, script = race_photo(101, [turned], width=1067, height=1600, orientation=6)
     photos.append(SamplePhoto("IMG_1101_portrait.jpg", data, (turned.bib,), (turned.person,), script=script))
     data, script = race_photo(102, [], fmt="PNG")
@@ -191,6 +206,22 @@ def demo_set() -> list[SamplePhoto]:
     photos.append(SamplePhoto("icon.jpg", tiny.getvalue(), expect="REJECTED"))
     photos.append(SamplePhoto("notes.txt", b"camera 2 battery swap at km 30\n", expect="REJECTED"))
     return photos
+
+
+def demo_bibs() -> tuple[random.Random, list[str]]:
+    """The demo's 12 bibs, and the generator that goes on to make its photos."""
+    rng = random.Random(2026)
+    return rng, [str(n) for n in rng.sample(range(100, 9999), 12)]
+
+
+def demo_faces(bibs: list[str]) -> dict[str, str]:
+    """bib -> portrait: the demo's first bibs are the runners with real faces."""
+    return dict(zip(bibs, DEMO_PORTRAITS, strict=False))
+
+
+def demo_selfie(bib: str) -> bytes:
+    """The demo runner's selfie: another crop of their portrait when they have one."""
+    return selfie(bib, portrait=demo_faces(demo_bibs()[1]).get(bib))
 
 
 def write_demo_set(folder: Path) -> list[SamplePhoto]:

@@ -1,4 +1,5 @@
-"""`make demo` as a newcomer runs it: the vision engine reads every drawn bib and the demo passes."""
+"""`make demo` as a newcomer runs it: the vision engine reads every drawn bib, indexes the real
+faces, finds the hidden-bib runner and each real face's photos by selfie, and the demo passes."""
 
 import json
 import re
@@ -23,6 +24,13 @@ def test_demo_reads_every_bib_with_the_vision_engine():
         int, re.search(r"Bibs\s+(\d+) read on photos .*the photos show (\d+)", demo.stdout).groups()
     )
     assert read == shown > 0
+    indexed, real = map(
+        int, re.search(r"Faces\s+(\d+) indexed; the photos show (\d+) real faces", demo.stdout).groups()
+    )
+    assert indexed >= real >= 6  # both portraits' runners, every photo of theirs; no drawn head
+    # the hidden-bib runner by bib (their face), and each real face by a selfie: theirs, all, only
+    assert demo.stdout.count("--selfie selfie-") == 2
+    assert demo.stdout.count("photos: all of the") == 3 and "NOT all" not in demo.stdout
     assert "Demo passed" in demo.stdout
     # not on a terminal: the stack stops, so no link is printed that would be dead
     assert "The runner page" not in demo.stdout and "--keep" in demo.stdout
