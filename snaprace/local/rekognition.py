@@ -10,6 +10,7 @@ ProvisionedThroughputExceededException beyond an account quota of `tps` calls a 
 import base64
 import binascii
 import io
+import os
 import re
 import threading
 import time
@@ -116,13 +117,24 @@ class Throttle:
             return True
 
 
+ENGINE_MS_HEADER = "x-snaprace-engine-ms"  # on each answer: the engine's milliseconds, waiting included
+
+
 class RekognitionEmulator:
     """`handle(operation, request)` answers like Rekognition's JSON API or raises RekognitionError.
 
     `read_object(bucket, key, version)` returns an S3 object's bytes or None when it does not exist.
     """
 
-    def __init__(self, engine, read_object, region: str, account: str, tps: float | None = None):
+    def __init__(
+        self,
+        engine,
+        read_object,
+        region: str,
+        account: str,
+        tps: float | None = None,
+        engine_slots: int | None = None,
+    ):
         self.engine, self.read_object = engine, read_object
         self.region, self.account = region, account
         self.throttle = Throttle(tps)
@@ -130,8 +142,19 @@ class RekognitionEmulator:
         self.calls: dict[str, int] = defaultdict(int)
         self.spans: dict[str, list[float]] = {}  # operation -> [first, last] answered call (epoch s)
         self.lock = threading.RLock()
+        # Rekognition's compute is AWS's, not the caller's: here it is this machine's, so the engine
+        # looks at one image per core at a time (more only make each call slower), and each call
+        # says how long it waited for and used the engine (engine_seconds), which the local Lambda
+        # runtime does not count as the calling function's time (snaprace.local.functions)
+        self.engine_slots = threading.BoundedSemaphore(engine_slots or os.cpu_count() or 1)
+        self._spent = threading.local()
+
+    def engine_seconds(self) -> float:
+        """The seconds the call this thread answered last waited for the engine and used it."""
+        return getattr(self._spent, "seconds", 0.0)
 
     def handle(self, operation: str, request: dict) -> dict:
+        self._spent.seconds = 0.0
         method = getattr(self, f"_{operation}", None)
         if method is None or not operation[:1].isupper():
             raise RekognitionError("UnknownOperationException", f"{operation} is not emulated", 400)
@@ -221,7 +244,10 @@ class RekognitionEmulator:
             raise RekognitionError("InvalidImageFormatException", "Request has invalid image format")
         if width < MIN_SIDE or height < MIN_SIDE:
             raise _invalid(f"Image dimensions {width}x{height} are under the minimum of {MIN_SIDE} pixels")
-        sight = self.engine.see(data, ("text",) if failing_operation == "DetectText" else ("faces",))
+        started = time.monotonic()
+        with self.engine_slots:
+            sight = self.engine.see(data, ("text",) if failing_operation == "DetectText" else ("faces",))
+        self._spent.seconds += time.monotonic() - started
         failure = sight.failures.get(failing_operation)
         if failure:
             status = 500 if failure in ("InternalServerError", "ServiceUnavailable") else 400

@@ -25,7 +25,7 @@ from werkzeug.routing import Map, Rule
 
 from pipeline.search.selfie import LAMBDA_PAYLOAD_BYTES
 from snaprace.local import account, cloudformation, iam_requests
-from snaprace.local.rekognition import RekognitionError
+from snaprace.local.rekognition import ENGINE_MS_HEADER, RekognitionError
 from snaprace.local.wsgi import read_body, respond, respond_bytes, s3_error
 from snaprace.template import LOCAL_ACCOUNT
 
@@ -201,7 +201,9 @@ class Endpoint:
             return respond(start_response, 400, error)
         try:
             request = json.loads(read_body(environ) or b"{}")
-            return respond(start_response, 200, self.stack.rekognition.handle(operation, request))
+            answer = self.stack.rekognition.handle(operation, request)
+            spent = f"{self.stack.rekognition.engine_seconds() * 1000:.0f}"
+            return respond(start_response, 200, answer, [(ENGINE_MS_HEADER, spent)])
         except RekognitionError as exc:
             return respond(start_response, exc.status, {"__type": exc.code, "Message": exc.message})
         except Exception:  # an emulator bug answers as Rekognition's own failure would

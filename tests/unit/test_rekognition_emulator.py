@@ -251,3 +251,52 @@ def test_throttled_call_is_provisioned_throughput_exceeded(objects):
 def test_responses_are_json(emulator):
     data, _ = race_photo(6, [Runner("66")])
     json.dumps(emulator.handle("DetectFaces", {"Image": image_bytes(data)}))
+
+
+def test_the_engine_looks_at_one_image_per_slot_and_each_call_counts_its_wait(objects):
+    """A call that finds every engine slot taken waits for one (this machine's cores stand in for
+    AWS's compute) and reports the wait as engine time, which the local Lambda runtime leaves out
+    of the calling function's Duration (snaprace.local.functions.count_engine_time)."""
+    import threading
+
+    seen: list[str] = []
+
+    class Recording(ScriptedEngine):
+        def see(self, data, what=("text", "faces")):
+            seen.append("seen")
+            return super().see(data, what)
+
+    emulator = RekognitionEmulator(Recording(), lambda *_: None, REGION, ACCOUNT, engine_slots=1)
+    data, _ = race_photo(7, [Runner("123")])
+    spent: list[float] = []
+
+    def call():
+        emulator.handle("DetectText", {"Image": image_bytes(data)})
+        spent.append(emulator.engine_seconds())
+
+    emulator.engine_slots.acquire()  # another call is using the one slot
+    caller = threading.Thread(target=call)
+    caller.start()
+    seen.append("released")
+    emulator.engine_slots.release()
+    caller.join(timeout=60)
+    assert seen == ["released", "seen"] and len(spent) == 1 and spent[0] > 0
+    emulator.handle("ListCollections", {})
+    assert emulator.engine_seconds() == 0.0  # a call that used no engine
+
+
+def test_the_local_runtime_adds_up_each_invocations_engine_time_from_the_answers():
+    import botocore.session
+
+    from snaprace.local import functions
+    from snaprace.local.rekognition import ENGINE_MS_HEADER
+
+    session = botocore.session.get_session()
+    functions.count_engine_time(session)
+    answer = type("Answer", (), {"headers": {ENGINE_MS_HEADER: "1250"}})()
+    functions.current.engine_ms = 0.0
+    session.emit("after-call.rekognition.DetectText", http_response=answer, parsed={}, model=None)
+    session.emit("after-call.rekognition.IndexFaces", http_response=answer, parsed={}, model=None)
+    session.emit("after-call.s3.GetObject", http_response=answer, parsed={}, model=None)
+    assert functions.current.engine_ms == 2500.0
+    del functions.current.engine_ms
