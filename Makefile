@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: browser help venv demo lint cfn-lint sam-validate asl security build unit test test-fast clean
+.PHONY: browser help venv demo lint cfn-lint sam-validate asl security build unit test test-fast bench clean
 
 help:
 	@echo "make demo    the pipeline on the embedded local stack with generated photos (no AWS account)"
@@ -19,6 +19,7 @@ help:
 	@echo "make venv    create .venv with everything needed to develop and test"
 	@echo "make test-fast   the quick tests (no local stack, no real models): the development loop"
 	@echo "make lint | security | build | unit   one part of make test"
+	@echo "make bench   the RBNR benchmarks' checks (minutes; they need ../shared/datasets)"
 
 $(VENV)/.installed: requirements-dev.txt requirements-vision.txt src/requirements.txt pyproject.toml
 	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13)"; exit 1; }
@@ -78,12 +79,15 @@ browser:
 	  || { echo "chromium is missing: sudo apt-get install chromium"; exit 1; }
 
 unit: $(VENV)/.installed browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not benchmark"
 
 test: lint security build unit
 
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/pytest -m "not slow" -q
+	$(VENV)/bin/pytest -m "not slow and not benchmark" -q
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/pytest -m benchmark -v   # the RBNR benchmarks' checks (they skip without ../shared)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .build .snaprace tools/asl/node_modules

@@ -53,8 +53,12 @@ class RunningStack(Launched):
         return key
 
     def wait(self, org: str, event: str, timeout: float = 90) -> operations.Audit:
-        finished, audit = operations.wait(self.stack, org, event, timeout=timeout, interval=0.3)
-        assert finished, f"still missing after {timeout} s: {audit.missing}; see {self.log_file}"
+        """Until every photo is final; `timeout` is a stall (no photo became final for so long), not
+        a limit on the whole wait: a busy machine is slower, not wrong."""
+        finished, audit = operations.wait(
+            self.stack, org, event, timeout=timeout, interval=0.3, progressing=True
+        )
+        assert finished, f"no photo became final for {timeout} s: {audit.missing}; see {self.log_file}"
         return audit
 
     def settle(self, org: str, event: str, timeout: float = 60) -> None:
