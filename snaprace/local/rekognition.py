@@ -146,8 +146,17 @@ class RekognitionEmulator:
         # looks at one image per core at a time (more only make each call slower), and each call
         # says how long it waited for and used the engine (engine_seconds), which the local Lambda
         # runtime does not count as the calling function's time (snaprace.local.functions)
-        self.engine_slots = threading.BoundedSemaphore(engine_slots or os.cpu_count() or 1)
+        self.slot_count = engine_slots or os.cpu_count() or 1
+        self.engine_slots = threading.BoundedSemaphore(self.slot_count)
         self._spent = threading.local()
+
+    def quiesce(self, timeout: float = 30.0) -> None:
+        """Take every engine slot (the stack is stopping): a call at work finishes first, none starts
+        after, so the process never exits with a model's native threads mid-image ("terminate called
+        without an active exception")."""
+        deadline = time.monotonic() + timeout
+        for _ in range(self.slot_count):
+            self.engine_slots.acquire(timeout=max(0.0, deadline - time.monotonic()))
 
     def engine_seconds(self) -> float:
         """The seconds the call this thread answered last waited for the engine and used it."""

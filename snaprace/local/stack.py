@@ -203,6 +203,8 @@ class LocalStack:
                 thread.join(timeout=5)
         if self._server is not None:
             self._server.shutdown()
+        if getattr(self, "rekognition", None) is not None:
+            self.rekognition.quiesce()
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

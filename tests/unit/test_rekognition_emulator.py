@@ -300,3 +300,9 @@ def test_the_local_runtime_adds_up_each_invocations_engine_time_from_the_answers
     session.emit("after-call.s3.GetObject", http_response=answer, parsed={}, model=None)
     assert functions.current.engine_ms == 2500.0
     del functions.current.engine_ms
+
+
+def test_a_stopping_stack_takes_every_engine_slot_once_the_calls_at_work_end(objects):
+    emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, REGION, ACCOUNT, engine_slots=2)
+    emulator.quiesce(timeout=5)
+    assert emulator.engine_slots.acquire(blocking=False) is False  # no image is looked at after it
