@@ -52,6 +52,7 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
     for line in ENGINES[engine]:
         say(line)
     say()
+    (WORK / "demo.log").unlink(missing_ok=True)  # this run's log only
     try:
         local = launch(
             WORK / "demo.log", "--engine", engine, port=port, echo=lambda line: say(f"  [local] {line}")
@@ -73,7 +74,9 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"{len(report.failed)} failed"
         )
         say(f"$ snaprace wait --org {ORG} --event {EVENT}")
-        finished, audit = operations.wait(stack, ORG, EVENT, timeout=STALL_S, interval=0.25, progressing=True)
+        finished, audit = operations.wait(
+            stack, ORG, EVENT, timeout=STALL_S, interval=0.25, progressing=True, on_poll=progress_line()
+        )
         now = time.monotonic()
         result = summarise(stack, samples, audit, finished, (now - started, now - upload_started), engine)
         if keep:
@@ -83,6 +86,20 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
         return result
     finally:
         say(f"  [local] {local.stop().rstrip().splitlines()[-1]}")
+
+
+def progress_line(every: float = 10.0):
+    """An audit callback that says how many photos are final, when that changed, at most every
+    `every` seconds (the wait takes minutes on a busy laptop: it must not look stuck)."""
+    said = {"final": -1, "at": 0.0}
+
+    def on_poll(audit) -> None:
+        final = audit.raw - len(audit.missing)
+        if final != said["final"] and time.monotonic() - said["at"] >= every:
+            say(f"  {final} of {audit.raw} photos final")
+            said.update(final=final, at=time.monotonic())
+
+    return on_poll
 
 
 def show_pages(stack: Stack, endpoint: str) -> None:
@@ -169,7 +186,7 @@ def summarise(stack, samples, audit, finished, took, engine: str = "scripted") -
     bib = runner.removeprefix("runner-")
     showing = {s.name for s in samples if runner in s.people}
     say()
-    say(f"A runner's photos (bib {bib} is hidden behind an arm in {hidden.name}; their face is not):")
+    say(f"A runner's photos (bib {bib} cannot be seen in {hidden.name}; their face can):")
     ok &= search(f"--bib {bib}", operations.photos(stack, ORG, EVENT, bib=bib), showing)
     for person in portraits if engine == "vision" else [bib]:  # each real face's selfie: theirs only
         theirs = {s.name for s in samples if f"runner-{person}" in s.people}

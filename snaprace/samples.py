@@ -166,7 +166,7 @@ def selfie(bib: str, seed: int = 0, portrait: str | None = None) -> bytes:
     return data
 
 
-# the demo's two runners with real faces: the first's bib is hidden behind an arm in one photo
+# the demo's two runners with real faces: the first's bib cannot be seen in one photo
 DEMO_PORTRAITS = ("hopper", "collins")
 
 
@@ -189,7 +189,7 @@ def demo_set() -> list[SamplePhoto]:
                 script=script,
             )
         )
-    hidden = Runner(bibs[0], show_bib=False, portrait=faces[bibs[0]])  # bib behind an arm: found by face
+    hidden = Runner(bibs[0], show_bib=False, portrait=faces[bibs[0]])  # bib not seen: found by face
     data, script = race_photo(100, [hidden, Runner(bibs[1], portrait=faces.get(bibs[1]))])
     photos.append(
         SamplePhoto("IMG_1100.jpg", data, (bibs[1],), (hidden.person, f"runner-{bibs[1]}"), script=script)
