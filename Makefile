@@ -10,8 +10,8 @@ SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
-# pip's errors only: its warnings (a machine's pip.conf, setuptools) are not this project's; PIP_QUIET=-q shows them
-PIP_QUIET ?= -qq
+# pip's errors only: its warnings (a machine's pip.conf, setuptools) are not this project's; PIPFLAGS=-q shows them
+PIPFLAGS ?= -qq
 
 .PHONY: browser help venv demo lint cfn-lint sam-validate asl security build unit test test-fast bench clean
 
@@ -27,21 +27,21 @@ $(VENV)/.installed: requirements-dev.txt requirements-vision.txt src/requirement
 	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13)"; exit 1; }
 	@echo "make: creating $(VENV) with the pinned packages (once; a few minutes)"
 	@$(PY313) -m venv $(VENV)
-	@$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
-	@$(VENV)/bin/pip install $(PIP_QUIET) -r requirements-dev.txt -r requirements-vision.txt   # + the vision extra
-	@$(VENV)/bin/pip install $(PIP_QUIET) --no-deps --editable .   # the snaprace command
+	@$(VENV)/bin/pip install $(PIPFLAGS) --upgrade pip
+	@$(VENV)/bin/pip install $(PIPFLAGS) -r requirements-dev.txt -r requirements-vision.txt   # + the vision extra
+	@$(VENV)/bin/pip install $(PIPFLAGS) --no-deps --editable .   # the snaprace command
 	@touch $@
 
 $(SAM_VENV)/.installed: tools/requirements-sam.txt
 	@echo "make: creating $(SAM_VENV) (sam, cfn-lint)"
 	@$(PY313) -m venv $(SAM_VENV)
-	@$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r tools/requirements-sam.txt
+	@$(SAM_VENV)/bin/pip install $(PIPFLAGS) -r tools/requirements-sam.txt
 	@touch $@
 
 $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 	@echo "make: creating $(CHECKOV_VENV) (checkov)"
 	@$(PY313) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install $(PIP_QUIET) -r tools/requirements-checkov.txt
+	@$(CHECKOV_VENV)/bin/pip install $(PIPFLAGS) -r tools/requirements-checkov.txt
 	@touch $@
 
 tools/asl/node_modules/.installed: tools/asl/package.json

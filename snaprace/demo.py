@@ -73,7 +73,7 @@ def run_demo(port: int | None = None, engine: str = "vision", keep: bool = False
             f"  {len(report.uploaded)} uploaded, {len(report.skipped)} already there, "
             f"{len(report.failed)} failed"
         )
-        say(f"$ snaprace wait --org {ORG} --event {EVENT}")
+        say(f"$ snaprace wait --org {ORG} --event {EVENT}   # while photos keep becoming final")
         finished, audit = operations.wait(
             stack, ORG, EVENT, timeout=STALL_S, interval=0.25, progressing=True, on_poll=progress_line()
         )

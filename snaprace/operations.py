@@ -293,14 +293,15 @@ def wait(
     """Audit until nothing is missing; (True, audit) when done, (False, audit) on timeout. With
     `progressing`, `timeout` is a stall: the wait goes on while photos keep becoming final and
     ends when none has for `timeout` seconds (a busy machine is slow, not stuck)."""
-    deadline, left = time.monotonic() + timeout, None
+    deadline, most = time.monotonic() + timeout, -1
     while True:
         current = audit(stack, org_id, event_id)
         on_poll(current)
         if not current.missing:
             return True, current
-        if progressing and (left is None or len(current.missing) < left):
-            deadline, left = time.monotonic() + timeout, len(current.missing)
+        final = current.raw - len(current.missing)  # photos final: uploads meanwhile are not a stall
+        if progressing and final > most:
+            deadline, most = time.monotonic() + timeout, final
         if time.monotonic() >= deadline:
             return False, current
         time.sleep(interval)

@@ -148,9 +148,7 @@ def soak(
     started = time.time()
     batch = make_batch(stack, org, event, photos, seed)
     uploaded = time.time()
-    finished, _ = operations.wait(
-        stack, org, event, timeout or max(300.0, photos * 1.5), interval=1.0, progressing=True
-    )
+    finished, _ = operations.wait(stack, org, event, timeout or 300.0, interval=1.0, progressing=True)
     settled = time.time()
     time.sleep(2)  # executions that lost their race (superseded, deleted) end just after
     report = check(stack, org, event, batch, started)

@@ -149,14 +149,19 @@ class RekognitionEmulator:
         self.slot_count = engine_slots or os.cpu_count() or 1
         self.engine_slots = threading.BoundedSemaphore(self.slot_count)
         self._spent = threading.local()
+        self.closing = False
 
-    def quiesce(self, timeout: float = 30.0) -> None:
-        """Take every engine slot (the stack is stopping): a call at work finishes first, none starts
-        after, so the process never exits with a model's native threads mid-image ("terminate called
-        without an active exception")."""
+    def quiesce(self, timeout: float = 20.0) -> bool:
+        """The stack is stopping: no engine call starts from now on (a call answers
+        ServiceUnavailable), and every slot is taken once the calls at work end, so the process
+        never exits with a model's native threads mid-image ("terminate called without an active
+        exception"). False when a call was still at work after `timeout` seconds."""
+        self.closing = True
         deadline = time.monotonic() + timeout
-        for _ in range(self.slot_count):
+        return all(
             self.engine_slots.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            for _ in range(self.slot_count)
+        )
 
     def engine_seconds(self) -> float:
         """The seconds the call this thread answered last waited for the engine and used it."""
@@ -253,10 +258,14 @@ class RekognitionEmulator:
             raise RekognitionError("InvalidImageFormatException", "Request has invalid image format")
         if width < MIN_SIDE or height < MIN_SIDE:
             raise _invalid(f"Image dimensions {width}x{height} are under the minimum of {MIN_SIDE} pixels")
+        if self.closing:
+            raise RekognitionError("ServiceUnavailableException", "the local stack is stopping", 503)
         started = time.monotonic()
-        with self.engine_slots:
-            sight = self.engine.see(data, ("text",) if failing_operation == "DetectText" else ("faces",))
-        self._spent.seconds += time.monotonic() - started
+        try:
+            with self.engine_slots:
+                sight = self.engine.see(data, ("text",) if failing_operation == "DetectText" else ("faces",))
+        finally:  # a call that fails after the engine looked still spent the engine's time
+            self._spent.seconds += time.monotonic() - started
         failure = sight.failures.get(failing_operation)
         if failure:
             status = 500 if failure in ("InternalServerError", "ServiceUnavailable") else 400

@@ -205,11 +205,17 @@ class Endpoint:
             spent = f"{self.stack.rekognition.engine_seconds() * 1000:.0f}"
             return respond(start_response, 200, answer, [(ENGINE_MS_HEADER, spent)])
         except RekognitionError as exc:
-            return respond(start_response, exc.status, {"__type": exc.code, "Message": exc.message})
+            spent = f"{self.stack.rekognition.engine_seconds() * 1000:.0f}"
+            error = {"__type": exc.code, "Message": exc.message}
+            return respond(start_response, exc.status, error, [(ENGINE_MS_HEADER, spent)])
         except Exception:  # an emulator bug answers as Rekognition's own failure would
             log.exception("Rekognition emulator: %s", operation)
+            spent = f"{self.stack.rekognition.engine_seconds() * 1000:.0f}"
             return respond(
-                start_response, 500, {"__type": "InternalServerError", "Message": "emulator error"}
+                start_response,
+                500,
+                {"__type": "InternalServerError", "Message": "emulator error"},
+                [(ENGINE_MS_HEADER, spent)],
             )
 
     def _step_functions(self, environ, start_response, operation: str):

@@ -203,8 +203,8 @@ class LocalStack:
                 thread.join(timeout=5)
         if self._server is not None:
             self._server.shutdown()
-        if getattr(self, "rekognition", None) is not None:
-            self.rekognition.quiesce()
+        if getattr(self, "rekognition", None) is not None and not self.rekognition.quiesce():
+            log.warning("an engine call was still at work when the local stack stopped")
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

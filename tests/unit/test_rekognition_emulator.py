@@ -302,7 +302,21 @@ def test_the_local_runtime_adds_up_each_invocations_engine_time_from_the_answers
     del functions.current.engine_ms
 
 
-def test_a_stopping_stack_takes_every_engine_slot_once_the_calls_at_work_end(objects):
+def test_a_stopping_stack_takes_every_engine_slot_and_starts_no_engine_call(objects):
     emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, REGION, ACCOUNT, engine_slots=2)
-    emulator.quiesce(timeout=5)
-    assert emulator.engine_slots.acquire(blocking=False) is False  # no image is looked at after it
+    assert emulator.quiesce(timeout=5) is True
+    assert emulator.engine_slots.acquire(blocking=False) is False
+    data, _ = race_photo(8, [Runner("124")])
+    refused = error_of(lambda: emulator.handle("DetectText", {"Image": image_bytes(data)}))
+    assert (refused.code, refused.status) == ("ServiceUnavailableException", 503)
+
+
+def test_a_call_that_fails_after_the_engine_looked_reports_the_engines_time(objects):
+    """A selfie with no face: the engine looked, then the call is refused; its time is the
+    engine's all the same (the server sends it on the error answer too)."""
+    emulator = RekognitionEmulator(ScriptedEngine(), lambda *_: None, REGION, ACCOUNT)
+    emulator.handle("CreateCollection", {"CollectionId": COLLECTION})
+    data, _ = race_photo(9, [])  # nobody in it
+    request = {"CollectionId": COLLECTION, "Image": image_bytes(data)}
+    refused = error_of(lambda: emulator.handle("SearchFacesByImage", request))
+    assert refused.code == "InvalidParameterException" and emulator.engine_seconds() > 0
