@@ -48,7 +48,10 @@ again for every message).
 `--sizes a,b,c` runs each size in a fresh process (a fresh stack), with R x size / N runners,
 and adds per operation the growth exponents: the slope over log(N) of log(requests made in the
 request or invocation that must fit its limit), of log(projected_s), of log(a background
-invocation's mean projection) and of log(every request). One size runs at a time.
+invocation's mean projection) and of log(every request). One size runs at a time; the
+100,000-photo run holds ~6 GB and takes over two hours here. Each operation's report is written
+as it is made (.snaprace/big_event/report-N.partial.json), and `--only key,...` runs just those
+operations on the seeded event (report-N-key.json), so a run can be completed in parts.
 """
 
 import argparse
